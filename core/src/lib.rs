@@ -1,0 +1,25 @@
+//! The executor-independent core of weir.
+//!
+//! weir is flow control for async Rust: what every client of slow, flaky or
+//! rate-limited services needs, on any executor. This crate holds the
+//! machinery; it depends on no executor. Time, spawning and blocking offload
+//! reach it only through [`rt::Runtime`], which the adapter crates
+//! (`weir-smol`, `weir-tokio`, `weir-async-std`) implement. Most users depend
+//! on the facade crate `weir`, which re-exports this one with the adapter of
+//! their choice.
+//!
+//! # Features
+//!
+//! * `test-util`: [`rt::VirtualRuntime`], a runtime with a virtual clock for
+//!   deterministic tests of time-dependent behaviour, and [`alloc_count`], a
+//!   counting global allocator for zero-allocation tests. Not for production
+//!   builds.
+
+#![warn(missing_docs)]
+
+pub mod rt;
+
+#[cfg(feature = "test-util")]
+pub mod alloc_count;
+
+pub use rt::{JoinError, JoinHandle, Runtime};

@@ -1,0 +1,48 @@
+//! weir: flow control for async Rust on any executor.
+//!
+//! An async client that fans out many calls to slow, flaky or rate-limited
+//! services needs the same machinery every time: limits, retries, breakers,
+//! scheduling and pools. weir provides it with a core that depends on no
+//! executor ([`weir_core`]) and thin adapters for smol, tokio and async-std.
+//!
+//! # Features
+//!
+//! * `smol` (default): [`Smol`], the smol adapter.
+//! * `tokio`: [`Tokio`], the tokio adapter.
+//! * `async-std`: [`AsyncStd`], the async-std adapter (async-std is
+//!   discontinued upstream; prefer smol for new code).
+//! * `test-util`: the virtual-time runtime and the counting allocator.
+//!
+//! Features only add: enabling several adapters at once is fine.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "smol")] {
+//! use std::time::Duration;
+//! use weir::{Runtime, Smol};
+//!
+//! smol::block_on(async {
+//!     let rt = Smol;
+//!     let t0 = rt.now();
+//!     rt.sleep(Duration::from_millis(2)).await;
+//!     assert!(rt.now() - t0 >= Duration::from_millis(2));
+//! });
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub use weir_core::*;
+
+#[cfg(feature = "smol")]
+#[doc(inline)]
+pub use weir_smol::Smol;
+
+#[cfg(feature = "tokio")]
+#[doc(inline)]
+pub use weir_tokio::Tokio;
+
+#[cfg(feature = "async-std")]
+#[doc(inline)]
+pub use weir_async_std::AsyncStd;
