@@ -17,9 +17,18 @@
 
 #![warn(missing_docs)]
 
+mod loom;
+
+pub mod error;
+pub mod limit;
+pub mod pool;
+pub mod queue;
+pub mod resilience;
 pub mod rt;
+pub mod sync;
 
 #[cfg(feature = "test-util")]
 pub mod alloc_count;
 
+pub use error::{ConfigError, Rule};
 pub use rt::{JoinError, JoinHandle, Runtime};

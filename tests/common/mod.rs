@@ -80,3 +80,27 @@ macro_rules! on_every_runtime {
         }
     )+};
 }
+
+/// Replays every input of the committed fuzz corpus `fuzz/corpus/<target>`
+/// through `check`, the same model check the fuzz target runs; returns how
+/// many inputs ran. A panic names the input that failed.
+pub fn replay_corpus(target: &str, check: impl Fn(&[u8])) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|entry| entry.expect("corpus entry").path())
+        .collect();
+    inputs.sort();
+    for path in &inputs {
+        let data = std::fs::read(path).expect("corpus input");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&data)));
+        if let Err(p) = result {
+            eprintln!("fuzz corpus input {} failed", path.display());
+            std::panic::resume_unwind(p);
+        }
+    }
+    assert!(!inputs.is_empty(), "corpus {} is empty", dir.display());
+    inputs.len()
+}

@@ -1,0 +1,2 @@
+//! Limiters: rate (GCRA token and leaky bucket), keyed rate, bulkhead,
+//! adaptive concurrency.

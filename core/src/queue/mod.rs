@@ -1,0 +1,2 @@
+//! Queues: MPMC bounded and unbounded channels, priority lanes, a delay
+//! queue.

@@ -1,0 +1,2 @@
+//! Resilience policies: timeout, retry with backoff and budget, circuit
+//! breaker, hedging, fallback.
