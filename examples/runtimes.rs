@@ -29,8 +29,9 @@ async fn exercise<R: Runtime>(rt: R) -> String {
     for s in sleepers {
         slept.push(s.await.expect("sleeper task"));
     }
-    let worker = rt
-        .spawn_blocking(|| std::thread::current().name().map(str::to_owned))
+    let caller = std::thread::current().id();
+    let off_thread = rt
+        .spawn_blocking(move || std::thread::current().id() != caller)
         .await
         .expect("blocking job");
     let panicked = rt.spawn(async { panic!("on purpose") }).await;
@@ -38,10 +39,10 @@ async fn exercise<R: Runtime>(rt: R) -> String {
     forever.abort();
     let aborted = forever.await;
     format!(
-        "sleeps {slept:?} ms done after {:?}; blocking job ran on thread {:?}; \
+        "sleeps {slept:?} ms done after {:?}; blocking job off the caller's thread: {}; \
          panicking task -> {}; aborted task -> {}",
         rt.now() - t0,
-        worker.unwrap_or_else(|| "<unnamed>".into()),
+        off_thread,
         panicked.unwrap_err(),
         aborted.unwrap_err(),
     )

@@ -375,12 +375,21 @@ impl Runtime for VirtualRuntime {
         self.inner.state.lock().blocking_in_flight += 1;
         let inner = self.inner.clone();
         let done = slot.clone();
-        std::thread::spawn(move || {
-            let out = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
-            done.complete(out);
-            inner.state.lock().blocking_in_flight -= 1;
-            inner.wakeup.notify_one();
-        });
+        let spawned = std::thread::Builder::new()
+            .name("weir-virtual-blocking".into())
+            .spawn(move || {
+                let out = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::Panicked);
+                done.complete(out);
+                inner.state.lock().blocking_in_flight -= 1;
+                inner.wakeup.notify_one();
+            });
+        if let Err(e) = spawned {
+            // Out of threads: report it on the handle instead of panicking.
+            self.inner.state.lock().blocking_in_flight -= 1;
+            slot.complete(Err(JoinError::Panicked(Box::new(format!(
+                "cannot start a blocking thread: {e}"
+            )))));
+        }
         VirtualTask { slot, task: None }
     }
 }
