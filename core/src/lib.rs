@@ -19,6 +19,7 @@
 
 mod loom;
 
+pub mod cancel;
 pub mod error;
 pub mod limit;
 pub mod pool;
