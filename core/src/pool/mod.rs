@@ -1,2 +1,56 @@
 //! Pools: a dynamic worker thread pool for blocking work and a resource
 //! (connection) pool.
+//!
+//! # `WorkerPool`
+//!
+//! [`WorkerPool`] runs closures on OS threads: blocking I/O, CPU-heavy work,
+//! synchronous libraries. It depends on no async runtime: `run(f).await`
+//! works from any executor, `run_blocking` and `execute` from plain threads.
+//!
+//! **When not to use it:** for async work (use the executor), for work that
+//! must run on the executor's own blocking pool (use
+//! [`Runtime::spawn_blocking`](crate::rt::Runtime::spawn_blocking)), or for
+//! data-parallel loops over a slice (a work-stealing library such as rayon
+//! splits them better).
+//!
+//! ## Growth
+//!
+//! The pool starts `min_threads` threads at build time and grows on demand
+//! up to `max_threads`. The rule: **when a job is queued and no worker is
+//! parked, being woken or starting, one thread is started** (if below
+//! `max_threads`). A thread that starts and finds more work still waiting
+//! applies the same rule, so a burst adds threads one at a time, each as
+//! fast as the OS starts them, and never one per queued job: with
+//! `max_threads(4)` and 100 jobs blocked on a barrier, exactly 4 threads
+//! exist. A parked worker is woken the same way: one at a time, and a woken
+//! worker that finds more work wakes the next. A submission while a worker
+//! is awake costs no system call.
+//!
+//! ## Retirement
+//!
+//! A thread parks when the queue is empty. A parked thread above
+//! `min_threads` exits once it has been parked for `idle_timeout` as
+//! measured by the pool's clock. The clock is injectable
+//! ([`WorkerPoolBuilder::clock`]); after moving an injected clock, call
+//! [`WorkerPool::tick`] so that parked threads re-check it.
+//!
+//! ## Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use weir_core::pool::WorkerPool;
+//!
+//! let pool = WorkerPool::builder()
+//!     .min_threads(1)
+//!     .max_threads(8)
+//!     .idle_timeout(Duration::from_secs(60))
+//!     .build()?;
+//! let digest = pool.run_blocking(|| (0..1000u64).fold(0, |h, x| h ^ x.wrapping_mul(31)))
+//!     .unwrap();
+//! # let _ = digest;
+//! # Ok::<(), weir_core::ConfigError>(())
+//! ```
+
+mod worker;
+
+pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
