@@ -1,2 +1,73 @@
 //! Queues: MPMC bounded and unbounded channels, priority lanes, a delay
 //! queue.
+//!
+//! # Kinds
+//!
+//! * [`bounded`] and [`unbounded`]: multi-producer multi-consumer channels.
+//!   Both ends clone; each value goes to exactly one receiver. Async
+//!   ([`Sender::send`], [`Receiver::recv`], [`Receiver::recv_many`], the
+//!   receiver as a `Stream`), non-waiting (`try_*`) and blocking (`*_blocking`,
+//!   for synchronous threads) operations mix freely on the same queue.
+//! * [`PriorityQueue`]: a bounded queue with a fixed number of lanes; the
+//!   highest non-empty lane is served first, FIFO within a lane, with
+//!   optional aging so a low lane is not starved forever.
+//! * [`DelayQueue`]: values become receivable at their instant, on a
+//!   [`Runtime`](crate::rt::Runtime)'s timer, in deadline order.
+//!
+//! # Closing
+//!
+//! A queue closes when `close()` is called on any end, or when every sender
+//! or every receiver is dropped. After that:
+//!
+//! * a send fails and hands the value back ([`SendError`],
+//!   [`TrySendError::Closed`]); a sender that was waiting for room wakes and
+//!   gets its value back;
+//! * receivers drain what was queued before the close, then see
+//!   [`RecvError`] / [`TryRecvError::Closed`].
+//!
+//! Nothing is lost in between: a send either lands before the close (and is
+//! received) or fails with its value. Values still queued when the *last
+//! receiver* goes are dropped with the queue, as in every channel: nobody is
+//! left to receive them.
+//!
+//! # Waiting costs nothing extra
+//!
+//! Waiting in `send`, `recv`, `recv_many` and the priority queue's `push`/`pop`
+//! allocates nothing: the wait-list entry lives in the future itself. A
+//! cancelled wait (the future dropped) passes any wake-up it received on to
+//! the next waiter.
+//!
+//! # When not to use these
+//!
+//! * One producer, one consumer, one value: use a oneshot channel.
+//! * Every receiver must see every value: this is a work queue, not a
+//!   broadcast channel.
+//! * A rendezvous (capacity zero) is not offered: `bounded(0)` is a
+//!   [`ConfigError`](crate::ConfigError).
+//!
+//! ```
+//! # futures_lite::future::block_on(async {
+//! let (tx, rx) = weir_core::queue::bounded::<u32>(16).unwrap();
+//! let rx2 = rx.clone();
+//! tx.send(1).await.unwrap();
+//! tx.send(2).await.unwrap();
+//! tx.close();
+//! assert_eq!(rx.recv().await, Ok(1));
+//! assert_eq!(rx2.recv().await, Ok(2));
+//! assert!(rx.recv().await.is_err());
+//! # });
+//! ```
+
+mod channel;
+mod delay;
+mod error;
+mod priority;
+
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+pub mod fuzz;
+
+pub use channel::{Receiver, Sender, bounded, unbounded};
+pub use delay::{DelayKey, DelayQueue};
+pub use error::{RecvError, SendError, TryRecvError, TrySendError};
+pub use priority::{MAX_LANES, PriorityPushError, PriorityQueue, PriorityQueueBuilder};
