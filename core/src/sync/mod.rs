@@ -1,2 +1,64 @@
 //! Synchronisation primitives: the fair, weighted, closeable [`Semaphore`]
 //! the limiters, scheduler and pools stand on.
+//!
+//! # What
+//!
+//! A [`Semaphore`] holds a number of permits. [`Semaphore::acquire`] waits
+//! for `n` of them and resolves to a guard ([`Permit`], or [`OwnedPermit`]
+//! from [`Semaphore::acquire_owned`]) that gives them back when dropped,
+//! including on unwind. Permits can be added, forgotten, and the semaphore
+//! closed, which fails every waiter at once. Waiting allocates nothing:
+//! each acquire future carries its own queue node.
+//!
+//! ```
+//! use weir_core::sync::Semaphore;
+//!
+//! let sem = Semaphore::new(10);
+//! futures_lite::future::block_on(async {
+//!     let big = sem.acquire(8).await.unwrap();
+//!     assert_eq!(sem.available_permits(), 2);
+//!     drop(big);
+//! });
+//! ```
+//!
+//! # When not to use it
+//!
+//! For a plain mutual exclusion around data, an async mutex says more. For
+//! "at most N requests per second", use a rate limiter (`crate::limit`):
+//! a semaphore bounds how many run *at once*, not how often they start. If
+//! every caller is synchronous, `std::sync` primitives cost less.
+//!
+//! # The fairness rule
+//!
+//! In the default [`Fairness::Fair`] mode, waiters are served strictly in
+//! the order they started waiting. Released permits go to the oldest
+//! waiter first, in part if there are not enough for all it asked for, and
+//! no later acquire (not even `try_acquire`) takes permits while an earlier
+//! one waits. So a request for 10 at the head is never starved by requests
+//! for 1 behind it: they wait until it is served. A cancelled waiter's
+//! partial grant goes back and on to the next waiters.
+//!
+//! In [`Fairness::Barging`] mode, an acquire takes free permits if there
+//! are enough, whoever waits; waiters are served in FIFO order among
+//! themselves, whole requests only. That trades fairness for throughput
+//! under contention.
+//!
+//! # Memory ordering
+//!
+//! Releasing permits (dropping a guard, [`Semaphore::add_permits`])
+//! happens-before the acquire that obtains those permits returns, as with
+//! a mutex: whatever the releasing task wrote is visible to the task that
+//! gets the permits next. [`Semaphore::close`] happens-before a waiter
+//! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`] is a
+//! snapshot, stale as soon as it returns.
+
+mod semaphore;
+
+pub use semaphore::{
+    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow, Semaphore,
+    SemaphoreBuilder, TryAcquireError,
+};
+
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+pub mod fuzz;
