@@ -246,14 +246,12 @@ impl Inner {
             return;
         }
         let t0 = self.now();
-        let ran = job.run();
+        let ran = job.run(&mut |panicked| {
+            stats.ran(panicked, self.now().saturating_duration_since(t0));
+        });
         match ran {
-            Ran::Completed | Ran::Panicked => {
-                let took = self.now().saturating_duration_since(t0);
-                stats.ran(ran == Ran::Panicked, took);
-            }
             Ran::Abandoned | Ran::Cancelled => stats.cancelled(),
-            Ran::Withdrawn => {}
+            Ran::Completed | Ran::Panicked | Ran::Withdrawn => {}
         }
     }
 

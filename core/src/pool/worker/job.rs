@@ -50,8 +50,10 @@ pub(crate) enum Ran {
 
 /// A type-erased job as the queue holds it.
 pub(crate) trait Job: Send + Sync {
-    /// Runs the job unless someone else claimed it first.
-    fn run(&self) -> Ran;
+    /// Runs the job unless someone else claimed it first; `finished` is
+    /// called with whether it panicked before the caller can see the
+    /// output, so stats already count a job whose output was delivered.
+    fn run(&self, finished: &mut dyn FnMut(bool)) -> Ran;
     /// Cancels the job unless someone else claimed it first (shutdown-now).
     fn cancel(&self) -> Ran;
 }
@@ -181,7 +183,7 @@ where
     F: FnOnce() -> R + Send,
     R: Send,
 {
-    fn run(&self) -> Ran {
+    fn run(&self, finished: &mut dyn FnMut(bool)) -> Ran {
         if let Err(state) = self.claim(RUNNING) {
             return claimed(state);
         }
@@ -192,6 +194,7 @@ where
         } else {
             Ran::Panicked
         };
+        finished(ran == Ran::Panicked);
         // SAFETY: RUNNING makes this worker the only party touching `out`
         // until the release store of DONE below hands it to the handle.
         self.out.with_mut(|o| unsafe { *o = Some(out) });
@@ -291,11 +294,13 @@ impl<F: FnOnce()> ExecCell<F> {
 }
 
 impl<F: FnOnce() + Send> Job for ExecCell<F> {
-    fn run(&self) -> Ran {
+    fn run(&self, finished: &mut dyn FnMut(bool)) -> Ran {
         let Some(f) = self.claim(RUNNING) else {
             return claimed(self.state.load(Ordering::Acquire));
         };
-        match catch_unwind(AssertUnwindSafe(f)) {
+        let out = catch_unwind(AssertUnwindSafe(f));
+        finished(out.is_err());
+        match out {
             Ok(()) => Ran::Completed,
             Err(payload) => {
                 // Nobody waits for this payload; dropping it may itself
