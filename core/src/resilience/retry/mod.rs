@@ -1,0 +1,605 @@
+//! Retry with backoff, jitter, an overall deadline, server hints and a
+//! shared budget.
+
+mod backoff;
+mod budget;
+mod hooks;
+
+use core::fmt;
+use core::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use backoff::Jitter;
+use backoff::{Backoff, Schedule};
+pub use budget::{RetryBudget, RetryBudgetBuilder};
+pub use hooks::{
+    AnyError, ErrorFilter, FromRetryAfter, HintSource, NoHint, NoHook, NoValue, RetryAfter,
+    RetryEvent, RetryHook, ValueFilter,
+};
+
+use crate::error::{ConfigError, Rule};
+use crate::rt::{Runtime, deadline_after};
+
+const C: &str = "Retry";
+
+/// Why a retry loop stopped retrying.
+///
+/// ```
+/// use weir_core::resilience::GiveUp;
+/// assert_ne!(GiveUp::Attempts, GiveUp::Budget);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GiveUp {
+    /// `max_attempts` calls were made.
+    Attempts,
+    /// The next sleep would end past the deadline.
+    Deadline,
+    /// The retry budget had no token left.
+    Budget,
+}
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GiveUp::Attempts => "attempts exhausted",
+            GiveUp::Deadline => "retry deadline would pass",
+            GiveUp::Budget => "retry budget exhausted",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    backoff: Backoff,
+    max_attempts: u32,
+    deadline: Option<Duration>,
+    budget: Option<Arc<RetryBudget>>,
+    seed: Option<u64>,
+}
+
+/// The per-run state of a retry loop: attempt count, backoff position,
+/// random source and deadline. Made by [`Retry::start`]; each run has its
+/// own, so concurrent runs of one `Retry` never share counters.
+///
+/// ```
+/// # use std::time::{Duration, Instant};
+/// let retry = weir_core::resilience::Retry::constant(Duration::from_millis(5)).build().unwrap();
+/// let state = retry.start(Instant::now());
+/// assert_eq!(state.attempts(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryState {
+    attempts: u32,
+    backoff_n: u32,
+    prev: Option<Duration>,
+    rng: fastrand::Rng,
+    deadline: Option<Instant>,
+}
+
+impl RetryState {
+    /// Calls made so far, counting the first (1 right after `start`).
+    ///
+    /// ```
+    /// # use std::time::{Duration, Instant};
+    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).build().unwrap();
+    /// let mut s = retry.start(Instant::now());
+    /// retry.next_delay(&mut s, Instant::now(), None).unwrap();
+    /// assert_eq!(s.attempts(), 2);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+/// Builds a [`Retry`]. Start from [`Retry::constant`], [`Retry::linear`] or
+/// [`Retry::exponential`].
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::resilience::Retry;
+/// let retry = Retry::exponential(Duration::from_millis(100))
+///     .max_delay(Duration::from_secs(5))
+///     .jitter_full()
+///     .max_attempts(5)
+///     .retry_if(|e: &std::io::Error| e.kind() == std::io::ErrorKind::TimedOut)
+///     .build()
+///     .unwrap();
+/// # drop(retry);
+/// ```
+#[must_use = "a builder does nothing itself: call .build() to get a Retry"]
+pub struct RetryBuilder<P = AnyError, V = NoValue, H = NoHint, N = NoHook> {
+    cfg: Config,
+    retry_if: P,
+    retry_on_value: V,
+    hint: H,
+    hook: N,
+}
+
+impl<P, V, H, N> fmt::Debug for RetryBuilder<P, V, H, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryBuilder")
+            .field("config", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retry policy: how often, how long between tries, which outcomes to
+/// retry. Immutable and cheap to share; every [`run`](Retry::run) keeps its
+/// own state.
+///
+/// `max_attempts` counts every call *including the first*: `max_attempts(3)`
+/// means one call and at most two retries (as Resilience4j and gRPC count;
+/// Polly's `MaxRetryAttempts = 3` would be `max_attempts(4)` here).
+///
+/// # Example
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use std::time::Duration;
+/// use weir_core::resilience::Retry;
+/// use weir_core::rt::VirtualRuntime;
+///
+/// let rt = VirtualRuntime::new();
+/// let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(4).build().unwrap();
+/// let mut calls = 0;
+/// let out = rt.block_on(retry.run(&rt, || {
+///     calls += 1;
+///     let n = calls;
+///     async move { if n < 3 { Err("flaky") } else { Ok(n) } }
+/// }));
+/// assert_eq!(out, Ok(3));
+/// assert_eq!(rt.elapsed(), Duration::from_millis(100 + 200));
+/// # }
+/// ```
+pub struct Retry<P = AnyError, V = NoValue, H = NoHint, N = NoHook> {
+    cfg: Config,
+    retry_if: P,
+    retry_on_value: V,
+    hint: H,
+    hook: N,
+}
+
+impl<P: Clone, V: Clone, H: Clone, N: Clone> Clone for Retry<P, V, H, N> {
+    fn clone(&self) -> Self {
+        Retry {
+            cfg: self.cfg.clone(),
+            retry_if: self.retry_if.clone(),
+            retry_on_value: self.retry_on_value.clone(),
+            hint: self.hint.clone(),
+            hook: self.hook.clone(),
+        }
+    }
+}
+
+impl<P, V, H, N> fmt::Debug for Retry<P, V, H, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("config", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retry {
+    fn with(schedule: Schedule, base: Duration) -> RetryBuilder {
+        RetryBuilder {
+            cfg: Config {
+                backoff: Backoff {
+                    schedule,
+                    base,
+                    multiplier: 2.0,
+                    max: Duration::MAX,
+                    jitter: Jitter::None,
+                },
+                max_attempts: 3,
+                deadline: None,
+                budget: None,
+                seed: None,
+            },
+            retry_if: AnyError,
+            retry_on_value: NoValue,
+            hint: NoHint,
+            hook: NoHook,
+        }
+    }
+
+    /// The same delay `base` before every retry. Defaults: 3 attempts, no
+    /// jitter, no deadline, no budget, every error retried.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(50)).build();
+    /// assert!(r.is_ok());
+    /// ```
+    pub fn constant(base: Duration) -> RetryBuilder {
+        Self::with(Schedule::Constant, base)
+    }
+
+    /// `base * n` before retry `n` (1 for the first retry).
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::linear(std::time::Duration::from_millis(50)).build();
+    /// assert!(r.is_ok());
+    /// ```
+    pub fn linear(base: Duration) -> RetryBuilder {
+        Self::with(Schedule::Linear, base)
+    }
+
+    /// `base * multiplier^(n-1)` before retry `n`; the multiplier defaults
+    /// to 2.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(50)).build();
+    /// assert!(r.is_ok());
+    /// ```
+    pub fn exponential(base: Duration) -> RetryBuilder {
+        Self::with(Schedule::Exponential, base)
+    }
+}
+
+impl<P, V, H, N> RetryBuilder<P, V, H, N> {
+    /// Caps every computed delay (a `retry_after` hint is not capped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = weir_core::resilience::Retry::exponential(Duration::from_millis(10)).max_delay(Duration::from_secs(1));
+    /// # drop(r);
+    /// ```
+    pub fn max_delay(mut self, max: Duration) -> Self {
+        self.cfg.backoff.max = max;
+        self
+    }
+
+    /// The growth factor of an exponential schedule: finite and >= 1.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(10)).multiplier(1.5);
+    /// # drop(r);
+    /// ```
+    pub fn multiplier(mut self, m: f64) -> Self {
+        self.cfg.backoff.multiplier = m;
+        self
+    }
+
+    /// Randomises each delay; see [`Jitter`].
+    ///
+    /// ```
+    /// use weir_core::resilience::{Jitter, Retry};
+    /// let r = Retry::constant(std::time::Duration::from_millis(10)).jitter(Jitter::Equal);
+    /// # drop(r);
+    /// ```
+    pub fn jitter(mut self, j: Jitter) -> Self {
+        self.cfg.backoff.jitter = j;
+        self
+    }
+
+    /// Shorthand for `jitter(Jitter::Full)`.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).jitter_full();
+    /// # drop(r);
+    /// ```
+    pub fn jitter_full(self) -> Self {
+        self.jitter(Jitter::Full)
+    }
+
+    /// Seeds the jitter's random source, for reproducible tests. Without it
+    /// each run draws a fresh seed.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).seed(42);
+    /// # drop(r);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.cfg.seed = Some(seed);
+        self
+    }
+
+    /// At most `n` calls in all, the first included (`1` = never retry).
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(1);
+    /// # drop(r);
+    /// ```
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.cfg.max_attempts = n;
+        self
+    }
+
+    /// Gives up, with the last error, rather than start a sleep that would
+    /// end more than `total` after the run started. Attempts themselves are
+    /// not cut short: wrap the whole run in [`timeout`](crate::resilience::timeout)
+    /// for that.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(10));
+    /// # drop(r);
+    /// ```
+    pub fn deadline(mut self, total: Duration) -> Self {
+        self.cfg.deadline = Some(total);
+        self
+    }
+
+    /// Draws each retry from `budget` (and deposits each run in it); shared
+    /// between policies through the `Arc`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::sync::Arc;
+    /// use weir_core::resilience::{Retry, RetryBudget};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let budget = Arc::new(RetryBudget::builder().build(&rt).unwrap());
+    /// let r = Retry::constant(std::time::Duration::ZERO).budget(budget.clone());
+    /// # drop(r);
+    /// # }
+    /// ```
+    pub fn budget(mut self, budget: Arc<RetryBudget>) -> Self {
+        self.cfg.budget = Some(budget);
+        self
+    }
+
+    /// Retries only the errors for which `f` returns true (default: all).
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    ///     .retry_if(|e: &u16| *e >= 500);
+    /// # drop(r);
+    /// ```
+    pub fn retry_if<P2>(self, f: P2) -> RetryBuilder<P2, V, H, N> {
+        RetryBuilder {
+            cfg: self.cfg,
+            retry_if: f,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            hook: self.hook,
+        }
+    }
+
+    /// Also retries successful values for which `f` returns true; when the
+    /// attempts run out the last such value is returned as `Ok`.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    ///     .retry_on_value(|status: &u16| *status == 503);
+    /// # drop(r);
+    /// ```
+    pub fn retry_on_value<V2>(self, f: V2) -> RetryBuilder<P, V2, H, N> {
+        RetryBuilder {
+            cfg: self.cfg,
+            retry_if: self.retry_if,
+            retry_on_value: f,
+            hint: self.hint,
+            hook: self.hook,
+        }
+    }
+
+    /// Uses the error's own [`RetryAfter`] hint, when it has one, as the
+    /// next delay.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::resilience::{Retry, RetryAfter};
+    /// struct Busy(Duration);
+    /// impl RetryAfter for Busy {
+    ///     fn retry_after(&self) -> Option<Duration> { Some(self.0) }
+    /// }
+    /// let r = Retry::constant(Duration::ZERO).honor_retry_after();
+    /// # drop(r);
+    /// ```
+    pub fn honor_retry_after(self) -> RetryBuilder<P, V, FromRetryAfter, N> {
+        RetryBuilder {
+            cfg: self.cfg,
+            retry_if: self.retry_if,
+            retry_on_value: self.retry_on_value,
+            hint: FromRetryAfter,
+            hook: self.hook,
+        }
+    }
+
+    /// Reads a delay hint out of each error with `f` (for errors that do
+    /// not implement [`RetryAfter`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    ///     .retry_after_with(|e: &(u16, Option<u64>)| e.1.map(Duration::from_secs));
+    /// # drop(r);
+    /// ```
+    pub fn retry_after_with<H2>(self, f: H2) -> RetryBuilder<P, V, H2, N> {
+        RetryBuilder {
+            cfg: self.cfg,
+            retry_if: self.retry_if,
+            retry_on_value: self.retry_on_value,
+            hint: f,
+            hook: self.hook,
+        }
+    }
+
+    /// Calls `f` before each retry's sleep with the attempt that failed,
+    /// the delay and the error.
+    ///
+    /// ```
+    /// use weir_core::resilience::RetryEvent;
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    ///     .on_retry(|ev: &RetryEvent<'_, std::io::Error>| eprintln!("attempt {} failed", ev.attempt));
+    /// # drop(r);
+    /// ```
+    pub fn on_retry<N2>(self, f: N2) -> RetryBuilder<P, V, H, N2> {
+        RetryBuilder {
+            cfg: self.cfg,
+            retry_if: self.retry_if,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            hook: f,
+        }
+    }
+
+    /// Checks the fields and builds the policy.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for `max_attempts(0)`, a multiplier below 1 or not
+    /// finite, `max_delay` below the base delay, or a zero deadline.
+    ///
+    /// ```
+    /// let e = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
+    /// assert_eq!(e.field(), "max_attempts");
+    /// ```
+    pub fn build(self) -> Result<Retry<P, V, H, N>, ConfigError> {
+        let c = &self.cfg;
+        if c.max_attempts == 0 {
+            return Err(ConfigError::new(C, "max_attempts", Rule::Zero));
+        }
+        if !c.backoff.multiplier.is_finite() {
+            return Err(ConfigError::new(C, "multiplier", Rule::NotFinite));
+        }
+        if c.backoff.multiplier < 1.0 {
+            return Err(ConfigError::new(C, "multiplier", Rule::OutOfRange("1.0..")));
+        }
+        if c.backoff.max < c.backoff.base {
+            return Err(ConfigError::new(C, "max_delay", Rule::Below("base")));
+        }
+        if c.deadline == Some(Duration::ZERO) {
+            return Err(ConfigError::new(C, "deadline", Rule::Zero));
+        }
+        Ok(Retry {
+            cfg: self.cfg,
+            retry_if: self.retry_if,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            hook: self.hook,
+        })
+    }
+}
+
+impl<P, V, H, N> Retry<P, V, H, N> {
+    /// The state for one run starting at `now`, the first call about to be
+    /// made. Deposits the call in the budget, if any.
+    ///
+    /// ```
+    /// # use std::time::{Duration, Instant};
+    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(1)).build().unwrap();
+    /// let s = retry.start(Instant::now());
+    /// assert_eq!(s.attempts(), 1);
+    /// ```
+    pub fn start(&self, now: Instant) -> RetryState {
+        if let Some(b) = &self.cfg.budget {
+            b.deposit(now);
+        }
+        RetryState {
+            attempts: 1,
+            backoff_n: 0,
+            prev: None,
+            rng: match self.cfg.seed {
+                Some(s) => fastrand::Rng::with_seed(s),
+                None => fastrand::Rng::new(),
+            },
+            deadline: self.cfg.deadline.map(|d| deadline_after(now, d)),
+        }
+    }
+
+    /// Decides, after a failed attempt at `now`, whether to retry and after
+    /// how long. `hint` (a server's retry-after) replaces the computed delay
+    /// and restarts the backoff schedule. Allocates nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`GiveUp`] says why not to retry; the budget is checked last, so a
+    /// token is taken only for a retry that will happen.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use weir_core::resilience::{GiveUp, Retry};
+    /// let retry = Retry::exponential(Duration::from_millis(10)).max_attempts(3).build().unwrap();
+    /// let now = Instant::now();
+    /// let mut s = retry.start(now);
+    /// assert_eq!(retry.next_delay(&mut s, now, None), Ok(Duration::from_millis(10)));
+    /// assert_eq!(retry.next_delay(&mut s, now, None), Ok(Duration::from_millis(20)));
+    /// assert_eq!(retry.next_delay(&mut s, now, None), Err(GiveUp::Attempts));
+    /// ```
+    pub fn next_delay(
+        &self,
+        state: &mut RetryState,
+        now: Instant,
+        hint: Option<Duration>,
+    ) -> Result<Duration, GiveUp> {
+        if state.attempts >= self.cfg.max_attempts {
+            return Err(GiveUp::Attempts);
+        }
+        let (delay, n, prev) = match hint {
+            Some(h) => (h, 0, None),
+            None => {
+                let n = state.backoff_n.saturating_add(1);
+                let d = self.cfg.backoff.delay(n, state.prev, &mut state.rng);
+                (d, n, Some(d))
+            }
+        };
+        if let Some(deadline) = state.deadline {
+            if deadline_after(now, delay) > deadline {
+                return Err(GiveUp::Deadline);
+            }
+        }
+        if let Some(b) = &self.cfg.budget {
+            if !b.try_withdraw(now) {
+                return Err(GiveUp::Budget);
+            }
+        }
+        state.backoff_n = n;
+        state.prev = prev;
+        state.attempts += 1;
+        Ok(delay)
+    }
+
+    /// Calls `op` until it succeeds, returns an error not to retry, or the
+    /// policy gives up; then returns that last result unchanged.
+    ///
+    /// Between attempts it sleeps on `rt`'s clock. Dropping the returned
+    /// future (during an attempt or a sleep) stops at once: no further call
+    /// is made.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let retry = weir_core::resilience::Retry::constant(Duration::from_secs(1)).max_attempts(2).build().unwrap();
+    /// let out: Result<(), &str> = rt.block_on(retry.run(&rt, || async { Err("down") }));
+    /// assert_eq!(out, Err("down"));
+    /// assert_eq!(rt.elapsed(), Duration::from_secs(1));
+    /// # }
+    /// ```
+    pub async fn run<R, T, E, F, Fut>(&self, rt: &R, mut op: F) -> Result<T, E>
+    where
+        R: Runtime,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        P: ErrorFilter<E>,
+        V: ValueFilter<T>,
+        H: HintSource<E>,
+        N: RetryHook<E>,
+    {
+        let mut state = self.start(rt.now());
+        loop {
+            let result = op().await;
+            let hint = match &result {
+                Ok(v) if self.retry_on_value.retry_value(v) => None,
+                Err(e) if self.retry_if.retry_error(e) => self.hint.hint(e),
+                _ => return result,
+            };
+            let attempt = state.attempts;
+            match self.next_delay(&mut state, rt.now(), hint) {
+                Ok(delay) => {
+                    self.hook.on_retry(&RetryEvent {
+                        attempt,
+                        delay,
+                        error: result.as_ref().err(),
+                    });
+                    // The failed result is dropped before the sleep, so what
+                    // it holds is released while we wait.
+                    drop(result);
+                    rt.sleep(delay).await;
+                }
+                Err(_) => return result,
+            }
+        }
+    }
+}

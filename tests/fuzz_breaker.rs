@@ -1,0 +1,9 @@
+//! Replays the committed `breaker` fuzz corpus through the model check.
+
+mod common;
+
+#[test]
+fn breaker_corpus_replays() {
+    let n = common::replay_corpus("breaker", weir::resilience::fuzz::breaker);
+    assert!(n >= 5);
+}
