@@ -1,2 +1,13 @@
 //! Limiters: rate (GCRA token and leaky bucket), keyed rate, bulkhead,
 //! adaptive concurrency.
+//!
+//! * [`rate::RateLimiter`]: N units per period with a burst, or evenly
+//!   paced; checks that fail fast and waits that queue in arrival order.
+//!
+//! Every limiter here computes refills lazily from its clock: none owns a
+//! timer or a background task.
+
+pub mod rate;
+
+pub use rate::{RateLimiter, RateLimiterBuilder};
+
