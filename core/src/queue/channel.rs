@@ -16,20 +16,19 @@
 //! its notification on to the next listener, so no wake-up is lost.
 
 use core::fmt;
+use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use concurrent_queue::{ConcurrentQueue, PopError, PushError};
-use event_listener::{Event, EventListener, Listener, listener};
-
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
 use crate::error::{ConfigError, Rule};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// What senders and receivers share.
 struct Chan<T> {
-    queue: ConcurrentQueue<T>,
+    queue: Queue<T>,
     /// Senders waiting for room; notified once per freed slot and by close.
     /// Never listened to on an unbounded queue.
     send_ops: Event,
@@ -108,7 +107,7 @@ pub fn bounded<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), ConfigError> {
     if cap == 0 {
         return Err(ConfigError::new("queue::bounded", "cap", Rule::Zero));
     }
-    Ok(pair(ConcurrentQueue::bounded(cap), true))
+    Ok(pair(Queue::bounded(cap), true))
 }
 
 /// Creates an unbounded MPMC queue: sends never wait, memory grows with the
@@ -125,10 +124,10 @@ pub fn bounded<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), ConfigError> {
 /// assert_eq!(rx.capacity(), None);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    pair(ConcurrentQueue::unbounded(), false)
+    pair(Queue::unbounded(), false)
 }
 
-fn pair<T>(queue: ConcurrentQueue<T>, bounded: bool) -> (Sender<T>, Receiver<T>) {
+fn pair<T>(queue: Queue<T>, bounded: bool) -> (Sender<T>, Receiver<T>) {
     let chan = Arc::new(Chan {
         queue,
         send_ops: Event::new(),
@@ -190,7 +189,7 @@ impl<T> Sender<T> {
                 Err(TrySendError::Closed(v)) => return Err(SendError(v)),
                 Err(TrySendError::Full(v)) => value = v,
             }
-            listener!(self.chan.send_ops => room);
+            listen!(self.chan.send_ops => room);
             match self.chan.try_send(value) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(v)) => return Err(SendError(v)),
@@ -241,7 +240,7 @@ impl<T> Sender<T> {
                 Err(TrySendError::Closed(v)) => return Err(SendError(v)),
                 Err(TrySendError::Full(v)) => value = v,
             }
-            listener!(self.chan.send_ops => room);
+            listen!(self.chan.send_ops => room);
             match self.chan.try_send(value) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(v)) => return Err(SendError(v)),
@@ -431,7 +430,7 @@ impl<T> Receiver<T> {
                 Err(TryRecvError::Closed) => return Err(RecvError),
                 Err(TryRecvError::Empty) => {}
             }
-            listener!(self.chan.recv_ops => arrival);
+            listen!(self.chan.recv_ops => arrival);
             match self.chan.try_recv() {
                 Ok(v) => return Ok(v),
                 Err(TryRecvError::Closed) => return Err(RecvError),
@@ -477,7 +476,7 @@ impl<T> Receiver<T> {
                 Err(TryRecvError::Closed) => return Err(RecvError),
                 Err(TryRecvError::Empty) => {}
             }
-            listener!(self.chan.recv_ops => arrival);
+            listen!(self.chan.recv_ops => arrival);
             match self.chan.try_recv() {
                 Ok(v) => return Ok(v),
                 Err(TryRecvError::Closed) => return Err(RecvError),

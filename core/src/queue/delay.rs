@@ -15,8 +15,7 @@ use core::task::Poll;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, listener};
-
+use super::sys::{Event, listen};
 use crate::loom::sync::Mutex;
 use crate::rt::{Runtime, deadline_after};
 
@@ -242,7 +241,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
         loop {
             // Listen before looking, so an earlier insert made after the look
             // is not missed.
-            listener!(self.earlier => earlier);
+            listen!(self.earlier => earlier);
             let next = match self.take_due() {
                 Ok(v) => return v,
                 Err(next) => next,

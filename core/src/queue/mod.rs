@@ -62,6 +62,10 @@ mod channel;
 mod delay;
 mod error;
 mod priority;
+mod sys;
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests;
 
 #[cfg(feature = "test-util")]
 #[doc(hidden)]

@@ -10,9 +10,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use event_listener::{Event, listener};
-
 use super::error::{RecvError, TryRecvError};
+use super::sys::{Event, listen};
 use crate::error::{ConfigError, Rule};
 use crate::loom::sync::Mutex;
 
@@ -457,7 +456,7 @@ impl<T> PriorityQueue<T> {
                 Err(PriorityPushError::Full(v)) => value = v,
                 done => return done,
             }
-            listener!(self.not_full => room);
+            listen!(self.not_full => room);
             match self.try_push(lane, value) {
                 Err(PriorityPushError::Full(v)) => value = v,
                 done => return done,
@@ -518,7 +517,7 @@ impl<T> PriorityQueue<T> {
                 Err(TryRecvError::Closed) => return Err(RecvError),
                 Err(TryRecvError::Empty) => {}
             }
-            listener!(self.not_empty => arrival);
+            listen!(self.not_empty => arrival);
             match self.try_pop() {
                 Ok(v) => return Ok(v),
                 Err(TryRecvError::Closed) => return Err(RecvError),
