@@ -108,3 +108,37 @@ fn loom_half_open_admits_exactly_n() {
         assert_eq!(kind(c.word()), CLOSED);
     });
 }
+
+/// Records wrapping onto one slot race a clear: whatever the interleaving,
+/// the packed total ends equal to what the slots hold.
+#[test]
+fn loom_count_window_total_matches_slots() {
+    use super::window::SLOW;
+    loom::model(|| {
+        let w = Arc::new(Window::count(1));
+        w.record(COUNTED | FAILED, 0);
+        let a = {
+            let w = w.clone();
+            thread::spawn(move || {
+                w.record(COUNTED, 0);
+            })
+        };
+        let b = {
+            let w = w.clone();
+            thread::spawn(move || {
+                w.record(COUNTED | FAILED | SLOW, 0);
+            })
+        };
+        w.clear();
+        a.join().unwrap();
+        b.join().unwrap();
+        let t = w.snapshot(0);
+        assert!(t.calls <= 1, "{t:?}");
+        if let Window::Count { slots, .. } = &*w {
+            let code = slots[0].load(loom::sync::atomic::Ordering::SeqCst);
+            assert_eq!(t.calls, code & COUNTED);
+            assert_eq!(t.failures, (code & FAILED) >> 1);
+            assert_eq!(t.slow, (code & SLOW) >> 2);
+        }
+    });
+}

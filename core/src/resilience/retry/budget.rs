@@ -236,3 +236,38 @@ impl RetryBudgetBuilder {
         })
     }
 }
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    /// Two retries race for the last token: at most one gets it, and a
+    /// refused one leaves nothing behind.
+    #[test]
+    fn loom_budget_never_overdraws() {
+        loom::model(|| {
+            let base = Instant::now();
+            let b = Arc::new(RetryBudget {
+                ring: Ring::new(2, 1_000_000_000),
+                ratio: 0.0,
+                reserve: 1,
+                base,
+            });
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let b = b.clone();
+                    loom::thread::spawn(move || b.try_withdraw(base))
+                })
+                .collect();
+            let granted = handles
+                .into_iter()
+                .filter(|_| true)
+                .map(|h| h.join().unwrap())
+                .filter(|&g| g)
+                .count();
+            assert!(granted <= 1);
+            assert_eq!(b.balance(base), 1 - granted as u64);
+        });
+    }
+}
