@@ -1,0 +1,80 @@
+//! Scheduling: run futures with priorities, delays and deadlines under a
+//! concurrency bound and a queue bound, on any runtime.
+//!
+//! # What
+//!
+//! A [`Scheduler`] accepts [`Job`]s: a future with a [`Priority`], an
+//! optional start time ([`Job::delay`], [`Job::start_at`]), an optional
+//! [`Job::deadline`] and an optional name. At most `max_concurrent` jobs run
+//! at once (each as a task spawned on the runtime); at most
+//! `queue_capacity` wait, and a submission beyond that is [`Rejected`] with
+//! the job handed back. Each submission gives a [`TaskHandle`]: await it for
+//! the output or a [`TaskError`] (panicked, cancelled, expired, shut down),
+//! [`cancel`](TaskHandle::cancel) it, or ask its [`status`](TaskHandle::status).
+//!
+//! Rules, each tested:
+//!
+//! * Among ready jobs a higher priority always starts first; equal
+//!   priorities start in submission order. A job that finds a free slot and
+//!   nothing waiting starts at once.
+//! * A delayed job becomes ready at its instant, exactly, on the runtime's
+//!   clock. A job that has not started by its deadline never runs; its
+//!   handle resolves to [`TaskError::Expired`] at the deadline.
+//! * A panic in a job is caught and reported on its handle; the scheduler
+//!   keeps going. Dropping a handle does **not** cancel the job, unless it
+//!   was made with [`TaskHandle::cancel_on_drop`].
+//! * [`Scheduler::submit_periodic`] runs a job every interval through the
+//!   same queue, surviving runs that fail, with a [`MissedTick`] policy.
+//! * [`Shutdown::Graceful`] runs every accepted job; [`Shutdown::Abort`]
+//!   stops them and reports which ([`ShutdownReport`]).
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::sched::{Job, Priority, Scheduler, Shutdown};
+//!
+//! let rt = VirtualRuntime::new();
+//! rt.block_on({
+//!     let rt = rt.clone();
+//!     async move {
+//!         let sched = Scheduler::builder().max_concurrent(1).build(rt).unwrap();
+//!         let a = sched.submit(Job::new(async { 1 })).unwrap();
+//!         let low = sched.submit(Job::new(async { 2 }).priority(Priority::LOW)).unwrap();
+//!         let high = sched.submit(Job::new(async { 3 }).priority(Priority::HIGH)).unwrap();
+//!         assert_eq!(a.await.unwrap() + low.await.unwrap() + high.await.unwrap(), 6);
+//!         sched.shutdown(Shutdown::Graceful).await;
+//!         assert_eq!(sched.stats().completed, 3);
+//!     }
+//! });
+//! # }
+//! ```
+//!
+//! # When not to use it
+//!
+//! To bound concurrency of calls the caller awaits itself, a semaphore or a
+//! bulkhead costs less: the scheduler spawns a task per job. For blocking or
+//! CPU-heavy work use the worker pool.
+//!
+//! # Cost
+//!
+//! A submission allocates once for the job (future, result and wakers in one
+//! block) plus whatever the runtime's spawn costs. Scheduling decisions take
+//! one short lock.
+
+mod cell;
+mod error;
+mod handle;
+mod job;
+mod periodic;
+mod priority;
+mod scheduler;
+mod shared;
+mod stats;
+
+pub use error::{RejectReason, Rejected, TaskError};
+pub use handle::{Status, TaskHandle};
+pub use job::Job;
+pub use periodic::{MissedTick, PeriodicError, PeriodicHandle, RunOutcome};
+pub use priority::{Priority, TaskId};
+pub use scheduler::{AbortedJob, Scheduler, SchedulerBuilder, Shutdown, ShutdownReport};
+pub use stats::{SchedStats, WaitStats};
