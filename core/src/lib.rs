@@ -26,6 +26,7 @@ pub mod pool;
 pub mod queue;
 pub mod resilience;
 pub mod rt;
+pub mod sched;
 pub mod sync;
 
 #[cfg(feature = "test-util")]
