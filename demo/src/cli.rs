@@ -1,0 +1,99 @@
+//! The example's command line: `--calls N --runtime smol|tokio|async-std
+//! --seed S --json FILE`.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The runtime the client runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeChoice {
+    /// smol (the default).
+    Smol,
+    /// tokio, multi-threaded with two workers.
+    Tokio,
+    /// async-std.
+    AsyncStd,
+}
+
+impl RuntimeChoice {
+    /// The name as written on the command line.
+    ///
+    /// ```
+    /// assert_eq!(weir_demo::cli::RuntimeChoice::AsyncStd.name(), "async-std");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeChoice::Smol => "smol",
+            RuntimeChoice::Tokio => "tokio",
+            RuntimeChoice::AsyncStd => "async-std",
+        }
+    }
+}
+
+impl FromStr for RuntimeChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "smol" => Ok(RuntimeChoice::Smol),
+            "tokio" => Ok(RuntimeChoice::Tokio),
+            "async-std" | "async_std" => Ok(RuntimeChoice::AsyncStd),
+            _ => Err(format!("unknown runtime {s:?} (smol, tokio or async-std)")),
+        }
+    }
+}
+
+/// Parsed arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// Number of tool calls.
+    pub calls: usize,
+    /// The client's runtime.
+    pub runtime: RuntimeChoice,
+    /// Seed for the workload, the servers and the jitter.
+    pub seed: u64,
+    /// Where to write the JSON report.
+    pub json: Option<PathBuf>,
+}
+
+/// The usage line.
+pub const USAGE: &str =
+    "usage: tool_calls [--calls N] [--runtime smol|tokio|async-std] [--seed S] [--json FILE]";
+
+impl Args {
+    /// Parses the arguments after the program name.
+    ///
+    /// ```
+    /// use weir_demo::cli::{Args, RuntimeChoice};
+    /// let a = Args::parse(["--calls", "50", "--runtime", "tokio"].map(String::from)).unwrap();
+    /// assert_eq!((a.calls, a.runtime, a.seed), (50, RuntimeChoice::Tokio, 42));
+    /// assert!(Args::parse(["--calls".to_string()]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A message naming the bad argument.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+        let mut out = Args {
+            calls: 2_000,
+            runtime: RuntimeChoice::Smol,
+            seed: 42,
+            json: None,
+        };
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--calls" => out.calls = value()?.parse().map_err(|e| format!("--calls: {e}"))?,
+                "--runtime" => out.runtime = value()?.parse()?,
+                "--seed" => out.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+                "--json" => out.json = Some(value()?.into()),
+                "-h" | "--help" => return Err(USAGE.into()),
+                other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            }
+        }
+        if out.calls == 0 {
+            return Err("--calls must be at least 1".into());
+        }
+        Ok(out)
+    }
+}

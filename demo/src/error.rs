@@ -1,0 +1,139 @@
+//! Why a tool call failed: every call ends ok or with one of these names.
+
+use core::fmt;
+use std::time::Duration;
+
+use crate::protocol::{RATE_LIMITED, RpcError, TRANSIENT};
+
+/// The reason a tool call failed.
+///
+/// ```
+/// use weir_demo::error::CallError;
+/// assert_eq!(CallError::Timeout.reason(), "timeout");
+/// assert!(CallError::Disconnected.is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The server refused the call for being over its quota.
+    RateLimited {
+        /// The server's hint, when it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The server reported a transient failure.
+    Transient,
+    /// The connection closed before the answer came.
+    Disconnected,
+    /// No connection could be opened.
+    ConnectFailed,
+    /// No answer within the policy's timeout.
+    Timeout,
+    /// The circuit breaker refused the call without sending it.
+    CircuitOpen {
+        /// How long until the breaker lets a probe through.
+        retry_after: Duration,
+    },
+    /// Any other JSON-RPC error from the server.
+    Server {
+        /// The JSON-RPC error code.
+        code: i64,
+    },
+    /// The answer could not be read as a JSON-RPC response.
+    Protocol,
+    /// The task running the call panicked.
+    Panicked,
+}
+
+impl CallError {
+    /// The short name used in reports.
+    ///
+    /// ```
+    /// use weir_demo::error::CallError;
+    /// assert_eq!(CallError::RateLimited { retry_after: None }.reason(), "rate_limited");
+    /// ```
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CallError::RateLimited { .. } => "rate_limited",
+            CallError::Transient => "transient",
+            CallError::Disconnected => "disconnected",
+            CallError::ConnectFailed => "connect_failed",
+            CallError::Timeout => "timeout",
+            CallError::CircuitOpen { .. } => "circuit_open",
+            CallError::Server { .. } => "server_error",
+            CallError::Protocol => "protocol",
+            CallError::Panicked => "panicked",
+        }
+    }
+
+    /// Whether trying again later may succeed.
+    ///
+    /// ```
+    /// use weir_demo::error::CallError;
+    /// assert!(!CallError::Server { code: -32602 }.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        !matches!(
+            self,
+            CallError::Server { .. } | CallError::Protocol | CallError::Panicked
+        )
+    }
+
+    /// Whether the call says something about the server's health, so a
+    /// circuit breaker should count it. Being over quota is the client's
+    /// doing and a refusal by the breaker itself is no news: neither counts.
+    ///
+    /// ```
+    /// use weir_demo::error::CallError;
+    /// assert!(CallError::Timeout.is_server_fault());
+    /// assert!(!CallError::RateLimited { retry_after: None }.is_server_fault());
+    /// ```
+    pub fn is_server_fault(&self) -> bool {
+        matches!(
+            self,
+            CallError::Transient
+                | CallError::Disconnected
+                | CallError::ConnectFailed
+                | CallError::Timeout
+        )
+    }
+
+    /// The wait the failure itself asks for, if any.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_demo::error::CallError;
+    /// let e = CallError::CircuitOpen { retry_after: Duration::from_millis(5) };
+    /// assert_eq!(e.retry_after(), Some(Duration::from_millis(5)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            CallError::RateLimited { retry_after } => *retry_after,
+            CallError::CircuitOpen { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The failure a JSON-RPC error stands for.
+    ///
+    /// ```
+    /// use weir_demo::{error::CallError, protocol::{RpcError, TRANSIENT}};
+    /// assert_eq!(CallError::from_rpc(&RpcError::new(TRANSIENT, "x")), CallError::Transient);
+    /// ```
+    pub fn from_rpc(e: &RpcError) -> Self {
+        match e.code {
+            RATE_LIMITED => CallError::RateLimited {
+                retry_after: e.retry_after_ms().map(Duration::from_millis),
+            },
+            TRANSIENT => CallError::Transient,
+            code => CallError::Server { code },
+        }
+    }
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+impl std::error::Error for CallError {}

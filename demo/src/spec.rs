@@ -1,0 +1,103 @@
+//! How each embedded tool server behaves: latency, quota, failures, downtime.
+
+use std::time::Duration;
+
+/// One tool server's behaviour. The server hosts one tool, named like the
+/// server.
+///
+/// ```
+/// let specs = weir_demo::spec::ServerSpec::demo_set();
+/// assert_eq!(specs.iter().filter(|s| s.down.is_some()).count(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    /// The server's (and its tool's) name.
+    pub name: &'static str,
+    /// Relative share of the workload's calls that go to this server.
+    pub weight: u32,
+    /// Usual latency, drawn uniformly from this range.
+    pub latency: (Duration, Duration),
+    /// Share of calls that stall for [`ServerSpec::slow`] instead (a tail).
+    pub slow_share: f64,
+    /// How long a stalled call takes.
+    pub slow: Duration,
+    /// Calls per second the server accepts; beyond it answers
+    /// `RATE_LIMITED` with `retry_after_ms`.
+    pub quota_per_sec: u32,
+    /// How many calls the quota lets through at once.
+    pub burst: u32,
+    /// Share of accepted calls that fail with a transient error.
+    pub transient_share: f64,
+    /// `(start, length)` after the server starts during which it drops
+    /// every connection it sees.
+    pub down: Option<(Duration, Duration)>,
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+impl ServerSpec {
+    /// The three servers of the demonstration: a fast search, a fetch that
+    /// goes down for 1.5 s, a slow code runner with a heavy tail.
+    ///
+    /// ```
+    /// let s = weir_demo::spec::ServerSpec::demo_set();
+    /// assert_eq!(s.iter().map(|s| s.name).collect::<Vec<_>>(), ["search", "fetch", "code"]);
+    /// ```
+    pub fn demo_set() -> Vec<ServerSpec> {
+        vec![
+            ServerSpec {
+                name: "search",
+                weight: 45,
+                latency: (ms(10), ms(50)),
+                slow_share: 0.01,
+                slow: ms(800),
+                quota_per_sec: 300,
+                burst: 30,
+                transient_share: 0.03,
+                down: None,
+            },
+            ServerSpec {
+                name: "fetch",
+                weight: 35,
+                latency: (ms(20), ms(80)),
+                slow_share: 0.01,
+                slow: ms(1000),
+                quota_per_sec: 250,
+                burst: 25,
+                transient_share: 0.05,
+                down: Some((ms(300), ms(1500))),
+            },
+            ServerSpec {
+                name: "code",
+                weight: 20,
+                latency: (ms(40), ms(150)),
+                slow_share: 0.03,
+                slow: ms(1500),
+                quota_per_sec: 150,
+                burst: 15,
+                transient_share: 0.02,
+                down: None,
+            },
+        ]
+    }
+
+    /// The same servers with a shorter downtime and tails, for tests with a
+    /// small number of calls.
+    ///
+    /// ```
+    /// let s = weir_demo::spec::ServerSpec::quick_set();
+    /// assert!(s.iter().all(|s| s.slow <= std::time::Duration::from_millis(300)));
+    /// ```
+    pub fn quick_set() -> Vec<ServerSpec> {
+        ServerSpec::demo_set()
+            .into_iter()
+            .map(|mut s| {
+                s.slow = s.slow.min(ms(300));
+                s.down = s.down.map(|_| (ms(50), ms(300)));
+                s
+            })
+            .collect()
+    }
+}
