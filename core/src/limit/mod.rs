@@ -11,3 +11,14 @@ pub mod rate;
 
 pub use rate::{RateLimiter, RateLimiterBuilder};
 
+mod bulkhead;
+pub use bulkhead::{
+    Acquire as BulkheadAcquire, Bulkhead, BulkheadBuilder, BulkheadError, BulkheadPermit,
+    BulkheadStats, QueueOrder,
+};
+
+mod adaptive;
+pub use adaptive::{
+    AdaptiveLimiter, AdaptivePermit, AdaptiveStats, Aimd, AimdBuilder, Limit, Sample, Vegas,
+    VegasBuilder,
+};

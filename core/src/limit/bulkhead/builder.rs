@@ -1,0 +1,186 @@
+//! Validating a bulkhead's configuration.
+
+use std::time::Duration;
+
+use super::Bulkhead;
+use super::raw::{MAX_PERMITS, Raw};
+use crate::error::{ConfigError, Rule};
+use crate::loom::sync::Arc;
+use crate::rt::Runtime;
+
+const COMPONENT: &str = "Bulkhead";
+
+/// Waiter slots allocated up front; a longer line grows the slab once, on
+/// the first time it gets that long.
+const PREALLOCATED_SLOTS: u32 = 1024;
+
+/// Which waiter a freed permit goes to.
+///
+/// ```
+/// use weir_core::limit::QueueOrder;
+/// assert_eq!(QueueOrder::default(), QueueOrder::Fifo);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum QueueOrder {
+    /// Oldest first, and no newcomer takes a free permit while anyone waits:
+    /// fair, and the usual choice.
+    #[default]
+    Fifo,
+    /// Newest first: under overload the callers most likely still to want
+    /// the answer are served, and the oldest are pushed out of a full queue
+    /// (with [`QueueFull`](super::BulkheadError::QueueFull)) to make room.
+    /// Keeps the latency of served calls low when the queue cannot drain.
+    Lifo,
+}
+
+/// Configures a [`Bulkhead`]: how many calls run at once, how many permits
+/// may wait, for how long, and in which order.
+///
+/// `max_concurrent` is required. `max_queued` defaults to 0 (a full
+/// bulkhead refuses at once), `max_wait` to [`Duration::MAX`] (a queued
+/// caller waits as long as it takes), the order to [`QueueOrder::Fifo`].
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::limit::{Bulkhead, QueueOrder};
+/// # #[cfg(feature = "test-util")] {
+/// let bulkhead = Bulkhead::builder()
+///     .max_concurrent(8)
+///     .max_queued(100)
+///     .max_wait(Duration::from_secs(2))
+///     .queue_order(QueueOrder::Lifo)
+///     .build(weir_core::rt::VirtualRuntime::new())?;
+/// assert_eq!(bulkhead.max_concurrent(), 8);
+/// # }
+/// # Ok::<(), weir_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing itself: call .build(rt) to make the bulkhead"]
+pub struct BulkheadBuilder {
+    max_concurrent: Option<u32>,
+    max_queued: u32,
+    max_wait: Duration,
+    order: QueueOrder,
+}
+
+impl BulkheadBuilder {
+    pub(super) fn new() -> Self {
+        BulkheadBuilder {
+            max_concurrent: None,
+            max_queued: 0,
+            max_wait: Duration::MAX,
+            order: QueueOrder::Fifo,
+        }
+    }
+
+    /// Permits that may be held at once (required; 1 to 2³¹ − 1).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(0)
+    ///     .build(weir_core::rt::VirtualRuntime::new());
+    /// assert_eq!(b.unwrap_err().field(), "max_concurrent");
+    /// # }
+    /// ```
+    pub fn max_concurrent(mut self, permits: u32) -> Self {
+        self.max_concurrent = Some(permits);
+        self
+    }
+
+    /// Permits that may wait at once, summed over the waiters (a caller of
+    /// `acquire_n(3)` takes 3). Zero means nobody waits.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).max_queued(10)
+    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// assert_eq!(b.max_queued(), 10);
+    /// # }
+    /// ```
+    pub fn max_queued(mut self, permits: u32) -> Self {
+        self.max_queued = permits;
+        self
+    }
+
+    /// The longest a caller waits in the queue before it is refused with
+    /// [`WaitTimeout`](super::BulkheadError::WaitTimeout). Zero means a
+    /// caller never waits (nor yields): without a free permit it is refused
+    /// at once with [`QueueFull`](super::BulkheadError::QueueFull).
+    /// [`Duration::MAX`] waits without limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
+    ///     .max_wait(Duration::from_millis(250))
+    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// assert_eq!(b.max_wait(), Duration::from_millis(250));
+    /// # }
+    /// ```
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The order in which waiters get permits.
+    ///
+    /// ```
+    /// use weir_core::limit::{Bulkhead, QueueOrder};
+    /// let builder = Bulkhead::builder().queue_order(QueueOrder::Lifo);
+    /// # drop(builder);
+    /// ```
+    pub fn queue_order(mut self, order: QueueOrder) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Checks the configuration and makes the bulkhead.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming `max_concurrent` when it is unset
+    /// ([`Rule::Missing`]), zero ([`Rule::Zero`]) or above 2³¹ − 1
+    /// ([`Rule::TooLarge`]).
+    ///
+    /// ```
+    /// use weir_core::Rule;
+    /// # #[cfg(feature = "test-util")] {
+    /// let e = weir_core::limit::Bulkhead::builder()
+    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// assert_eq!((e.field(), e.rule()), ("max_concurrent", &Rule::Missing));
+    /// # }
+    /// ```
+    pub fn build<R: Runtime>(self, rt: R) -> Result<Bulkhead<R>, ConfigError> {
+        let limit = check_limit(self.max_concurrent.ok_or(ConfigError::new(
+            COMPONENT,
+            "max_concurrent",
+            Rule::Missing,
+        ))?)?;
+        let slots = self.max_queued.min(PREALLOCATED_SLOTS) as usize;
+        Ok(Bulkhead {
+            raw: Arc::new(Raw::new(
+                limit,
+                u64::from(self.max_queued),
+                self.order,
+                slots,
+            )),
+            rt,
+            max_wait: self.max_wait,
+            max_queued: self.max_queued,
+            order: self.order,
+        })
+    }
+}
+
+/// The rule for `max_concurrent`, at build time and at run time.
+pub(super) fn check_limit(permits: u32) -> Result<u32, ConfigError> {
+    match permits {
+        0 => Err(ConfigError::new(COMPONENT, "max_concurrent", Rule::Zero)),
+        p if p > MAX_PERMITS => Err(ConfigError::new(
+            COMPONENT,
+            "max_concurrent",
+            Rule::TooLarge,
+        )),
+        p => Ok(p),
+    }
+}

@@ -1,0 +1,63 @@
+//! Why a bulkhead refused a caller.
+
+use core::fmt;
+
+/// Why [`Bulkhead::acquire`](super::Bulkhead::acquire) or
+/// [`Bulkhead::try_acquire`](super::Bulkhead::try_acquire) returned no
+/// permit. Every refusal has one of these reasons and is counted under it in
+/// [`BulkheadStats`](super::BulkheadStats): no caller is dropped silently.
+///
+/// ```
+/// use weir_core::limit::BulkheadError;
+///
+/// let e = BulkheadError::WaitTimeout;
+/// assert_eq!(e.to_string(), "bulkhead: waited the longest allowed for a permit");
+/// assert!(e.is_overload());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BulkheadError {
+    /// No permit was free and the caller could not take a place in the
+    /// queue: the queue was full (counted in permits), the caller does not
+    /// wait (`try_acquire`, or `max_wait` of zero), or, under
+    /// [`QueueOrder::Lifo`](super::QueueOrder::Lifo), a newer caller
+    /// pushed this one out of a full queue.
+    QueueFull,
+    /// The caller waited in the queue for `max_wait` without getting a
+    /// permit.
+    WaitTimeout,
+    /// The bulkhead was [closed](super::Bulkhead::close), before or while the
+    /// caller waited.
+    Closed,
+    /// The caller asked for more permits at once than the limit in force at
+    /// the time, which no amount of waiting could grant.
+    Oversized,
+}
+
+impl BulkheadError {
+    /// Whether the refusal says "too busy right now" (queue full, wait
+    /// timeout), as opposed to "never" (closed, oversized): only the former
+    /// is worth retrying later.
+    ///
+    /// ```
+    /// use weir_core::limit::BulkheadError;
+    /// assert!(BulkheadError::QueueFull.is_overload());
+    /// assert!(!BulkheadError::Closed.is_overload());
+    /// ```
+    pub fn is_overload(&self) -> bool {
+        matches!(self, BulkheadError::QueueFull | BulkheadError::WaitTimeout)
+    }
+}
+
+impl fmt::Display for BulkheadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BulkheadError::QueueFull => "bulkhead: no permit free and no room to wait",
+            BulkheadError::WaitTimeout => "bulkhead: waited the longest allowed for a permit",
+            BulkheadError::Closed => "bulkhead: closed",
+            BulkheadError::Oversized => "bulkhead: asked for more permits than the limit",
+        })
+    }
+}
+
+impl std::error::Error for BulkheadError {}
