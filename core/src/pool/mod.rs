@@ -51,6 +51,8 @@
 //! # Ok::<(), weir_core::ConfigError>(())
 //! ```
 
+mod resource;
 mod worker;
 
+pub use resource::{Manager, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder};
 pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
