@@ -350,6 +350,24 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
         result.map_err(BreakerError::Inner)
     }
 
+    /// How this breaker's classifier judges `result`; for layers that run
+    /// the call themselves and record it on a [`CallPermit`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::resilience::{CircuitBreaker, Outcome};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = CircuitBreaker::builder().build(rt).unwrap();
+    /// assert_eq!(b.classify(&Err::<(), _>("down")), Outcome::Failure);
+    /// # }
+    /// ```
+    pub fn classify<T, E>(&self, result: &Result<T, E>) -> Outcome
+    where
+        C: Classify<T, E>,
+    {
+        self.inner.classifier.classify(result)
+    }
+
     /// Asks for a permit to make one call; the lower-level half of
     /// [`call`](Self::call), for layers that run the call themselves.
     ///

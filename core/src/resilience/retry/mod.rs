@@ -154,10 +154,11 @@ impl<P, V, H, N> fmt::Debug for RetryBuilder<P, V, H, N> {
 /// ```
 pub struct Retry<P = AnyError, V = NoValue, H = NoHint, N = NoHook> {
     cfg: Config,
-    retry_if: P,
-    retry_on_value: V,
-    hint: H,
-    hook: N,
+    // Read by the policy layer, which runs its own loop over `Error<E>`.
+    pub(crate) retry_if: P,
+    pub(crate) retry_on_value: V,
+    pub(crate) hint: H,
+    pub(crate) hook: N,
 }
 
 impl<P: Clone, V: Clone, H: Clone, N: Clone> Clone for Retry<P, V, H, N> {

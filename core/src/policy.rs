@@ -1,0 +1,295 @@
+//! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
+//! bulkhead and fallback, composed in the order written.
+//!
+//! The layer written first is the outermost: in
+//! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
+//! whole call with its retries, and every attempt asks the breaker. Written
+//! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
+//! layer is also usable alone, through its own type in `limit` or
+//! `resilience`.
+//!
+//! A `Policy` is fully static: its type spells the layers, a call allocates
+//! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
+//! the caller's `E` intact and names weir's own outcomes.
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use weir_core::limit::{Bulkhead, RateLimiter};
+//! use weir_core::policy::Policy;
+//! use weir_core::resilience::{CircuitBreaker, Retry};
+//! use weir_core::rt::VirtualRuntime;
+//!
+//! let rt = VirtualRuntime::new();
+//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt.clone()).unwrap();
+//! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
+//! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
+//!
+//! let policy = Policy::new(rt.clone())
+//!     .timeout(Duration::from_secs(5))
+//!     .retry(retry)
+//!     .breaker(breaker)
+//!     .rate_limit(rate)
+//!     .bulkhead(bulkhead);
+//! let reply = rt.block_on(policy.call(|| async { Ok::<_, std::io::Error>("pong") }));
+//! assert_eq!(reply.unwrap(), "pong");
+//! # }
+//! ```
+
+// Layer impls spell out `impl Future + Send + 'a` so that every layer's
+// signature matches the trait's word for word; `async fn` would hide the
+// Send promise the trait makes.
+#![allow(clippy::manual_async_fn)]
+
+use core::fmt;
+use core::future::Future;
+use std::time::Duration;
+
+mod breaker;
+mod bulkhead;
+mod error;
+mod fallback;
+mod layer;
+mod rate;
+mod retry;
+mod timeout;
+
+pub use breaker::BreakerLayer;
+pub use bulkhead::BulkheadLayer;
+pub use error::{Error, Rejection};
+pub use fallback::FallbackLayer;
+pub use layer::{Identity, Layer, Stack};
+pub use rate::{RateLimitLayer, RateMode};
+pub use retry::RetryLayer;
+pub use timeout::TimeoutLayer;
+
+use crate::limit::rate::Clock;
+use crate::limit::{Bulkhead, RateLimiter};
+use crate::resilience::{CircuitBreaker, Retry};
+use crate::rt::Runtime;
+
+/// A pipeline of layers around a call; see the [module docs](self).
+///
+/// Cheap to share by reference across tasks (`&Policy` is all `call`
+/// needs); the components inside are themselves shareable handles, so the
+/// same breaker or limiter may serve several policies.
+#[derive(Clone)]
+pub struct Policy<R: Runtime, L = Identity> {
+    rt: R,
+    layers: L,
+}
+
+impl<R: Runtime> Policy<R> {
+    /// An empty pipeline on `rt`: calls go straight through.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let policy = weir_core::policy::Policy::new(rt.clone());
+    /// assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(1) })), Ok(1));
+    /// # }
+    /// ```
+    pub fn new(rt: R) -> Self {
+        Policy {
+            rt,
+            layers: Identity,
+        }
+    }
+}
+
+impl<R: Runtime, L> Policy<R, L> {
+    /// Adds `layer` inside the layers written so far.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::policy::{Policy, TimeoutLayer};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let p = Policy::new(rt).timeout(std::time::Duration::from_secs(1));
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn layer<N>(self, layer: N) -> Policy<R, Stack<L, N>> {
+        Policy {
+            rt: self.rt,
+            layers: Stack {
+                outer: self.layers,
+                inner: layer,
+            },
+        }
+    }
+
+    /// Drops what runs inside after `duration` with [`Error::Timeout`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let p = weir_core::policy::Policy::new(rt).timeout(std::time::Duration::from_secs(1));
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn timeout(self, duration: Duration) -> Policy<R, Stack<L, TimeoutLayer>> {
+        self.layer(TimeoutLayer { duration })
+    }
+
+    /// Runs what is inside again while `retry` allows; see [`RetryLayer`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let retry = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(5)).build().unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).retry(retry);
+    /// # drop(p);
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)] // the type names the layers, by design
+    pub fn retry<P, V, H, N>(
+        self,
+        retry: Retry<P, V, H, N>,
+    ) -> Policy<R, Stack<L, RetryLayer<P, V, H, N>>> {
+        self.layer(RetryLayer { retry })
+    }
+
+    /// Asks `breaker` before each call reaching it; see [`BreakerLayer`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone()).unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).breaker(b);
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn breaker<C>(
+        self,
+        breaker: CircuitBreaker<R, C>,
+    ) -> Policy<R, Stack<L, BreakerLayer<R, C>>> {
+        self.layer(BreakerLayer { breaker })
+    }
+
+    /// Waits for `limiter`'s slot before each call reaching it.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).rate_limit(l);
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn rate_limit<C: Clock>(
+        self,
+        limiter: RateLimiter<R, C>,
+    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
+        self.layer(RateLimitLayer {
+            limiter,
+            mode: RateMode::Wait,
+        })
+    }
+
+    /// Fails a call that does not conform now with
+    /// [`Error::RateLimited`] instead of waiting.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).rate_limit_or_reject(l);
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn rate_limit_or_reject<C: Clock>(
+        self,
+        limiter: RateLimiter<R, C>,
+    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
+        self.layer(RateLimitLayer {
+            limiter,
+            mode: RateMode::Reject,
+        })
+    }
+
+    /// Holds a `bulkhead` permit while what is inside runs.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).bulkhead(b);
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Stack<L, BulkheadLayer<R>>> {
+        self.layer(BulkheadLayer { bulkhead })
+    }
+
+    /// Replaces a failure by what `f` makes of it; see [`FallbackLayer`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::policy::{Error, Policy};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let p = Policy::new(rt).fallback(|_: Error<()>| Ok::<u8, Error<()>>(0));
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn fallback<F>(self, f: F) -> Policy<R, Stack<L, FallbackLayer<F>>> {
+        self.layer(FallbackLayer { f })
+    }
+
+    /// Runs `op` through the pipeline. `op` makes one attempt each time it
+    /// is called; a layer that retries calls it again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Inner`] with the operation's own error, or the weir outcome
+    /// that ended the call.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let policy = weir_core::policy::Policy::new(rt.clone());
+    /// let out = rt.block_on(policy.call(|| async { Err::<(), _>("no") }));
+    /// assert_eq!(out, Err(weir_core::policy::Error::Inner("no")));
+    /// # }
+    /// ```
+    pub fn call<'a, T, E, F, Fut>(
+        &'a self,
+        op: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        L: Layer<R, T, E> + Sync,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        async move {
+            let attempt = || async { op().await.map_err(Error::Inner) };
+            self.layers.run(&self.rt, &attempt).await
+        }
+    }
+
+    /// The runtime the pipeline sleeps and measures on.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let policy = weir_core::policy::Policy::new(rt);
+    /// let _ = policy.runtime();
+    /// # }
+    /// ```
+    pub fn runtime(&self) -> &R {
+        &self.rt
+    }
+}
+
+impl<R: Runtime, L: fmt::Debug> fmt::Debug for Policy<R, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("runtime", &self.rt)
+            .field("layers", &self.layers)
+            .finish()
+    }
+}

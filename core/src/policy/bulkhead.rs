@@ -1,0 +1,52 @@
+//! The bulkhead layer.
+
+use core::future::Future;
+
+use super::{Error, Layer, Rejection};
+use crate::limit::{Bulkhead, BulkheadError};
+use crate::rt::Runtime;
+
+/// Holds a [`Bulkhead`] permit while everything inside it runs; a refusal
+/// becomes [`Error::Rejected`] with its reason, or [`Error::Closed`].
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use weir_core::limit::Bulkhead;
+/// use weir_core::policy::Policy;
+/// use weir_core::rt::VirtualRuntime;
+///
+/// let rt = VirtualRuntime::new();
+/// let bulkhead = Bulkhead::builder().max_concurrent(4).build(rt.clone()).unwrap();
+/// let policy = Policy::new(rt.clone()).bulkhead(bulkhead);
+/// assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(3) })), Ok(3));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct BulkheadLayer<R> {
+    pub(crate) bulkhead: Bulkhead<R>,
+}
+
+impl<R: Runtime, T, E> Layer<R, T, E> for BulkheadLayer<R> {
+    fn run<'a, Op, Fut>(
+        &'a self,
+        _rt: &'a R,
+        op: &'a Op,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        Op: Fn() -> Fut + Sync + 'a,
+        Fut: Future<Output = Result<T, Error<E>>> + Send + 'a,
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        async move {
+            let _permit = self.bulkhead.acquire().await.map_err(|e| match e {
+                BulkheadError::WaitTimeout => Error::Rejected(Rejection::WaitTimeout),
+                BulkheadError::Closed => Error::Closed,
+                // Queue full, or a request larger than the limit: both are
+                // "no room now" for a one-permit call.
+                _ => Error::Rejected(Rejection::QueueFull),
+            })?;
+            op().await
+        }
+    }
+}

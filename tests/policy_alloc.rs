@@ -1,0 +1,59 @@
+//! A call that succeeds first time allocates nothing through the whole
+//! pipeline (timeout + retry + breaker + rate limit + bulkhead).
+
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use weir::alloc_count::{self, CountingAllocator};
+use weir::limit::{Bulkhead, RateLimiter};
+use weir::policy::Policy;
+use weir::resilience::{CircuitBreaker, Retry};
+use weir::rt::VirtualRuntime;
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::system();
+
+#[test]
+fn successful_call_through_every_layer_allocates_nothing() {
+    let rt = VirtualRuntime::new();
+    let rate = RateLimiter::builder()
+        .rate(1_000_000, Duration::from_secs(1))
+        .burst(1_000_000)
+        .build(rt.clone())
+        .unwrap();
+    let bulkhead = Bulkhead::builder()
+        .max_concurrent(8)
+        .max_queued(8)
+        .build(rt.clone())
+        .unwrap();
+    let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
+    let retry = Retry::exponential(Duration::from_millis(10))
+        .max_attempts(3)
+        .build()
+        .unwrap();
+    let policy = Policy::new(rt.clone())
+        .timeout(Duration::from_secs(5))
+        .retry(retry)
+        .breaker(breaker)
+        .rate_limit(rate)
+        .bulkhead(bulkhead);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut call_once = |i: u64| {
+        let fut = std::pin::pin!(policy.call(|| async move { Ok::<_, ()>(i) }));
+        fut.poll(&mut cx)
+    };
+    for i in 0..100 {
+        assert_eq!(call_once(i), Poll::Ready(Ok(i)));
+    }
+    let (n, out) = alloc_count::count(|| {
+        let mut sum = 0;
+        for i in 0..1000 {
+            if let Poll::Ready(Ok(v)) = call_once(i) {
+                sum += v;
+            }
+        }
+        sum
+    });
+    assert_eq!(out, (0..1000).sum::<u64>());
+    assert_eq!(n.allocations, 0, "{n:?}");
+}
