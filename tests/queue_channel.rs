@@ -172,3 +172,25 @@ fn handles_report_lengths_and_counts() {
     assert_eq!((tx.sender_count(), tx.receiver_count()), (1, 2));
     assert!(format!("{tx:?}").contains("len: 2"));
 }
+
+#[test]
+fn handles_and_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let (tx, rx) = queue::bounded::<u8>(1).unwrap();
+    send_sync(&tx);
+    send_sync(&rx);
+    send(&tx.send(1));
+    send(&rx.recv());
+    let q = weir::queue::PriorityQueue::<u8>::builder()
+        .lanes(2)
+        .capacity(2)
+        .build()
+        .unwrap();
+    send_sync(&q);
+    send(&q.pop());
+    send(&q.push(0, 1));
+    let d = weir::queue::DelayQueue::<u8, _>::new(weir::rt::VirtualRuntime::new());
+    send_sync(&d);
+    send(&d.recv());
+}

@@ -14,11 +14,14 @@ use weir::queue::{self, PriorityQueue};
 const SENDERS: u64 = 4;
 const RECEIVERS: usize = 3;
 const PER_SENDER: u64 = 5000;
+const PAUSE: Duration = Duration::from_millis(3);
 const TOTAL: usize = (SENDERS * PER_SENDER) as usize;
 
 struct Tally {
     received: Vec<AtomicU32>,
     handed_back: Vec<AtomicU32>,
+    /// Waits abandoned (future dropped) when the short sleep won the race.
+    cancelled: AtomicU32,
 }
 
 impl Tally {
@@ -27,10 +30,15 @@ impl Tally {
         Arc::new(Tally {
             received: zeros(),
             handed_back: zeros(),
+            cancelled: AtomicU32::new(0),
         })
     }
 
     fn assert_exactly_once(&self) -> (usize, usize) {
+        eprintln!(
+            "cancelled waits: {}",
+            self.cancelled.load(Ordering::Relaxed)
+        );
         let (mut got, mut back) = (0, 0);
         for v in 0..TOTAL {
             let r = self.received[v].load(Ordering::Relaxed);
@@ -65,6 +73,11 @@ fn spawn_senders<R: Runtime>(
             let (rt2, tx, tally) = (rt.clone(), tx.clone(), tally.clone());
             rt.spawn(async move {
                 for v in s * PER_SENDER..(s + 1) * PER_SENDER {
+                    if v % 1000 == 0 {
+                        // A pause long enough that the receivers' waits time
+                        // out (on every runtime, the virtual one included).
+                        rt2.sleep(PAUSE).await;
+                    }
                     loop {
                         let sent = future::or(async { Some(tx.send(v).await) }, async {
                             short(&rt2, v).await;
@@ -78,7 +91,10 @@ fn spawn_senders<R: Runtime>(
                                     .fetch_add(1, Ordering::Relaxed);
                                 break;
                             }
-                            None => continue, // cancelled mid-wait: try again
+                            None => {
+                                // Cancelled mid-wait: the value was not sent; try again.
+                                tally.cancelled.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }
@@ -134,7 +150,9 @@ fn spawn_receivers<R: Runtime>(
                             }
                         }
                         Some(Err(_)) => return,
-                        None => {} // cancelled mid-wait
+                        None => {
+                            tally.cancelled.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             })
@@ -202,9 +220,12 @@ async fn priority_every_value_once<R: Runtime>(rt: R) {
     let tally = Tally::new();
     let senders: Vec<_> = (0..SENDERS)
         .map(|s| {
-            let (rt2, q) = (rt.clone(), q.clone());
+            let (rt2, q, tally) = (rt.clone(), q.clone(), tally.clone());
             rt.spawn(async move {
                 for v in s * PER_SENDER..(s + 1) * PER_SENDER {
+                    if v % 1000 == 0 {
+                        rt2.sleep(PAUSE).await;
+                    }
                     loop {
                         let lane = (v % 4) as usize;
                         let pushed = future::or(async { Some(q.push(lane, v).await) }, async {
@@ -214,7 +235,9 @@ async fn priority_every_value_once<R: Runtime>(rt: R) {
                         .await;
                         match pushed {
                             Some(r) => break r.unwrap(),
-                            None => continue,
+                            None => {
+                                tally.cancelled.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }
@@ -238,7 +261,9 @@ async fn priority_every_value_once<R: Runtime>(rt: R) {
                             tally.received[v as usize].fetch_add(1, Ordering::Relaxed);
                         }
                         Some(Err(_)) => return,
-                        None => {}
+                        None => {
+                            tally.cancelled.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             })
