@@ -121,6 +121,11 @@ fn recv_many_waits_for_one_then_takes_what_is_there() {
         assert_eq!(batch.as_mut().poll(&mut cx()), Poll::Ready(Ok(2)));
     }
     assert_eq!(buf, [1, 2]);
+    // "Everything" as a batch size neither panics nor over-reserves.
+    tx.try_send(3).unwrap();
+    let mut all = Vec::new();
+    let taken = futures_lite::future::block_on(rx.recv_many(&mut all, usize::MAX));
+    assert_eq!((taken, all), (Ok(1), vec![3]));
 }
 
 #[test]

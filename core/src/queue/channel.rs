@@ -491,7 +491,8 @@ impl<T> Receiver<T> {
     /// at once.
     ///
     /// Values come in queue order. `buf` grows only if its spare capacity is
-    /// below `n`: reuse one buffer to keep the loop allocation-free.
+    /// below what is taken: reuse one buffer to keep the loop
+    /// allocation-free. `n == usize::MAX` means "all that is queued".
     ///
     /// # Errors
     ///
@@ -519,7 +520,9 @@ impl<T> Receiver<T> {
             return Ok(0);
         }
         let first = self.recv().await?;
-        buf.reserve(n);
+        // Reserve for what is there, not for `n`: `n` may be `usize::MAX`
+        // ("everything"), which must not make `reserve` panic.
+        buf.reserve(n.min(self.chan.queue.len() + 1));
         buf.push(first);
         let mut got = 1;
         while got < n {
