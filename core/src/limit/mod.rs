@@ -3,12 +3,15 @@
 //!
 //! * [`rate::RateLimiter`]: N units per period with a burst, or evenly
 //!   paced; checks that fail fast and waits that queue in arrival order.
+//! * [`keyed::KeyedRateLimiter`]: the same quota per key, in bounded memory.
 //!
 //! Every limiter here computes refills lazily from its clock: none owns a
 //! timer or a background task.
 
+pub mod keyed;
 pub mod rate;
 
+pub use keyed::{KeyedError, KeyedRateLimiter};
 pub use rate::{RateLimiter, RateLimiterBuilder};
 
 mod bulkhead;

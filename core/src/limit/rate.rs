@@ -95,6 +95,7 @@ pub(crate) mod gcra;
 pub mod fuzz;
 
 pub use acquire::{Acquire, AcquireN};
+pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
 pub use clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
@@ -103,7 +104,7 @@ use gcra::{Params, State};
 
 /// The latest time since the epoch a limiter works with (2^63 − 1 ns, 292
 /// years); keeps every sum in [`gcra`] below `u64::MAX`.
-const MAX_NOW_NS: u64 = (1 << 63) - 1;
+pub(crate) const MAX_NOW_NS: u64 = (1 << 63) - 1;
 
 /// A GCRA rate limiter: `rate` units per period with a bucket of `burst`.
 ///

@@ -54,15 +54,6 @@ impl State {
         }
     }
 
-    /// A bucket whose theoretical arrival time is `tat` (keyed limiters
-    /// create a key's state already charged with its first request).
-    #[allow(dead_code)] // until the keyed limiter uses it
-    pub(crate) fn with_tat(tat: u64) -> Self {
-        State {
-            tat: AtomicU64::new(tat),
-        }
-    }
-
     /// The raw TAT.
     pub(crate) fn tat(&self) -> u64 {
         self.tat.load(Ordering::Relaxed)
@@ -145,58 +136,7 @@ impl State {
             )
             .is_ok()
     }
-
-    /// Marks the state dead if its bucket is full at `now` (keyed eviction),
-    /// so that no check can charge it while it leaves the map.
-    #[allow(dead_code)] // until the keyed limiter uses it
-    pub(crate) fn try_retire(&self, now: u64) -> bool {
-        let cur = self.tat.load(Ordering::Relaxed);
-        cur <= now
-            && cur != DEAD
-            && self
-                .tat
-                .compare_exchange(cur, DEAD, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-
-    /// Like [`try_take`](Self::try_take) for keyed states, which may be
-    /// retired: `None` when the state is dead and the caller must look the
-    /// key up again.
-    #[inline]
-    #[allow(dead_code)] // until the keyed limiter uses it
-    pub(crate) fn try_take_live(&self, p: &Params, now: u64, n: u32) -> Option<Result<(), u64>> {
-        let cost = p.interval * u64::from(n);
-        let mut cur = self.tat.load(Ordering::Relaxed);
-        loop {
-            if cur == DEAD {
-                return None;
-            }
-            let next = cur.max(now) + cost;
-            let allowed_at = next.saturating_sub(p.tolerance);
-            if allowed_at > now {
-                return Some(Err(allowed_at));
-            }
-            match self
-                .tat
-                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Some(Ok(())),
-                Err(seen) => cur = seen,
-            }
-        }
-    }
-
-    /// Whether the state is retired.
-    #[allow(dead_code)] // until the keyed limiter uses it
-    pub(crate) fn is_dead(&self) -> bool {
-        self.tat() == DEAD
-    }
 }
-
-/// The TAT of a retired keyed state. No live TAT reaches it: times stay
-/// below 2^63 ns and the tolerance below 2^62 ns.
-#[allow(dead_code)] // until the keyed limiter uses it
-pub(crate) const DEAD: u64 = u64::MAX;
 
 #[cfg(all(test, not(weir_loom)))]
 mod tests {
@@ -239,18 +179,6 @@ mod tests {
         assert_eq!(s.tat(), 600 * MS);
         assert!(s.cancel(&p, a, 1), "a is the latest again");
         assert_eq!(s.tat(), 500 * MS);
-    }
-
-    #[test]
-    fn retired_state_refuses_checks() {
-        let p = ten_per_second_burst_five();
-        let s = State::new();
-        assert_eq!(s.try_take_live(&p, 0, 1), Some(Ok(())));
-        assert!(!s.try_retire(50 * MS), "not full yet");
-        assert!(s.try_retire(100 * MS));
-        assert!(s.is_dead());
-        assert_eq!(s.try_take_live(&p, 200 * MS, 1), None);
-        assert!(!s.try_retire(u64::MAX - 1));
     }
 }
 
@@ -320,27 +248,6 @@ mod loom_tests {
             assert!(used <= 3, "{used} units admitted at t = 0");
             let expected_tat = 10 * (if took { 2 } else { 0 } + if back { 0 } else { 2 });
             assert_eq!(s.tat(), expected_tat);
-        });
-    }
-
-    /// Eviction races a check: either the check lands on the live state
-    /// (and the state is then not retired) or it sees the state dead.
-    #[test]
-    fn loom_retire_races_check() {
-        loom::model(|| {
-            let p = params(1);
-            let s = Arc::new(State::new());
-            let t = {
-                let s = s.clone();
-                loom::thread::spawn(move || s.try_take_live(&p, 0, 1))
-            };
-            let retired = s.try_retire(0);
-            let seen = t.join().unwrap();
-            match seen {
-                Some(Ok(())) => assert!(!retired, "charged a state that was then retired"),
-                None => assert!(retired),
-                Some(Err(_)) => unreachable!("a full bucket admits one unit"),
-            }
         });
     }
 }

@@ -1,0 +1,33 @@
+//! The keyed limiter allocates nothing per check on a known key.
+
+use std::time::Duration;
+
+use weir::alloc_count::{self, CountingAllocator};
+use weir::limit::keyed::KeyedRateLimiter;
+use weir::rt::VirtualRuntime;
+
+#[global_allocator]
+static A: CountingAllocator = CountingAllocator::system();
+
+#[test]
+fn checks_on_known_keys_allocate_nothing() {
+    let limiter = KeyedRateLimiter::builder()
+        .rate(1_000_000, Duration::from_secs(1))
+        .burst(10)
+        .build(VirtualRuntime::new())
+        .unwrap();
+    for k in 0..1000u64 {
+        limiter.try_acquire(&k).unwrap();
+    }
+    for round in 0..5 {
+        for k in 0..1000u64 {
+            let (n, _) = alloc_count::count(|| limiter.try_acquire(&k));
+            assert_eq!(n.allocations, 0, "key {k}, round {round}");
+            let (n, _) = alloc_count::count(|| limiter.try_acquire_n(&k, 0));
+            assert_eq!(n.allocations, 0);
+            let (n, refused) = alloc_count::count(|| limiter.try_acquire_n(&k, 11));
+            assert_eq!(n.allocations, 0);
+            assert!(refused.is_err());
+        }
+    }
+}
