@@ -97,6 +97,7 @@ impl RawSemaphore {
     }
 
     /// Takes `n` permits if free and, in fair mode, nobody queues before us.
+    #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TakeError> {
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
@@ -120,39 +121,21 @@ impl RawSemaphore {
         }
     }
 
-    /// Returns `n` permits: to the free count when nobody waits, else
-    /// through the queue (fair mode hands them to the head directly).
+    /// Returns `n` permits: to the free count, then, if anyone waits,
+    /// through the queue to the waiters that now fit.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
-        let add = n << SHIFT;
-        if self.barging {
-            // Release: the holder's writes happen before the next taker's
-            // Acquire.
-            let prev = self.state.fetch_add(add, Ordering::Release);
-            if prev & WAITERS != 0 {
-                self.grant_then_wake(self.waiters.lock());
-            }
-            return;
+        // Release: the holder's writes happen before the next taker's
+        // Acquire. Adding while `WAITERS` is set is safe in fair mode too:
+        // fair acquirers do not touch the free count while anyone waits, so
+        // the grant pass below hands these permits to the head first.
+        let prev = self.state.fetch_add(n << SHIFT, Ordering::Release);
+        if prev & WAITERS != 0 {
+            self.grant_then_wake(self.waiters.lock());
         }
-        let mut cur = self.state.load(Ordering::Relaxed);
-        while cur & WAITERS == 0 {
-            match self.state.compare_exchange_weak(
-                cur,
-                cur + add,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
-        }
-        let list = self.waiters.lock();
-        // Under the lock with waiters queued, fair acquirers stay off the
-        // free count, so the head is served before anyone else sees these.
-        self.state.fetch_add(add, Ordering::Release);
-        self.grant_then_wake(list);
     }
 
     /// Adds `n` new permits; `Err(())` when the total would pass
@@ -240,6 +223,7 @@ impl RawSemaphore {
     /// Serves the queue from the head as far as the free permits go, then
     /// wakes the served waiters outside the lock (several rounds when there
     /// are more than a wake list holds).
+    #[inline(never)]
     fn grant_then_wake<'a>(&'a self, mut list: Guard<'a>) {
         loop {
             let mut wakers = WakeList::new();
@@ -316,6 +300,7 @@ impl RawSemaphore {
     /// `node` belongs to the calling future, which passes the same `node`,
     /// `need` and `linked` to every call and to [`RawSemaphore::cancel`]
     /// from its destructor, and calls nothing after `Ready`.
+    #[inline]
     pub(super) unsafe fn poll_acquire(
         &self,
         node: Pin<&Waiter>,
@@ -332,7 +317,26 @@ impl RawSemaphore {
             Err(TakeError::Closed) => return Poll::Ready(Err(TakeError::Closed)),
             Err(TakeError::NoPermits) => {}
         }
+        // SAFETY: forwarded from our caller.
+        unsafe { self.link_and_wait(node, ptr, need, linked, cx) }
+    }
 
+    /// The slow half of `poll_acquire`, kept out of line so the fast path
+    /// stays small enough to inline.
+    ///
+    /// # Safety
+    ///
+    /// As for `poll_acquire`, with `*linked == false` and `ptr` the address
+    /// of `node`.
+    #[inline(never)]
+    unsafe fn link_and_wait(
+        &self,
+        node: Pin<&Waiter>,
+        ptr: NonNull<Waiter>,
+        need: usize,
+        linked: &mut bool,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), TakeError>> {
         let mut list = self.waiters.lock();
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
@@ -398,6 +402,7 @@ impl RawSemaphore {
         self.poll_linked(node, ptr, linked, cx)
     }
 
+    #[inline(never)]
     fn poll_linked(
         &self,
         node: Pin<&Waiter>,
@@ -437,10 +442,19 @@ impl RawSemaphore {
     /// # Safety
     ///
     /// As for `poll_acquire`; `linked` is the future's current record.
+    #[inline]
     pub(super) unsafe fn cancel(&self, node: Pin<&Waiter>, need: usize, linked: bool) {
-        if !linked {
-            return;
+        if linked {
+            // SAFETY: forwarded from our caller.
+            unsafe { self.cancel_linked(node, need) }
         }
+    }
+
+    /// # Safety
+    ///
+    /// As for `cancel`, with the node linked by an earlier poll.
+    #[inline(never)]
+    unsafe fn cancel_linked(&self, node: Pin<&Waiter>, need: usize) {
         let ptr = NonNull::from(node.get_ref());
         match node.remaining() {
             0 => return self.release(need),
