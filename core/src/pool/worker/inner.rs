@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use crossbeam_utils::CachePadded;
+use crossbeam_utils::{Backoff, CachePadded};
 use event_listener::Event;
 use parking_lot::{Condvar, Mutex};
 
@@ -22,6 +22,9 @@ use super::builder::{Clock, RejectionPolicy, WorkerPoolBuilder};
 use super::control::{Action, Control, Leave};
 use super::job::{Job, Ran, Withdraw};
 use super::stats::{Totals, WorkerPoolStats, WorkerStats};
+
+/// See `work`: how often a busy worker re-applies the growth rule.
+const GROWTH_EVERY: u32 = 32;
 
 thread_local! {
     /// The pool this thread works for (its `Inner` address), so that a pool
@@ -213,9 +216,27 @@ impl Inner {
         self.control.started();
         let mut next = None;
         loop {
+            // Jobs popped back to back: the growth check runs on the first
+            // (a newcomer passing the baton) and then every GROWTH_EVERY
+            // pops, sparing the busy loop a read of the queue's contended
+            // tail per job.
+            let mut streak = 0u32;
+            // Back to back, one clock reading ends a job and starts the next.
+            let mut clock = None;
             while let Some(job) = next.take().or_else(|| self.queue.pop()) {
-                self.on_pop();
-                self.run_job(&*job, &stats);
+                self.on_pop(streak % GROWTH_EVERY == 0);
+                streak = streak.wrapping_add(1);
+                self.run_job(&*job, &stats, &mut clock);
+            }
+            // A burst often leaves the queue empty for a moment only:
+            // look again briefly before paying for a park and a wake-up.
+            let backoff = Backoff::new();
+            while next.is_none() && !backoff.is_completed() {
+                backoff.snooze();
+                next = self.queue.pop();
+            }
+            if next.is_some() {
+                continue;
             }
             match self.park() {
                 Parked::Work => {}
@@ -228,16 +249,16 @@ impl Inner {
         reg.live.retain(|s| !Arc::ptr_eq(s, &stats));
     }
 
-    fn on_pop(self: &Arc<Self>) {
+    fn on_pop(self: &Arc<Self>, check_growth: bool) {
         if self.config.rejection == RejectionPolicy::Wait {
             self.space.notify(1);
         }
-        if !self.queue.is_empty() {
+        if check_growth && !self.queue.is_empty() {
             self.act(self.control.after_pop());
         }
     }
 
-    fn run_job(&self, job: &dyn Job, stats: &WorkerStats) {
+    fn run_job(&self, job: &dyn Job, stats: &WorkerStats, clock: &mut Option<Instant>) {
         if self.cancel_queued.load(Ordering::Relaxed) {
             match job.cancel() {
                 Ran::Cancelled | Ran::Abandoned => stats.cancelled(),
@@ -245,9 +266,11 @@ impl Inner {
             }
             return;
         }
-        let t0 = self.now();
+        let t0 = clock.unwrap_or_else(|| self.now());
         let ran = job.run(&mut |panicked| {
-            stats.ran(panicked, self.now().saturating_duration_since(t0));
+            let t1 = self.now();
+            stats.ran(panicked, t1.saturating_duration_since(t0));
+            *clock = Some(t1);
         });
         match ran {
             Ran::Abandoned | Ran::Cancelled => stats.cancelled(),
