@@ -40,7 +40,9 @@ pub enum CallError {
     },
     /// The answer could not be read as a JSON-RPC response.
     Protocol,
-    /// The task running the call panicked.
+    /// The scheduler refused the call (queue full or shut down).
+    Rejected,
+    /// The task running the call panicked, or was stopped.
     Panicked,
 }
 
@@ -61,6 +63,7 @@ impl CallError {
             CallError::CircuitOpen { .. } => "circuit_open",
             CallError::Server { .. } => "server_error",
             CallError::Protocol => "protocol",
+            CallError::Rejected => "rejected",
             CallError::Panicked => "panicked",
         }
     }
@@ -74,7 +77,10 @@ impl CallError {
     pub fn is_retryable(&self) -> bool {
         !matches!(
             self,
-            CallError::Server { .. } | CallError::Protocol | CallError::Panicked
+            CallError::Server { .. }
+                | CallError::Protocol
+                | CallError::Rejected
+                | CallError::Panicked
         )
     }
 

@@ -31,7 +31,6 @@ pub mod report;
 pub mod run;
 pub mod server;
 pub mod spec;
-pub mod stand_in;
 pub mod workload;
 
 use std::io;

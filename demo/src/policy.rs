@@ -1,150 +1,174 @@
-//! The per-server policy of the second run: rate limit, circuit breaker,
-//! per-attempt timeout and retry, composed by hand.
+//! The per-server policy of the second run, built from weir's components:
+//! `Retry` around `CircuitBreaker` around `RateLimiter` around a per-attempt
+//! `timeout`. Concurrency and priority come from the run's per-server
+//! `Scheduler` (see [`crate::run`]).
 //!
-//! This is the seam where weir's components plug in. Each field names the
-//! weir component it stands for; see [`crate::stand_in`] for the ones that
-//! are not weir's yet.
+//! Composed by hand here because weir's `Policy` pipeline was not committed
+//! when the demo was wired; when it is, [`ServerPolicy::call`] becomes one
+//! `policy.call(..)`.
 
 use core::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_lite::FutureExt;
-use parking_lot::Mutex;
-use weir::Runtime;
+use weir::limit::RateLimiter;
+use weir::resilience::{
+    CircuitBreaker, FromRetryAfter, Jitter, NoValue, Outcome, Retry, RetryAfter, RetryEvent,
+    RetryHook, State, timeout,
+};
+use weir::{ConfigError, Runtime};
 
 use crate::error::CallError;
 use crate::spec::ServerSpec;
-use crate::stand_in::breaker::{Breaker, BreakerState};
-use crate::stand_in::rate::RateGate;
-use crate::stand_in::retry::Backoff;
 
-/// What the policy did, counted for the report and the progress bar.
+/// What the policy did, beyond what weir's components count themselves.
 #[derive(Debug, Default)]
 pub struct PolicyCounters {
     /// Retries made (attempts after the first).
     pub retries: AtomicU64,
     /// Calls now waiting out a backoff.
     pub retrying: AtomicU64,
-    /// Attempts the breaker refused without sending.
-    pub rejections: AtomicU64,
     /// Attempts cut off by the timeout.
     pub timeouts: AtomicU64,
 }
 
+/// Counts each retry as it is decided; the attempt that follows the sleep
+/// takes it off the `retrying` gauge.
+#[derive(Debug, Clone)]
+pub struct RetryGauge(Arc<PolicyCounters>);
+
+impl RetryHook<CallError> for RetryGauge {
+    fn on_retry(&self, _: &RetryEvent<'_, CallError>) {
+        self.0.retries.fetch_add(1, Ordering::Relaxed);
+        self.0.retrying.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl RetryAfter for CallError {
+    fn retry_after(&self) -> Option<Duration> {
+        CallError::retry_after(self)
+    }
+}
+
+/// The retry policy's type: retryable errors only, server and breaker
+/// hints honoured, every retry counted.
+pub type DemoRetry = Retry<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryGauge>;
+
 /// The policy for one server.
-///
-/// Order, outermost first: retry (with backoff, honouring `retry_after`),
-/// circuit breaker, rate limit, timeout per attempt, the call. Concurrency is
-/// bounded by the driver, which runs [`ServerPolicy::concurrency`] workers
-/// per server.
 #[derive(Debug)]
 pub struct ServerPolicy<R: Runtime> {
     rt: R,
-    /// Stands for `weir::RateLimiter`: paced just under the server's quota.
-    pub rate: RateGate<R>,
-    /// Stands for `weir::CircuitBreaker`.
-    pub breaker: Breaker<R>,
-    /// Stands for `weir::Retry`.
-    pub backoff: Backoff,
-    /// Stands for `weir::Timeout`: the limit on one attempt.
+    /// Paced just under the server's quota.
+    pub rate: RateLimiter<R>,
+    /// Opens when half the recent calls fail for the server's own reasons.
+    pub breaker: CircuitBreaker<R>,
+    /// Exponential backoff with equal jitter; a server's `retry_after` or
+    /// the breaker's remaining open time replaces the computed delay.
+    pub retry: DemoRetry,
+    /// The limit on one attempt.
     pub timeout: Duration,
-    /// Calls in flight at once to this server (stands for `weir::Bulkhead`).
+    /// Calls in flight at once to this server (the scheduler's bound).
     pub concurrency: usize,
     /// What the policy did.
-    pub counters: PolicyCounters,
-    rng: Mutex<fastrand::Rng>,
+    pub counters: Arc<PolicyCounters>,
 }
 
 impl<R: Runtime> ServerPolicy<R> {
     /// The policy matched to `spec`: 90% of its quota with half its burst,
-    /// an attempt timeout a little over its slowest usual answer.
-    pub fn for_server(rt: R, spec: &ServerSpec, seed: u64) -> Self {
-        let per_sec = (spec.quota_per_sec * 9 / 10).max(1);
-        ServerPolicy {
-            rate: RateGate::new(rt.clone(), per_sec, (spec.burst / 2).max(1)),
-            breaker: Breaker::new(rt.clone(), 20, 10, 0.5, Duration::from_millis(250), 3),
-            backoff: Backoff {
-                base: Duration::from_millis(50),
-                cap: Duration::from_millis(500),
-                max_attempts: 12,
-            },
+    /// an attempt timeout a little over twice its slowest usual answer.
+    ///
+    /// # Errors
+    ///
+    /// When a component rejects its configuration (a spec with a zero
+    /// quota, for one).
+    pub fn for_server(rt: R, spec: &ServerSpec, seed: u64) -> Result<Self, ConfigError> {
+        let counters = Arc::new(PolicyCounters::default());
+        let rate = RateLimiter::builder()
+            .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
+            .burst((spec.burst / 2).max(1))
+            .build(rt.clone())?;
+        let breaker = CircuitBreaker::builder()
+            .window_count(20)
+            .min_calls(10)
+            .failure_rate(0.5)
+            .open_for(Duration::from_millis(250))
+            .half_open_calls(3)
+            .half_open_timeout(Duration::from_millis(500))
+            .build(rt.clone())?;
+        let retry = Retry::exponential(Duration::from_millis(50))
+            .max_delay(Duration::from_millis(500))
+            .jitter(Jitter::Equal)
+            .max_attempts(12)
+            .seed(seed)
+            .retry_if(CallError::is_retryable as fn(&CallError) -> bool)
+            .honor_retry_after()
+            .on_retry(RetryGauge(counters.clone()))
+            .build()?;
+        Ok(ServerPolicy {
+            rate,
+            breaker,
+            retry,
             timeout: spec.latency.1 * 2 + Duration::from_millis(50),
             concurrency: 16,
-            counters: PolicyCounters::default(),
-            rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+            counters,
             rt,
-        }
+        })
     }
 
     /// The breaker's state, for the progress bar.
-    pub fn breaker_state(&self) -> BreakerState {
+    pub fn breaker_state(&self) -> State {
         self.breaker.state()
     }
 
-    /// Times the breaker opened.
-    pub fn breaker_trips(&self) -> u64 {
-        self.breaker.trips()
-    }
-
     /// Runs `attempt` under the policy until it succeeds, fails for good or
-    /// the attempts are used up; returns the last outcome.
+    /// the retry policy gives up; returns the last outcome.
+    ///
+    /// # Errors
+    ///
+    /// The last attempt's error, named: [`CallError::CircuitOpen`] and
+    /// [`CallError::Timeout`] are the policy's own.
     pub async fn call<T, F, Fut>(&self, mut attempt: F) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CallError>>,
     {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let outcome = self.once(&mut attempt).await;
-            let err = match outcome {
-                Ok(v) => return Ok(v),
-                Err(e) if !e.is_retryable() => return Err(e),
-                Err(e) => e,
-            };
-            let delay = self
-                .backoff
-                .delay(attempts, err.retry_after(), &mut self.rng.lock());
-            let Some(delay) = delay else {
-                return Err(err);
-            };
-            self.counters.retrying.fetch_add(1, Ordering::Relaxed);
-            self.rt.sleep(delay).await;
-            self.counters.retrying.fetch_sub(1, Ordering::Relaxed);
-            self.counters.retries.fetch_add(1, Ordering::Relaxed);
-        }
+        let mut first = true;
+        self.retry
+            .run(&self.rt, move || {
+                if !std::mem::take(&mut first) {
+                    self.counters.retrying.fetch_sub(1, Ordering::Relaxed);
+                }
+                self.once(attempt())
+            })
+            .await
     }
 
-    async fn once<T, F, Fut>(&self, attempt: &mut F) -> Result<T, CallError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, CallError>>,
-    {
-        let permit = match self.breaker.try_acquire() {
-            Ok(p) => p,
-            Err(retry_after) => {
-                self.counters.rejections.fetch_add(1, Ordering::Relaxed);
-                return Err(CallError::CircuitOpen { retry_after });
+    async fn once<T>(
+        &self,
+        call: impl Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        let permit = self
+            .breaker
+            .try_acquire()
+            .map_err(|open| CallError::CircuitOpen {
+                retry_after: open.remaining,
+            })?;
+        self.rate.acquire().await;
+        let started = self.rt.now();
+        let result = match timeout(&self.rt, self.timeout, call).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(CallError::Timeout)
             }
         };
-        self.rate.acquire().await;
-        let timeout = self.timeout;
-        let outcome = async { attempt().await }
-            .or(async {
-                self.rt.sleep(timeout).await;
-                Err(CallError::Timeout)
-            })
-            .await;
-        if matches!(outcome, Err(CallError::Timeout)) {
-            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-        }
-        let failed = match &outcome {
-            Ok(_) => Some(false),
-            Err(e) if e.is_server_fault() => Some(true),
-            Err(_) => None,
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(e) if e.is_server_fault() => Outcome::Failure,
+            Err(_) => Outcome::Ignored,
         };
-        permit.record(failed);
-        outcome
+        permit.record(outcome, self.rt.now() - started);
+        result
     }
 }

@@ -1,14 +1,13 @@
 //! The two runs over the same calls: naive (everything at once, no policy)
 //! and with a policy per server and priorities.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use parking_lot::Mutex;
+use weir::resilience::State;
+use weir::sched::{Job, Scheduler, Shutdown};
 
 use crate::error::CallError;
 use crate::net::NetRuntime;
@@ -19,7 +18,6 @@ use crate::progress::Progress;
 use crate::report::{RunReport, RunTotals};
 use crate::server::ServerFarm;
 use crate::spec::ServerSpec;
-use crate::stand_in::breaker::BreakerState;
 use crate::workload::{Priority, ToolCall};
 
 /// What both runs share: the servers' behaviour, the calls, the knobs.
@@ -149,35 +147,28 @@ fn outcome<R: NetRuntime>(
     }
 }
 
-/// A call waiting in its server's queue: highest priority first, then
-/// workload order.
-type Queued = (Priority, Reverse<usize>);
-
-/// Runs every call through its server's [`ServerPolicy`], highest priority
-/// first, with `policy.concurrency` calls in flight per server.
+/// Runs every call through its server's [`ServerPolicy`] on a per-server
+/// weir `Scheduler`: at most `policy.concurrency` calls in flight per
+/// server, the highest priority first.
 ///
 /// # Errors
 ///
-/// When the servers cannot start.
+/// When the servers cannot start or a component rejects its configuration.
 pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<RunReport> {
     let fixture = Fixture::start(rt, setup)?;
     let n = setup.calls.len();
-    let policies: Vec<Arc<ServerPolicy<R>>> = setup
-        .specs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let seed = setup.seed.wrapping_add(i as u64);
-            Arc::new(ServerPolicy::for_server(rt.clone(), s, seed))
-        })
-        .collect();
-    // Stands for weir's Scheduler: one priority queue per server, drained by
-    // a fixed number of workers (the concurrency bound).
-    let queues: Vec<Arc<Mutex<BinaryHeap<Queued>>>> = (0..setup.specs.len())
-        .map(|_| Arc::new(Mutex::new(BinaryHeap::new())))
-        .collect();
-    for c in setup.calls.iter() {
-        queues[c.server].lock().push((c.priority, Reverse(c.seq)));
+    let mut policies = Vec::new();
+    let mut schedulers = Vec::new();
+    for (i, spec) in setup.specs.iter().enumerate() {
+        let seed = setup.seed.wrapping_add(i as u64);
+        let policy = ServerPolicy::for_server(rt.clone(), spec, seed).map_err(io::Error::other)?;
+        let sched = Scheduler::builder()
+            .max_concurrent(policy.concurrency)
+            .queue_capacity(n.max(1))
+            .build(rt.clone())
+            .map_err(io::Error::other)?;
+        policies.push(Arc::new(policy));
+        schedulers.push(sched);
     }
     let tally = Arc::new(Tally::default());
     let progress = Progress::start(
@@ -186,43 +177,49 @@ pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<
         setup.progress,
         status(tally.clone(), policies.clone(), &setup.specs),
     );
-    let results = Arc::new(Mutex::new(Vec::with_capacity(n)));
     let start = rt.now();
-    let mut workers = Vec::new();
-    for (s, policy) in policies.iter().enumerate() {
-        for _ in 0..policy.concurrency {
-            let (rt2, queue, policy, pool, calls, tally, results) = (
-                rt.clone(),
-                queues[s].clone(),
-                policy.clone(),
-                fixture.pools[s].clone(),
-                setup.calls.clone(),
-                tally.clone(),
-                results.clone(),
-            );
-            workers.push(rt.spawn(async move {
-                loop {
-                    let next = queue.lock().pop();
-                    let Some((_, Reverse(seq))) = next else { break };
-                    let call = &calls[seq];
-                    let result = policy.call(|| send(&pool, call)).await;
-                    let o = outcome(&rt2, start, call.priority, result);
-                    tally.record(&o);
-                    results.lock().push(o);
-                }
-            }));
-        }
+    let mut handles = Vec::with_capacity(n);
+    for (i, call) in setup.calls.iter().enumerate() {
+        let (rt2, policy, pool, calls, tally) = (
+            rt.clone(),
+            policies[call.server].clone(),
+            fixture.pools[call.server].clone(),
+            setup.calls.clone(),
+            tally.clone(),
+        );
+        let job = Job::new(async move {
+            let call = &calls[i];
+            let result = policy.call(|| send(&pool, call)).await;
+            let o = outcome(&rt2, start, call.priority, result);
+            tally.record(&o);
+            o
+        })
+        .priority(sched_priority(call.priority));
+        handles.push(
+            schedulers[call.server]
+                .submit(job)
+                .map_err(|_| CallError::Rejected),
+        );
     }
-    for w in workers {
-        // A worker that panicked loses its current call; the report counts
-        // it as lost and the run's check fails.
-        let _ = w.await;
+    let mut outcomes = Vec::with_capacity(n);
+    for (i, h) in handles.into_iter().enumerate() {
+        let failed = |e: CallError| {
+            let o = outcome(rt, start, setup.calls[i].priority, Err(e));
+            tally.record(&o);
+            o
+        };
+        outcomes.push(match h {
+            Ok(handle) => handle.await.unwrap_or_else(|_| failed(CallError::Panicked)),
+            Err(e) => failed(e),
+        });
     }
     let wall = rt.now() - start;
+    for s in &schedulers {
+        s.shutdown(Shutdown::Graceful).await;
+    }
     progress.finish();
     let (server_requests, server_rate_limited) = fixture.finish(setup).await;
-    let outcomes = std::mem::take(&mut *results.lock());
-    let sum = |f: fn(&ServerPolicy<R>) -> u64| policies.iter().map(|p| f(p)).sum::<u64>();
+    let sum = |f: &dyn Fn(&ServerPolicy<R>) -> u64| policies.iter().map(|p| f(p)).sum::<u64>();
     Ok(RunReport::new(
         "policy",
         n,
@@ -231,12 +228,20 @@ pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<
             wall,
             server_requests,
             server_rate_limited,
-            retries: sum(|p| p.counters.retries.load(Ordering::Relaxed)),
-            breaker_trips: sum(|p| p.breaker_trips()),
-            rejections: sum(|p| p.counters.rejections.load(Ordering::Relaxed)),
-            timeouts: sum(|p| p.counters.timeouts.load(Ordering::Relaxed)),
+            retries: sum(&|p| p.counters.retries.load(Ordering::Relaxed)),
+            breaker_trips: sum(&|p| p.breaker.stats().opened),
+            rejections: sum(&|p| p.breaker.stats().rejected),
+            timeouts: sum(&|p| p.counters.timeouts.load(Ordering::Relaxed)),
         },
     ))
+}
+
+fn sched_priority(p: Priority) -> weir::sched::Priority {
+    match p {
+        Priority::High => weir::sched::Priority::HIGH,
+        Priority::Normal => weir::sched::Priority::NORMAL,
+        Priority::Low => weir::sched::Priority::LOW,
+    }
 }
 
 fn status<R: NetRuntime>(
@@ -256,9 +261,10 @@ fn status<R: NetRuntime>(
             .zip(&policies)
             .map(|(name, p)| {
                 let state = match p.breaker_state() {
-                    BreakerState::Closed => "closed",
-                    BreakerState::Open => "OPEN",
-                    BreakerState::HalfOpen => "half-open",
+                    State::Closed => "closed",
+                    State::Open => "OPEN",
+                    State::HalfOpen => "half-open",
+                    _ => "manual",
                 };
                 format!("{name}:{state}")
             })
