@@ -2,6 +2,8 @@
 //!
 //! * `direct_check_allowed`: one limiter, a quota so large that every check
 //!   passes; the cost of the admission path itself (clock read + CAS).
+//!   `weir` reads `Instant::now()`, `weir_coarse_clock` the kernel's coarse
+//!   clock; governor reads quanta's TSC clock.
 //! * `keyed_map_candidates`: the keyed limiter's map choice, measured: a
 //!   lookup plus a CAS on the value over 10,000 keys, for each map crate.
 //! * `keyed_check_10k_keys`: keyed limiters, 10,000 keys in rotation, all
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter as Governor};
 use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::{RateLimiter, StdClock};
+use weir::limit::rate::{CoarseClock, RateLimiter, StdClock};
 
 const KEYS: u64 = 10_000;
 
@@ -36,6 +38,14 @@ fn direct_check_allowed(c: &mut Criterion) {
         .build_with_clock(weir::Smol, StdClock)
         .unwrap();
     g.bench_function("weir", |b| b.iter(|| black_box(weir.try_acquire()).is_ok()));
+    let coarse = RateLimiter::builder()
+        .rate(1_000_000_000, Duration::from_secs(1))
+        .burst(u32::MAX)
+        .build_with_clock(weir::Smol, CoarseClock::new().unwrap())
+        .unwrap();
+    g.bench_function("weir_coarse_clock", |b| {
+        b.iter(|| black_box(coarse.try_acquire()).is_ok())
+    });
     let governor = Governor::direct(huge_quota());
     g.bench_function("governor", |b| {
         b.iter(|| black_box(governor.check()).is_ok())
@@ -103,6 +113,19 @@ fn keyed_check_10k_keys(c: &mut Criterion) {
         b.iter(|| {
             k = (k + 1) % KEYS;
             black_box(weir.try_acquire(&k)).is_ok()
+        })
+    });
+    let coarse = KeyedRateLimiter::builder()
+        .rate(1_000_000_000, Duration::from_secs(1))
+        .burst(u32::MAX)
+        .build_with_clock(weir::Smol, CoarseClock::new().unwrap())
+        .unwrap();
+    (0..KEYS).for_each(|k| coarse.try_acquire(&k).unwrap());
+    let mut k = 0;
+    g.bench_function("weir_coarse_clock", |b| {
+        b.iter(|| {
+            k = (k + 1) % KEYS;
+            black_box(coarse.try_acquire(&k)).is_ok()
         })
     });
     let governor = Governor::dashmap(huge_quota());

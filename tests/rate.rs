@@ -513,3 +513,25 @@ async fn acquire_paces_on_a_real_timer<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(acquire_paces_on_a_real_timer);
+
+#[cfg(target_os = "linux")]
+#[test]
+fn coarse_clock_never_admits_more_than_real_time_allows() {
+    use weir::limit::rate::CoarseClock;
+    let clock = CoarseClock::new().expect("Linux has CLOCK_MONOTONIC_COARSE");
+    let limiter = RateLimiter::builder()
+        .rate(1000, Duration::from_secs(1))
+        .burst(20)
+        .build_with_clock(VirtualRuntime::new(), clock)
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut admitted = 0u128;
+    while t0.elapsed() < ms(30) {
+        admitted += u128::from(limiter.try_acquire().is_ok());
+    }
+    // The coarse clock lags real time, so it can only under-admit: at most
+    // the burst plus one unit per real millisecond.
+    let bound = 20 + t0.elapsed().as_millis() + 1;
+    assert!(admitted <= bound, "{admitted} > {bound}");
+    assert!(admitted >= 20, "the full bucket passes at once");
+}

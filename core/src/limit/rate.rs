@@ -97,6 +97,8 @@ pub mod fuzz;
 pub use acquire::{Acquire, AcquireN};
 pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
+#[cfg(target_os = "linux")]
+pub use clock::CoarseClock;
 pub use clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
 
