@@ -82,9 +82,16 @@ impl Config {
             } => {
                 t.calls >= min_calls
                     && t.calls > 0
-                    && (rate(t.failures, t.calls) >= failure_rate
-                        || slow_rate.is_some_and(|s| rate(t.slow, t.calls) >= s))
+                    && (at_least(t.failures, t.calls, failure_rate)
+                        || slow_rate.is_some_and(|s| at_least(t.slow, t.calls, s)))
             }
+        }
+    }
+
+    fn min_calls(&self) -> u32 {
+        match self.trip {
+            Trip::Rate { min_calls, .. } => min_calls,
+            Trip::Consecutive(_) => 0,
         }
     }
 
@@ -102,14 +109,15 @@ impl Config {
     }
 }
 
-pub(crate) fn rate(part: u32, whole: u32) -> f64 {
-    f64::from(part) / f64::from(whole)
+/// `part / whole >= threshold`, as a product: no division on the hot path.
+fn at_least(part: u32, whole: u32, threshold: f64) -> bool {
+    f64::from(part) >= threshold * f64::from(whole)
 }
 
 /// The smallest k in 1..=n with k/n >= threshold: that many probe failures
 /// settle the half-open verdict early.
 pub(crate) fn probe_limit(threshold: f64, n: u32) -> u32 {
-    (1..=n).find(|&k| rate(k, n) >= threshold).unwrap_or(n)
+    (1..=n).find(|&k| at_least(k, n, threshold)).unwrap_or(n)
 }
 
 /// Bookkeeping of the states other than closed; touched under the lock.
@@ -285,7 +293,17 @@ impl Core {
                 }
                 let t = if self.timed_window { now() } else { 0 };
                 let tally = self.window.record(code, t);
-                if kind(permit) == CLOSED && self.cfg.trips(tally) {
+                // In a full count window a plain success replaces an older
+                // outcome, which lowers or keeps both rates: it cannot cross
+                // a threshold, so the hot success path skips the judgement.
+                // (A time window's expiring bucket can raise a rate, and a
+                // growing window can reach `min_calls`: those are judged.)
+                if kind(permit) == CLOSED
+                    && (code != COUNTED
+                        || self.timed_window
+                        || !(tally.evicted || tally.calls > self.cfg.min_calls()))
+                    && self.cfg.trips(tally)
+                {
                     self.trip(permit, if self.timed_window { t } else { now() })
                 } else {
                     None

