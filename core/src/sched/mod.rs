@@ -67,6 +67,7 @@ mod handle;
 mod job;
 mod periodic;
 mod priority;
+mod ready;
 mod scheduler;
 mod shared;
 mod stats;

@@ -7,7 +7,7 @@
 //! waits) and dropped. The counters are adjusted at the moment of the
 //! transition, so they are exact at all times.
 
-use core::cmp::{Ordering as CmpOrdering, Reverse};
+use core::cmp::Ordering as CmpOrdering;
 use core::future::poll_fn;
 use core::pin::pin;
 use std::collections::BinaryHeap;
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use super::cell::{JobCell, Queued};
 use super::job::{Job, Start};
 use super::periodic::PeriodicCtl;
+use super::ready::ReadyQueue;
 use super::stats::Histogram;
 use super::{
     AbortedJob, Priority, RejectReason, Rejected, SchedStats, Status, TaskError, TaskHandle, TaskId,
@@ -46,7 +47,7 @@ pub(crate) struct Shared<R: 'static> {
 type JobRef<R> = Arc<dyn Queued<R>>;
 
 pub(crate) struct State<R: 'static> {
-    ready: BinaryHeap<ReadyEntry<R>>,
+    ready: ReadyQueue<ReadyEntry<R>>,
     delayed: BinaryHeap<TimedEntry<R>>,
     deadlines: BinaryHeap<TimedEntry<R>>,
     pending_by_priority: Box<[usize; 256]>,
@@ -76,29 +77,11 @@ pub(crate) struct State<R: 'static> {
 
 struct ReadyEntry<R> {
     priority: Priority,
+    /// Submission order, for an aborting shutdown's report.
     seq: u64,
     /// When the job became ready, to measure its queue wait.
     ready_at: Instant,
     job: JobRef<R>,
-}
-
-impl<R> PartialEq for ReadyEntry<R> {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
-impl<R> Eq for ReadyEntry<R> {}
-impl<R> PartialOrd for ReadyEntry<R> {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-impl<R> Ord for ReadyEntry<R> {
-    /// The heap's top is the highest priority, and among equals the
-    /// earliest submission.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        (self.priority, Reverse(self.seq)).cmp(&(other.priority, Reverse(other.seq)))
-    }
 }
 
 struct TimedEntry<R> {
@@ -144,7 +127,7 @@ impl<R: Runtime> Shared<R> {
             queue_capacity,
             next_id: AtomicU64::new(1),
             state: Mutex::new(State {
-                ready: BinaryHeap::new(),
+                ready: ReadyQueue::new(),
                 delayed: BinaryHeap::new(),
                 deadlines: BinaryHeap::new(),
                 pending_by_priority: Box::new([0; 256]),
@@ -313,12 +296,16 @@ impl<R: Runtime> Shared<R> {
                     return Admit::Expired(self.expire(st, &job));
                 }
             }
-            st.ready.push(ReadyEntry {
-                priority: job.priority(),
+            st.ready.push(
+                job.priority(),
                 seq,
-                ready_at,
-                job: job.clone(),
-            });
+                ReadyEntry {
+                    priority: job.priority(),
+                    seq,
+                    ready_at,
+                    job: job.clone(),
+                },
+            );
         }
         if let Some(d) = deadline {
             st.deadlines.push(TimedEntry { at: d, seq, job });
@@ -451,12 +438,16 @@ impl<R: Runtime> Shared<R> {
             let Some(entry) = st.delayed.pop() else { break };
             if entry.at <= now && entry.job.make_ready() {
                 st.delayed_count -= 1;
-                st.ready.push(ReadyEntry {
-                    priority: entry.job.priority(),
-                    seq: entry.seq,
-                    ready_at: entry.at,
-                    job: entry.job,
-                });
+                st.ready.push(
+                    entry.job.priority(),
+                    entry.seq,
+                    ReadyEntry {
+                        priority: entry.job.priority(),
+                        seq: entry.seq,
+                        ready_at: entry.at,
+                        job: entry.job,
+                    },
+                );
             }
         }
         while let Some(top) = st.deadlines.peek() {

@@ -73,6 +73,9 @@ pub(crate) struct State<T> {
     creating: usize,
     in_use: usize,
     waiters: VecDeque<Arc<Waiter<T>>>,
+    /// Waiter nodes of finished waits, reused so that waiting allocates
+    /// nothing in steady state.
+    spare_waiters: Vec<Arc<Waiter<T>>>,
     closed: bool,
     created: u64,
     recycled: u64,
@@ -112,6 +115,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                 creating: 0,
                 in_use: 0,
                 waiters: VecDeque::new(),
+                spare_waiters: Vec::new(),
                 closed: false,
                 created: 0,
                 recycled: 0,
@@ -254,11 +258,13 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
             let g = match g {
                 Some(g) => Ok(g),
                 None => {
-                    let waiter = Arc::new(Waiter {
-                        slot: Mutex::new(WaitSlot {
-                            grant: None,
-                            waker: None,
-                        }),
+                    let waiter = st.spare_waiters.pop().unwrap_or_else(|| {
+                        Arc::new(Waiter {
+                            slot: Mutex::new(WaitSlot {
+                                grant: None,
+                                waker: None,
+                            }),
+                        })
                     });
                     st.waiters.push_back(waiter.clone());
                     Err(waiter)
@@ -540,6 +546,17 @@ impl<M: Manager, R> Drop for Inner<M, R> {
     }
 }
 
+/// Keeps a finished waiter's node for the next wait. The node is out of the
+/// queue (so only this `Wait` holds it) and holds no grant.
+fn recycle_waiter<T>(st: &mut State<T>, waiter: &Arc<Waiter<T>>) {
+    // Bounded so that a burst of waiters does not pin memory for ever.
+    const KEEP: usize = 64;
+    if st.spare_waiters.len() < KEEP && Arc::strong_count(waiter) == 1 {
+        waiter.slot.lock().waker = None;
+        st.spare_waiters.push(waiter.clone());
+    }
+}
+
 fn grant<T>(waiter: &Waiter<T>, g: Grant<T>) -> Option<Waker> {
     let mut slot = waiter.slot.lock();
     slot.grant = Some(g);
@@ -601,17 +618,20 @@ impl<M: Manager, R: Runtime> Future for Wait<'_, M, R> {
 
 impl<M: Manager, R: Runtime> Drop for Wait<'_, M, R> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
         let inner = self.inner;
         let mut st = inner.state.lock();
+        if self.done {
+            recycle_waiter(&mut st, &self.waiter);
+            return;
+        }
         if let Some(pos) = st.waiters.iter().position(|w| Arc::ptr_eq(w, &self.waiter)) {
             st.waiters.remove(pos);
+            recycle_waiter(&mut st, &self.waiter);
             return;
         }
         // Granted but never taken: pass it on.
         let g = self.waiter.slot.lock().grant.take();
+        recycle_waiter(&mut st, &self.waiter);
         let (drop_me, w) = match g {
             Some(Grant::Resource(entry)) => {
                 st.in_use -= 1;
