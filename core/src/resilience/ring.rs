@@ -157,3 +157,45 @@ mod tests {
         assert_eq!(r.total(1000), 0);
     }
 }
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    /// A record in the current bucket races a record that rotates the
+    /// window past it: the total always ends equal to the buckets' sum.
+    #[test]
+    fn loom_ring_total_matches_buckets_across_rotation() {
+        loom::model(|| {
+            let r = Arc::new(Ring::new(2, 10));
+            r.add(5, 1);
+            let a = {
+                let r = r.clone();
+                loom::thread::spawn(move || {
+                    r.add(5, 1);
+                })
+            };
+            let b = {
+                let r = r.clone();
+                loom::thread::spawn(move || {
+                    r.add(25, 1 << 32);
+                })
+            };
+            a.join().unwrap();
+            b.join().unwrap();
+            let sum = r
+                .buckets
+                .iter()
+                .fold(0u64, |s, b| s.wrapping_add(b.load(Ordering::SeqCst)));
+            let total = r.total.load(Ordering::SeqCst);
+            assert_eq!(total, sum);
+            let [old, new] = unpack::<2>(total, 32);
+            assert_eq!(new, 1, "the newest record always counts");
+            assert!(
+                old <= 1,
+                "bucket 0 was evicted; at most a racing record survives"
+            );
+        });
+    }
+}
