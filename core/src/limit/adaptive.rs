@@ -1,44 +1,5 @@
-//! Adaptive concurrency: a [`Bulkhead`] whose limit follows the latency and
-//! the drops its calls observe.
-//!
-//! An [`AdaptiveLimiter`] hands out permits from a bulkhead and learns from
-//! each finished call. A call ends in one of three ways, and says which:
-//!
-//! * [`success`](AdaptivePermit::success): a latency sample;
-//! * [`dropped`](AdaptivePermit::dropped): the service refused for overload
-//!   or the call timed out, a loss signal (report a timeout this way, not
-//!   as a slow success);
-//! * [`ignore`](AdaptivePermit::ignore), or dropping the permit without a
-//!   word (a cancelled call, a client error): no sample.
-//!
-//! The sample goes to a [`Limit`] algorithm, [`Aimd`] (loss-driven) or
-//! [`Vegas`] (delay-driven), whose answer becomes the bulkhead's limit at
-//! once. Raising it admits waiters at once; lowering it takes effect as
-//! permits come back. Limits stay within the algorithm's `[min, max]`.
-//!
-//! Pick [`Vegas`] to keep latency near its unloaded value: it backs off as
-//! soon as calls queue at the service. [`Aimd`] backs off only on drops or
-//! timeouts, so it fills the service up to the point of failure.
-//!
-//! ```
-//! use std::time::Duration;
-//! use weir_core::limit::{AdaptiveLimiter, Bulkhead, Vegas};
-//! # #[cfg(feature = "test-util")] {
-//! use weir_core::rt::VirtualRuntime;
-//!
-//! let rt = VirtualRuntime::new();
-//! let bulkhead = Bulkhead::builder().max_concurrent(1).max_queued(1000).build(rt.clone())?;
-//! let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().initial(10).build()?);
-//! assert_eq!(limiter.bulkhead().max_concurrent(), 10);
-//! rt.block_on(async {
-//!     let permit = limiter.acquire().await.unwrap();
-//!     rt.advance(Duration::from_millis(20)).await; // the call
-//!     permit.success();
-//! });
-//! assert_eq!(limiter.stats().samples, 1);
-//! # }
-//! # Ok::<(), weir_core::ConfigError>(())
-//! ```
+//! Adaptive concurrency: a bulkhead whose limit follows observed latency
+//! and drops. The rules are documented on [`AdaptiveLimiter`].
 
 mod aimd;
 mod bounds;
@@ -57,18 +18,44 @@ use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::rt::Runtime;
 
-/// A [`Bulkhead`] driven by a [`Limit`] algorithm. See the
-/// [module docs](self).
+/// Adaptive concurrency: a [`Bulkhead`] whose limit follows the latency and
+/// the drops its calls observe.
+///
+/// An [`AdaptiveLimiter`] hands out permits from a bulkhead and learns from
+/// each finished call. A call ends in one of three ways, and says which:
+///
+/// * [`success`](AdaptivePermit::success): a latency sample;
+/// * [`dropped`](AdaptivePermit::dropped): the service refused for overload
+///   or the call timed out, a loss signal (report a timeout this way, not
+///   as a slow success);
+/// * [`ignore`](AdaptivePermit::ignore), or dropping the permit without a
+///   word (a cancelled call, a client error): no sample.
+///
+/// The sample goes to a [`Limit`] algorithm, [`Aimd`] (loss-driven) or
+/// [`Vegas`] (delay-driven), whose answer becomes the bulkhead's limit at
+/// once. Raising it admits waiters at once; lowering it takes effect as
+/// permits come back. Limits stay within the algorithm's `[min, max]`.
+///
+/// Pick [`Vegas`] to keep latency near its unloaded value: it backs off as
+/// soon as calls queue at the service. [`Aimd`] backs off only on drops or
+/// timeouts, so it fills the service up to the point of failure.
 ///
 /// ```
-/// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+/// use std::time::Duration;
+/// use weir_core::limit::{AdaptiveLimiter, Bulkhead, Vegas};
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
-/// let bulkhead = Bulkhead::builder().max_concurrent(1).build(rt)?;
-/// let limiter = AdaptiveLimiter::new(bulkhead, Aimd::builder().initial(4).build()?);
-/// let permit = limiter.try_acquire().unwrap();
-/// permit.dropped();
-/// assert_eq!(limiter.limit(), 3); // 4 × 0.9
+/// use weir_core::rt::VirtualRuntime;
+///
+/// let rt = VirtualRuntime::new();
+/// let bulkhead = Bulkhead::builder().max_concurrent(1).max_queued(1000).build(rt.clone())?;
+/// let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().initial(10).build()?);
+/// assert_eq!(limiter.bulkhead().max_concurrent(), 10);
+/// rt.block_on(async {
+///     let permit = limiter.acquire().await.unwrap();
+///     rt.advance(Duration::from_millis(20)).await; // the call
+///     permit.success();
+/// });
+/// assert_eq!(limiter.stats().samples, 1);
 /// # }
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```

@@ -1,65 +1,6 @@
 //! A bulkhead: at most N calls in flight, a bounded queue for the rest,
-//! and a reason for every refusal.
-//!
-//! A [`Bulkhead`] hands out permits; a call runs while it holds one and
-//! gives it back by dropping the [`BulkheadPermit`] (also when the call
-//! panics and unwinds). What happens to a caller that finds no permit free
-//! is set by three knobs:
-//!
-//! * **`max_queued`**, counted in *permits*, not callers: a waiter for
-//!   `acquire_n(3)` takes three places. A caller that does not fit is
-//!   refused with [`BulkheadError::QueueFull`].
-//! * **`max_wait`**: a waiter is refused with
-//!   [`BulkheadError::WaitTimeout`] exactly `max_wait` after it joined the
-//!   queue (on the runtime's clock). `max_wait = 0` means *never wait*: the
-//!   caller is refused at once with `QueueFull`, without yielding to the
-//!   executor, so `WaitTimeout` always means "waited and gave up".
-//! * **[`QueueOrder`]**: `Fifo` serves the oldest waiter first and lets no
-//!   newcomer take a free permit while anyone waits; `Lifo` serves the
-//!   newest first and, when the queue is full, pushes the oldest out (with
-//!   `QueueFull`) to make room, which keeps the latency of the calls that do
-//!   run low when the queue cannot drain (Netflix's LIFO limiter, .NET's
-//!   `NewestFirst`). Either way a waiter at the head that needs more permits
-//!   than are free holds back the ones behind it (no overtaking by size).
-//!
-//! [`close`](Bulkhead::close) refuses every waiter and every later caller
-//! with [`BulkheadError::Closed`]; permits already held stay valid.
-//!
-//! The limit can change at run time ([`Bulkhead::set_max_concurrent`]),
-//! which is how an [`AdaptiveLimiter`](super::AdaptiveLimiter) drives it:
-//! raising it admits waiters at once, lowering it takes effect as permits
-//! come back (nothing is revoked).
-//!
-//! # Cost
-//!
-//! When nobody waits, admission is one compare-and-swap and release one
-//! atomic subtraction. Waiting callers take a short lock; their places live
-//! in a slab allocated when the bulkhead is built (up to 1024 places,
-//! growing once if more wait at once), so waiting allocates nothing.
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use weir_core::limit::{Bulkhead, BulkheadError};
-//! # #[cfg(feature = "test-util")] {
-//! let rt = weir_core::rt::VirtualRuntime::new();
-//! let bulkhead = Bulkhead::builder()
-//!     .max_concurrent(2)
-//!     .max_queued(1)
-//!     .max_wait(Duration::from_secs(1))
-//!     .build(rt.clone())?;
-//! rt.block_on(async {
-//!     let _a = bulkhead.acquire().await?;
-//!     let _b = bulkhead.acquire().await?;
-//!     // The third caller waits one second, then gives up.
-//!     assert_eq!(bulkhead.acquire().await.unwrap_err(), BulkheadError::WaitTimeout);
-//!     assert_eq!(rt.elapsed(), Duration::from_secs(1));
-//!     Ok::<_, BulkheadError>(())
-//! }).unwrap();
-//! # }
-//! # Ok::<(), weir_core::ConfigError>(())
-//! ```
+//! and a reason for every refusal. The rules are documented on
+//! [`Bulkhead`], the type users see.
 
 mod acquire;
 mod builder;
@@ -84,20 +25,69 @@ use crate::loom::sync::Arc;
 use crate::rt::Runtime;
 use raw::{Entry, Fast, Raw};
 
-/// A concurrency limit with a bounded, ordered, time-limited queue.
+/// A bulkhead: at most N calls in flight, a bounded queue for the rest,
+/// and a reason for every refusal.
 ///
-/// Cheap to clone: clones share the same permits, queue and counters. See
-/// the [module docs](self) for the rules.
+/// Cheap to clone: clones share the same permits, queue and counters.
+///
+/// A [`Bulkhead`] hands out permits; a call runs while it holds one and
+/// gives it back by dropping the [`BulkheadPermit`] (also when the call
+/// panics and unwinds). What happens to a caller that finds no permit free
+/// is set by three knobs:
+///
+/// * **`max_queued`**, counted in *permits*, not callers: a waiter for
+///   `acquire_n(3)` takes three places. A caller that does not fit is
+///   refused with [`BulkheadError::QueueFull`].
+/// * **`max_wait`**: a waiter is refused with
+///   [`BulkheadError::WaitTimeout`] exactly `max_wait` after it joined the
+///   queue (on the runtime's clock). `max_wait = 0` means *never wait*: the
+///   caller is refused at once with `QueueFull`, without yielding to the
+///   executor, so `WaitTimeout` always means "waited and gave up".
+/// * **[`QueueOrder`]**: `Fifo` serves the oldest waiter first and lets no
+///   newcomer take a free permit while anyone waits; `Lifo` serves the
+///   newest first and, when the queue is full, pushes the oldest out (with
+///   `QueueFull`) to make room, which keeps the latency of the calls that do
+///   run low when the queue cannot drain (Netflix's LIFO limiter, .NET's
+///   `NewestFirst`). Either way a waiter at the head that needs more permits
+///   than are free holds back the ones behind it (no overtaking by size).
+///
+/// [`close`](Bulkhead::close) refuses every waiter and every later caller
+/// with [`BulkheadError::Closed`]; permits already held stay valid.
+///
+/// The limit can change at run time ([`Bulkhead::set_max_concurrent`]),
+/// which is how an [`AdaptiveLimiter`](crate::limit::AdaptiveLimiter) drives it:
+/// raising it admits waiters at once, lowering it takes effect as permits
+/// come back (nothing is revoked).
+///
+/// # Cost
+///
+/// When nobody waits, admission is one compare-and-swap and release one
+/// atomic subtraction. Waiting callers take a short lock; their places live
+/// in a slab allocated when the bulkhead is built (up to 1024 places,
+/// growing once if more wait at once), so waiting allocates nothing.
+///
+/// # Example
 ///
 /// ```
+/// use std::time::Duration;
+/// use weir_core::limit::{Bulkhead, BulkheadError};
 /// # #[cfg(feature = "test-util")] {
 /// let rt = weir_core::rt::VirtualRuntime::new();
-/// let bulkhead = weir_core::limit::Bulkhead::builder().max_concurrent(4).build(rt).unwrap();
-/// let permit = bulkhead.try_acquire().unwrap();
-/// assert_eq!(bulkhead.stats().in_flight, 1);
-/// drop(permit);
-/// assert_eq!(bulkhead.stats().in_flight, 0);
+/// let bulkhead = Bulkhead::builder()
+///     .max_concurrent(2)
+///     .max_queued(1)
+///     .max_wait(Duration::from_secs(1))
+///     .build(rt.clone())?;
+/// rt.block_on(async {
+///     let _a = bulkhead.acquire().await?;
+///     let _b = bulkhead.acquire().await?;
+///     // The third caller waits one second, then gives up.
+///     assert_eq!(bulkhead.acquire().await.unwrap_err(), BulkheadError::WaitTimeout);
+///     assert_eq!(rt.elapsed(), Duration::from_secs(1));
+///     Ok::<_, BulkheadError>(())
+/// }).unwrap();
 /// # }
+/// # Ok::<(), weir_core::ConfigError>(())
 /// ```
 pub struct Bulkhead<R> {
     raw: Arc<Raw>,
