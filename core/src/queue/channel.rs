@@ -20,6 +20,8 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use crossbeam_utils::Backoff;
+
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
 use crate::error::{ConfigError, Rule};
@@ -80,6 +82,20 @@ impl<T> Chan<T> {
             Err(PopError::Closed) => Err(TryRecvError::Closed),
         }
     }
+}
+
+/// The blocking side spins (then yields) briefly before it parks: parking a
+/// thread and unparking it costs two system calls, far more than the other
+/// side, running on another core, usually takes to make room or deliver.
+/// The async side does not spin: a task that waits frees its worker thread
+/// for other tasks, which is the point of being async. Under loom no
+/// spinning: it would only multiply the interleavings.
+fn spin_a_little(backoff: &Backoff) -> bool {
+    if cfg!(weir_loom) || backoff.is_completed() {
+        return false;
+    }
+    backoff.snooze();
+    true
 }
 
 /// Creates a bounded MPMC queue holding at most `cap` values.
@@ -234,11 +250,15 @@ impl<T> Sender<T> {
     /// ```
     pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
         let mut value = value;
+        let backoff = Backoff::new();
         loop {
             match self.chan.try_send(value) {
                 Ok(()) => return Ok(()),
                 Err(TrySendError::Closed(v)) => return Err(SendError(v)),
                 Err(TrySendError::Full(v)) => value = v,
+            }
+            if spin_a_little(&backoff) {
+                continue;
             }
             listen!(self.chan.send_ops => room);
             match self.chan.try_send(value) {
@@ -470,11 +490,15 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_blocking().is_err()); // the sender thread dropped its end
     /// ```
     pub fn recv_blocking(&self) -> Result<T, RecvError> {
+        let backoff = Backoff::new();
         loop {
             match self.chan.try_recv() {
                 Ok(v) => return Ok(v),
                 Err(TryRecvError::Closed) => return Err(RecvError),
                 Err(TryRecvError::Empty) => {}
+            }
+            if spin_a_little(&backoff) {
+                continue;
             }
             listen!(self.chan.recv_ops => arrival);
             match self.chan.try_recv() {
