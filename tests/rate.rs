@@ -535,3 +535,16 @@ fn coarse_clock_never_admits_more_than_real_time_allows() {
     assert!(admitted <= bound, "{admitted} > {bound}");
     assert!(admitted >= 20, "the full bucket passes at once");
 }
+
+#[test]
+fn limiter_and_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<RateLimiter<VirtualRuntime>>();
+    send_sync::<weir::limit::keyed::KeyedRateLimiter<String, VirtualRuntime>>();
+    send_sync::<TryAcquireError>();
+    let rt = VirtualRuntime::new();
+    let limiter = ten_per_second_burst_five(&rt);
+    send(&limiter.acquire());
+    send(&limiter.acquire_n(2));
+}

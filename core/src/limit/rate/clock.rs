@@ -116,7 +116,11 @@ impl Clock for StdClock {
 /// A duration in nanoseconds, saturating at `u64::MAX`.
 #[inline]
 pub(crate) fn nanos(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    // u64 arithmetic rather than `as_nanos()`'s u128: this is on every check.
+    d.as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|ns| ns.checked_add(u64::from(d.subsec_nanos())))
+        .unwrap_or(u64::MAX)
 }
 
 /// The kernel's coarse monotonic clock (`CLOCK_MONOTONIC_COARSE`, Linux):
