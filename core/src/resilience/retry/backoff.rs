@@ -51,10 +51,17 @@ pub(crate) struct Backoff {
     pub(crate) jitter: Jitter,
 }
 
-/// `d` in nanoseconds as f64, converted back saturating at `max`.
+/// `d` in nanoseconds as f64, exact below 2^53 ns (104 days). Built from
+/// the seconds and nanoseconds: converting `as_nanos()` (a u128) would be
+/// a library call on the decision path.
+fn nanos(d: Duration) -> f64 {
+    d.as_secs() as f64 * 1e9 + f64::from(d.subsec_nanos())
+}
+
+/// `ns` nanoseconds as a duration, saturating at `max`.
 fn clamp(ns: f64, max: Duration) -> Duration {
     // Written so that NaN (from huge exponents) also takes the cap.
-    if ns.is_nan() || ns >= max.as_nanos() as f64 {
+    if ns.is_nan() || ns >= nanos(max) {
         return max;
     }
     Duration::from_nanos(ns.max(0.0) as u64)
@@ -73,7 +80,7 @@ fn uniform(rng: &mut fastrand::Rng, lo: Duration, hi: Duration) -> Duration {
 impl Backoff {
     /// The capped, un-jittered delay before retry `n` (1-based).
     pub(crate) fn nominal(&self, n: u32) -> Duration {
-        let base = self.base.as_nanos() as f64;
+        let base = nanos(self.base);
         let ns = match self.schedule {
             Schedule::Constant => base,
             Schedule::Linear => base * f64::from(n.max(1)),
@@ -87,25 +94,32 @@ impl Backoff {
     }
 
     /// The delay before retry `n`, given the previous delay (for
-    /// decorrelated jitter; `None` before the first retry).
+    /// decorrelated jitter; `None` before the first retry), and whether the
+    /// schedule has reached `max` (it never leaves it: multiplier >= 1).
     pub(crate) fn delay(
         &self,
         n: u32,
         prev: Option<Duration>,
         rng: &mut fastrand::Rng,
-    ) -> Duration {
+    ) -> (Duration, bool) {
         match self.jitter {
-            Jitter::None => self.nominal(n),
-            Jitter::Full => uniform(rng, Duration::ZERO, self.nominal(n)),
+            Jitter::None => {
+                let d = self.nominal(n);
+                (d, d == self.max)
+            }
+            Jitter::Full => {
+                let d = self.nominal(n);
+                (uniform(rng, Duration::ZERO, d), d == self.max)
+            }
             Jitter::Equal => {
                 let d = self.nominal(n);
-                uniform(rng, d / 2, d)
+                (uniform(rng, d / 2, d), d == self.max)
             }
             Jitter::Decorrelated => {
                 let base = self.base.min(self.max);
                 let prev = prev.unwrap_or(base).max(base);
-                let hi = clamp(prev.as_nanos() as f64 * 3.0, self.max);
-                uniform(rng, base, hi)
+                let hi = clamp(nanos(prev) * 3.0, self.max);
+                (uniform(rng, base, hi), false)
             }
         }
     }

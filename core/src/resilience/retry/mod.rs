@@ -531,8 +531,10 @@ impl<P, V, H, N> Retry<P, V, H, N> {
             Some(h) => (h, 0, None),
             None => {
                 let n = state.backoff_n.saturating_add(1);
-                let d = self.cfg.backoff.delay(n, state.prev, &mut state.rng);
-                (d, n, Some(d))
+                let (d, capped) = self.cfg.backoff.delay(n, state.prev, &mut state.rng);
+                // Once the schedule sits at `max_delay` it stays there; not
+                // counting further keeps every later decision O(1).
+                (d, if capped { n - 1 } else { n }, Some(d))
             }
         };
         if let Some(deadline) = state.deadline {
