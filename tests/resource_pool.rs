@@ -473,3 +473,11 @@ fn bad_configuration_names_the_field() {
         assert_eq!(field(b.build(rt.clone()).unwrap_err()), (name, Rule::Zero));
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<ResourcePool<Conns, VirtualRuntime>>();
+    send_sync::<weir::pool::Pooled<Conns>>();
+    send_sync::<PoolError<Refused>>();
+}

@@ -631,3 +631,16 @@ fn bad_configuration_names_the_field() {
         other => panic!("expected a config error, got {other:?}"),
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Scheduler<VirtualRuntime>>();
+    send_sync::<weir::sched::TaskHandle<u8>>();
+    send_sync::<weir::sched::PeriodicHandle>();
+    send_sync::<weir::sched::SchedStats>();
+    // A panic payload is `Send` only, as in `std::thread::Result`.
+    fn send<T: Send>() {}
+    send::<weir::sched::TaskError>();
+    send_sync::<weir::sched::Rejected<Job<std::future::Ready<u8>>>>();
+}

@@ -346,41 +346,44 @@ where
         if *this.done {
             return Poll::Ready(());
         }
-        let abort = {
-            let mut st = this.cell.inner.lock();
-            let abort = st.abort.take();
-            if abort.is_none()
-                && !st
-                    .run_waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                st.run_waker = Some(cx.waker().clone());
-            }
-            abort
-        };
-        let result = match abort {
-            Some(err) => {
+        // The abort flag is checked before every poll; the waker is stored
+        // only when the future is about to wait, under the same lock as a
+        // second check, so an abort between the two is never missed.
+        let mut abort = this.cell.inner.lock().abort.take();
+        let result = loop {
+            if let Some(err) = abort {
                 let mut future = this.future.as_mut();
                 // A destructor that panics must not stop the bookkeeping.
                 let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
-                Err(err)
+                break Err(err);
             }
-            None => {
-                let Some(future) = this.future.as_mut().as_pin_mut() else {
-                    return Poll::Ready(());
-                };
-                match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(out)) => {
-                        this.future.set(None);
-                        Ok(out)
+            let Some(future) = this.future.as_mut().as_pin_mut() else {
+                return Poll::Ready(());
+            };
+            match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+                Ok(Poll::Pending) => {
+                    let mut st = this.cell.inner.lock();
+                    abort = st.abort.take();
+                    if abort.is_none() {
+                        if !st
+                            .run_waker
+                            .as_ref()
+                            .is_some_and(|w| w.will_wake(cx.waker()))
+                        {
+                            st.run_waker = Some(cx.waker().clone());
+                        }
+                        return Poll::Pending;
                     }
-                    Err(payload) => {
-                        let mut future = this.future.as_mut();
-                        let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
-                        Err(TaskError::Panicked(payload))
-                    }
+                }
+                Ok(Poll::Ready(out)) => {
+                    let mut future = this.future.as_mut();
+                    let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
+                    break Ok(out);
+                }
+                Err(payload) => {
+                    let mut future = this.future.as_mut();
+                    let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
+                    break Err(TaskError::Panicked(payload));
                 }
             }
         };
