@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::{AdaptiveLimiter, Aimd, Bulkhead, Limit, Sample, Vegas};
+use weir::limit::{AdaptiveLimiter, Aimd, Bulkhead, Gradient2, Limit, Sample, Vegas};
 use weir::rt::VirtualRuntime;
 use weir::{Rule, Runtime};
 
@@ -119,6 +119,33 @@ fn vegas_shrinks_when_calls_queue_and_on_drops() {
 }
 
 #[test]
+fn gradient2_grows_on_flat_latency_and_halves_at_most_on_a_spike() {
+    let mut g = Gradient2::builder().min(1).initial(20).build().unwrap();
+    let mut last = g.limit();
+    // Flat latency: gradient 1, so each call adds queue_size × smoothing =
+    // 0.8 before flooring.
+    for _ in 0..10 {
+        let l = g.on_sample(ok(10, g.limit()));
+        assert!(l >= last);
+        last = l;
+    }
+    assert!((27..=28).contains(&last), "{last}");
+    // Four times slower than the average: the gradient bottoms out at 0.5,
+    // target L/2 + 4, a fifth of the way there: about 28 → 26.
+    let spiked = g.on_sample(ok(40, last));
+    assert!((25..=26).contains(&spiked), "{spiked}");
+    // Mostly idle: no growth.
+    assert_eq!(g.on_sample(ok(10, 5)), spiked);
+    // A drop: × 0.9.
+    let before = g.limit();
+    let after = g.on_sample(Sample {
+        dropped: true,
+        ..ok(10, before)
+    });
+    assert!(after < before && after + 3 >= before, "{before} → {after}");
+}
+
+#[test]
 fn builders_reject_bad_bounds_and_factors() {
     let cases = [
         (
@@ -174,6 +201,21 @@ fn builders_reject_bad_bounds_and_factors() {
             "smoothing",
             Rule::OutOfRange("0.0 < x <= 1.0"),
         ),
+        (
+            Gradient2::builder().tolerance(0.9).build().unwrap_err(),
+            "tolerance",
+            Rule::OutOfRange("1.0 <= x"),
+        ),
+        (
+            Gradient2::builder().long_window(0).build().unwrap_err(),
+            "long_window",
+            Rule::Zero,
+        ),
+        (
+            Gradient2::builder().min(30).build().unwrap_err(),
+            "initial",
+            Rule::Below("min"),
+        ),
     ];
     for (e, field, rule) in cases {
         assert_eq!((e.field(), e.rule()), (field, &rule), "{e}");
@@ -204,12 +246,15 @@ proptest! {
             .backoff_ratio(factor.min(0.99)).build().unwrap();
         let mut vegas = Vegas::builder().min(min).max(max).initial(initial)
             .smoothing(factor).build().unwrap();
+        let mut gradient = Gradient2::builder().min(min).max(max).initial(initial)
+            .smoothing(factor).build().unwrap();
         for s in samples {
-            for l in [aimd.on_sample(s), vegas.on_sample(s)] {
+            for l in [aimd.on_sample(s), vegas.on_sample(s), gradient.on_sample(s)] {
                 prop_assert!((min..=max).contains(&l), "{l} outside [{min}, {max}]");
             }
             prop_assert_eq!(aimd.limit(), aimd.limit().clamp(min, max));
             prop_assert_eq!(vegas.limit(), vegas.limit().clamp(min, max));
+            prop_assert_eq!(gradient.limit(), gradient.limit().clamp(min, max));
         }
     }
 }

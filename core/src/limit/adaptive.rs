@@ -3,6 +3,7 @@
 
 mod aimd;
 mod bounds;
+mod gradient2;
 mod limit;
 mod vegas;
 
@@ -10,6 +11,7 @@ use core::fmt;
 use std::time::Instant;
 
 pub use aimd::{Aimd, AimdBuilder};
+pub use gradient2::{Gradient2, Gradient2Builder};
 pub use limit::{Limit, Sample};
 pub use vegas::{Vegas, VegasBuilder};
 
@@ -31,14 +33,17 @@ use crate::rt::Runtime;
 /// * [`ignore`](AdaptivePermit::ignore), or dropping the permit without a
 ///   word (a cancelled call, a client error): no sample.
 ///
-/// The sample goes to a [`Limit`] algorithm, [`Aimd`] (loss-driven) or
-/// [`Vegas`] (delay-driven), whose answer becomes the bulkhead's limit at
-/// once. Raising it admits waiters at once; lowering it takes effect as
-/// permits come back. Limits stay within the algorithm's `[min, max]`.
+/// The sample goes to a [`Limit`] algorithm, [`Aimd`] (loss-driven),
+/// [`Vegas`] or [`Gradient2`] (delay-driven), whose answer becomes the
+/// bulkhead's limit at once. Raising it admits waiters at once; lowering it
+/// takes effect as permits come back. Limits stay within the algorithm's
+/// `[min, max]`.
 ///
 /// Pick [`Vegas`] to keep latency near its unloaded value: it backs off as
 /// soon as calls queue at the service. [`Aimd`] backs off only on drops or
 /// timeouts, so it fills the service up to the point of failure.
+/// [`Gradient2`] tolerates calls up to 1.5× its long-run average latency,
+/// and that average follows the latency up under sustained overload.
 ///
 /// ```
 /// use std::time::Duration;

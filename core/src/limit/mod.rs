@@ -22,6 +22,6 @@ pub use bulkhead::{
 
 mod adaptive;
 pub use adaptive::{
-    AdaptiveLimiter, AdaptivePermit, AdaptiveStats, Aimd, AimdBuilder, Limit, Sample, Vegas,
-    VegasBuilder,
+    AdaptiveLimiter, AdaptivePermit, AdaptiveStats, Aimd, AimdBuilder, Gradient2, Gradient2Builder,
+    Limit, Sample, Vegas, VegasBuilder,
 };
