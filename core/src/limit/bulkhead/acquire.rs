@@ -102,7 +102,7 @@ impl<'a, R: Runtime> Future for Acquire<'a, R> {
                         *this.step = Step::Done;
                         return Poll::Ready(Ok(permit(())));
                     }
-                    Fast::Full if !may_wait || bulkhead.max_queued == 0 => {
+                    Fast::Full if !may_wait || n > bulkhead.max_queued => {
                         *this.step = Step::Done;
                         return Poll::Ready(Err(bulkhead.refuse_full(n)));
                     }
