@@ -272,7 +272,7 @@ fn threads_never_exceed_the_permits(fairness: Fairness, spin: bool) {
         .map(|t| {
             let (sem, in_use) = (sem.clone(), in_use.clone());
             std::thread::spawn(move || {
-                let rng = fastrand::Rng::with_seed(t);
+                let mut rng = fastrand::Rng::with_seed(t);
                 for _ in 0..per_thread {
                     let n = rng.usize(1..=3);
                     let p = futures_lite::future::block_on(sem.acquire(n)).unwrap();
