@@ -22,6 +22,8 @@ struct Tally {
     handed_back: Vec<AtomicU32>,
     /// Waits abandoned (future dropped) when the short sleep won the race.
     cancelled: AtomicU32,
+    /// Values received so far, by all receivers.
+    total: AtomicU32,
 }
 
 impl Tally {
@@ -31,6 +33,7 @@ impl Tally {
             received: zeros(),
             handed_back: zeros(),
             cancelled: AtomicU32::new(0),
+            total: AtomicU32::new(0),
         })
     }
 
@@ -105,7 +108,8 @@ fn spawn_senders<R: Runtime>(
 
 /// Receivers race each receive against a short sleep (dropping the receive
 /// mid-wait when the sleep wins) until the queue is closed and drained.
-/// Receiver 0 closes the queue after `close_after` values, if given.
+/// The receiver that brings the total to `close_after` values (if given)
+/// closes the queue.
 fn spawn_receivers<R: Runtime>(
     rt: &R,
     rx: &queue::Receiver<u64>,
@@ -117,7 +121,6 @@ fn spawn_receivers<R: Runtime>(
             let (rt2, rx, tally) = (rt.clone(), rx.clone(), tally.clone());
             rt.spawn(async move {
                 let mut i = 0u64;
-                let mut mine = 0;
                 let mut buf = Vec::with_capacity(4);
                 loop {
                     i += 1;
@@ -144,8 +147,9 @@ fn spawn_receivers<R: Runtime>(
                             for &v in &buf {
                                 tally.received[v as usize].fetch_add(1, Ordering::Relaxed);
                             }
-                            mine += buf.len();
-                            if r == 0 && close_after.is_some_and(|n| mine >= n) {
+                            let n = buf.len() as u32;
+                            let total = tally.total.fetch_add(n, Ordering::Relaxed) + n;
+                            if close_after.is_some_and(|after| total as usize >= after) {
                                 rx.close();
                             }
                         }
