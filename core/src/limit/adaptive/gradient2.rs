@@ -25,6 +25,14 @@ const WARMUP: u32 = 10;
 /// by an overload), the average decays by 5 % per call so the limit can
 /// recover. The limit does not grow while less than half of it is in use.
 ///
+/// It decides on every call, as Netflix's does. Behind a saturated
+/// bulkhead, where a round trip brings back as many samples as the limit,
+/// each change is answered a round trip late and the limit swings widely
+/// (in the knee simulation of `tests/adaptive.rs`, between about 0.2 and 3
+/// times the knee); [`Vegas`](super::Vegas), which decides once per
+/// window, settles there. Gradient2 suits services that are rarely
+/// saturated by one client.
+///
 /// One addition to Netflix's rules: a dropped call multiplies the limit by
 /// `backoff_ratio` (Netflix's Gradient2 ignores drops).
 ///
