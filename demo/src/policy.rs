@@ -1,21 +1,21 @@
-//! The per-server policy of the second run, built from weir's components:
-//! `Retry` around `CircuitBreaker` around `RateLimiter` around a per-attempt
-//! `timeout`. Concurrency and priority come from the run's per-server
-//! `Scheduler` (see [`crate::run`]).
-//!
-//! Composed by hand here because weir's `Policy` pipeline was not committed
-//! when the demo was wired; when it is, [`ServerPolicy::call`] becomes one
-//! `policy.call(..)`.
+//! The per-server policy of the second run: one weir `Policy` pipeline,
+//! retry → circuit breaker → bulkhead → rate limit → per-attempt timeout.
+//! Priority order comes from the run's per-server `Scheduler` (see
+//! [`crate::run`]).
 
 use core::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use weir::limit::RateLimiter;
+use weir::limit::{Bulkhead, RateLimiter};
+use weir::policy::{
+    BreakerLayer, BulkheadLayer, Error, Identity, Policy, RateLimitLayer, RetryLayer, Stack,
+    TimeoutLayer,
+};
 use weir::resilience::{
     CircuitBreaker, FromRetryAfter, Jitter, NoValue, Outcome, Retry, RetryAfter, RetryEvent,
-    RetryHook, State, timeout,
+    RetryHook, State,
 };
 use weir::{ConfigError, Runtime};
 
@@ -27,21 +27,20 @@ use crate::spec::ServerSpec;
 pub struct PolicyCounters {
     /// Retries made (attempts after the first).
     pub retries: AtomicU64,
-    /// Calls now waiting out a backoff.
+    /// Calls in progress that have had a failed attempt (so are being
+    /// retried, or about to give up).
     pub retrying: AtomicU64,
-    /// Attempts cut off by the timeout.
+    /// Attempts cut off before they finished (by the timeout).
     pub timeouts: AtomicU64,
 }
 
-/// Counts each retry as it is decided; the attempt that follows the sleep
-/// takes it off the `retrying` gauge.
+/// Counts each retry as it is decided.
 #[derive(Debug, Clone)]
-pub struct RetryGauge(Arc<PolicyCounters>);
+pub struct RetryCounter(Arc<PolicyCounters>);
 
-impl RetryHook<CallError> for RetryGauge {
+impl RetryHook<CallError> for RetryCounter {
     fn on_retry(&self, _: &RetryEvent<'_, CallError>) {
         self.0.retries.fetch_add(1, Ordering::Relaxed);
-        self.0.retrying.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -51,32 +50,69 @@ impl RetryAfter for CallError {
     }
 }
 
+/// Which results tell the breaker something about the server: being over
+/// quota is the client's doing, so it is ignored, not a failure.
+pub type Classifier = fn(&Result<(), CallError>) -> Outcome;
+
+fn classify(result: &Result<(), CallError>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Success,
+        Err(e) if e.is_server_fault() => Outcome::Failure,
+        Err(_) => Outcome::Ignored,
+    }
+}
+
 /// The retry policy's type: retryable errors only, server and breaker
 /// hints honoured, every retry counted.
-pub type DemoRetry = Retry<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryGauge>;
+pub type DemoRetry = Retry<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>;
+
+/// The pipeline's type, outermost layer first.
+pub type Pipeline<R> = Policy<
+    R,
+    Stack<
+        Stack<
+            Stack<
+                Stack<
+                    Stack<
+                        Identity,
+                        RetryLayer<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>,
+                    >,
+                    BreakerLayer<R, Classifier>,
+                >,
+                BulkheadLayer<R>,
+            >,
+            RateLimitLayer<R, R>,
+        >,
+        TimeoutLayer,
+    >,
+>;
 
 /// The policy for one server.
 #[derive(Debug)]
 pub struct ServerPolicy<R: Runtime> {
-    rt: R,
-    /// Paced just under the server's quota.
-    pub rate: RateLimiter<R>,
-    /// Opens when half the recent calls fail for the server's own reasons.
-    pub breaker: CircuitBreaker<R>,
-    /// Exponential backoff with equal jitter; a server's `retry_after` or
-    /// the breaker's remaining open time replaces the computed delay.
-    pub retry: DemoRetry,
-    /// The limit on one attempt.
-    pub timeout: Duration,
-    /// Calls in flight at once to this server (the scheduler's bound).
+    /// The pipeline every call goes through.
+    pub pipeline: Pipeline<R>,
+    /// The breaker inside the pipeline (a shared handle), for its state and
+    /// counts.
+    pub breaker: CircuitBreaker<R, Classifier>,
+    /// Calls in progress at once for this server, backoff sleeps included
+    /// (the scheduler's bound); the bulkhead bounds requests on the wire.
     pub concurrency: usize,
     /// What the policy did.
     pub counters: Arc<PolicyCounters>,
 }
 
 impl<R: Runtime> ServerPolicy<R> {
-    /// The policy matched to `spec`: 90% of its quota with half its burst,
-    /// an attempt timeout a little over twice its slowest usual answer.
+    /// The policy matched to `spec`:
+    ///
+    /// * retry: exponential from 50 ms to 500 ms with equal jitter, 12
+    ///   attempts, a server's `retry_after` or the breaker's remaining open
+    ///   time in place of the computed delay;
+    /// * breaker: opens when half of the last 20 calls (at least 10) failed
+    ///   for the server's own reasons, for 250 ms, then 3 probes;
+    /// * bulkhead: 16 requests on the wire, the rest queued;
+    /// * rate limit: 90% of the server's quota, half its burst;
+    /// * timeout: a little over twice the server's slowest usual answer.
     ///
     /// # Errors
     ///
@@ -84,18 +120,6 @@ impl<R: Runtime> ServerPolicy<R> {
     /// quota, for one).
     pub fn for_server(rt: R, spec: &ServerSpec, seed: u64) -> Result<Self, ConfigError> {
         let counters = Arc::new(PolicyCounters::default());
-        let rate = RateLimiter::builder()
-            .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
-            .burst((spec.burst / 2).max(1))
-            .build(rt.clone())?;
-        let breaker = CircuitBreaker::builder()
-            .window_count(20)
-            .min_calls(10)
-            .failure_rate(0.5)
-            .open_for(Duration::from_millis(250))
-            .half_open_calls(3)
-            .half_open_timeout(Duration::from_millis(500))
-            .build(rt.clone())?;
         let retry = Retry::exponential(Duration::from_millis(50))
             .max_delay(Duration::from_millis(500))
             .jitter(Jitter::Equal)
@@ -103,16 +127,36 @@ impl<R: Runtime> ServerPolicy<R> {
             .seed(seed)
             .retry_if(CallError::is_retryable as fn(&CallError) -> bool)
             .honor_retry_after()
-            .on_retry(RetryGauge(counters.clone()))
+            .on_retry(RetryCounter(counters.clone()))
             .build()?;
+        let breaker = CircuitBreaker::builder()
+            .window_count(20)
+            .min_calls(10)
+            .failure_rate(0.5)
+            .open_for(Duration::from_millis(250))
+            .half_open_calls(3)
+            .half_open_timeout(Duration::from_millis(500))
+            .classifier(classify as Classifier)
+            .build(rt.clone())?;
+        let bulkhead = Bulkhead::builder()
+            .max_concurrent(16)
+            .max_queued(u32::MAX / 2)
+            .build(rt.clone())?;
+        let rate = RateLimiter::builder()
+            .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
+            .burst((spec.burst / 2).max(1))
+            .build(rt.clone())?;
+        let pipeline = Policy::new(rt)
+            .retry(retry)
+            .breaker(breaker.clone())
+            .bulkhead(bulkhead)
+            .rate_limit(rate)
+            .timeout(spec.latency.1 * 2 + Duration::from_millis(50));
         Ok(ServerPolicy {
-            rate,
+            pipeline,
             breaker,
-            retry,
-            timeout: spec.latency.1 * 2 + Duration::from_millis(50),
-            concurrency: 16,
+            concurrency: 32,
             counters,
-            rt,
         })
     }
 
@@ -121,54 +165,79 @@ impl<R: Runtime> ServerPolicy<R> {
         self.breaker.state()
     }
 
-    /// Runs `attempt` under the policy until it succeeds, fails for good or
-    /// the retry policy gives up; returns the last outcome.
+    /// Runs `attempt` through the pipeline; returns the last outcome.
     ///
     /// # Errors
     ///
-    /// The last attempt's error, named: [`CallError::CircuitOpen`] and
-    /// [`CallError::Timeout`] are the policy's own.
-    pub async fn call<T, F, Fut>(&self, mut attempt: F) -> Result<T, CallError>
+    /// The last attempt's error, named: [`CallError::CircuitOpen`],
+    /// [`CallError::Timeout`] and [`CallError::Rejected`] are the policy's
+    /// own.
+    pub async fn call<F, Fut>(&self, attempt: F) -> Result<(), CallError>
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, CallError>>,
+        F: Fn() -> Fut + Send + Sync,
+        Fut: Future<Output = Result<(), CallError>> + Send,
     {
-        let mut first = true;
-        self.retry
-            .run(&self.rt, move || {
-                if !std::mem::take(&mut first) {
-                    self.counters.retrying.fetch_sub(1, Ordering::Relaxed);
+        let failed_once = AtomicBool::new(false);
+        let counters = &*self.counters;
+        let result = self
+            .pipeline
+            .call(|| {
+                let call = attempt();
+                let failed_once = &failed_once;
+                async move {
+                    let mut watch = CutOff {
+                        counters,
+                        failed_once,
+                        done: false,
+                    };
+                    let r = call.await;
+                    watch.done = true;
+                    if r.is_err() {
+                        watch.failed();
+                    }
+                    r
                 }
-                self.once(attempt())
             })
-            .await
+            .await;
+        if failed_once.load(Ordering::Relaxed) {
+            counters.retrying.fetch_sub(1, Ordering::Relaxed);
+        }
+        result.map_err(|e| match e {
+            Error::Inner(e) => e,
+            Error::Timeout => CallError::Timeout,
+            Error::CircuitOpen { remaining } => CallError::CircuitOpen {
+                retry_after: remaining,
+            },
+            Error::RateLimited { retry_after } => CallError::RateLimited {
+                retry_after: Some(retry_after),
+            },
+            _ => CallError::Rejected,
+        })
     }
+}
 
-    async fn once<T>(
-        &self,
-        call: impl Future<Output = Result<T, CallError>>,
-    ) -> Result<T, CallError> {
-        let permit = self
-            .breaker
-            .try_acquire()
-            .map_err(|open| CallError::CircuitOpen {
-                retry_after: open.remaining,
-            })?;
-        self.rate.acquire().await;
-        let started = self.rt.now();
-        let result = match timeout(&self.rt, self.timeout, call).await {
-            Ok(r) => r,
-            Err(_) => {
-                self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                Err(CallError::Timeout)
-            }
-        };
-        let outcome = match &result {
-            Ok(_) => Outcome::Success,
-            Err(e) if e.is_server_fault() => Outcome::Failure,
-            Err(_) => Outcome::Ignored,
-        };
-        permit.record(outcome, self.rt.now() - started);
-        result
+/// Watches one attempt: one dropped before it finished was cut off by the
+/// timeout (nothing else in the pipeline drops an attempt); the first failed
+/// attempt of a call puts the call on the `retrying` gauge.
+struct CutOff<'a> {
+    counters: &'a PolicyCounters,
+    failed_once: &'a AtomicBool,
+    done: bool,
+}
+
+impl CutOff<'_> {
+    fn failed(&self) {
+        if !self.failed_once.swap(true, Ordering::Relaxed) {
+            self.counters.retrying.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for CutOff<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            self.failed();
+        }
     }
 }

@@ -148,7 +148,7 @@ fn outcome<R: NetRuntime>(
 }
 
 /// Runs every call through its server's [`ServerPolicy`] on a per-server
-/// weir `Scheduler`: at most `policy.concurrency` calls in flight per
+/// weir `Scheduler`: at most `policy.concurrency` calls in progress per
 /// server, the highest priority first.
 ///
 /// # Errors
