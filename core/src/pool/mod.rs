@@ -23,8 +23,15 @@
 //! fast as the OS starts them, and never one per queued job: with
 //! `max_threads(4)` and 100 jobs blocked on a barrier, exactly 4 threads
 //! exist. A parked worker is woken the same way: one at a time, and a woken
-//! worker that finds more work wakes the next. A submission while a worker
-//! is awake costs no system call.
+//! worker that finds more work wakes the next. A busy worker re-applies the
+//! rule every 32 jobs it runs back to back, so a queue that keeps not
+//! draining keeps adding threads. A submission while a worker is awake
+//! costs no system call.
+//!
+//! A worker that has just finished a job and not yet parked counts as busy,
+//! so a job submitted in that instant may start a thread although the
+//! worker was about to become free (as with tokio's and `blocking`'s
+//! pools); the extra thread retires after `idle_timeout`.
 //!
 //! ## Retirement
 //!

@@ -11,7 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use parking_lot::{Condvar, Mutex};
 
@@ -227,16 +227,6 @@ impl Inner {
                 self.on_pop(streak % GROWTH_EVERY == 0);
                 streak = streak.wrapping_add(1);
                 self.run_job(&*job, &stats, &mut clock);
-            }
-            // A burst often leaves the queue empty for a moment only:
-            // look again briefly before paying for a park and a wake-up.
-            let backoff = Backoff::new();
-            while next.is_none() && !backoff.is_completed() {
-                backoff.snooze();
-                next = self.queue.pop();
-            }
-            if next.is_some() {
-                continue;
             }
             match self.park() {
                 Parked::Work => {}
