@@ -83,6 +83,12 @@ mod imp {
         #[derive(Debug)]
         pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 
+        impl<T: Default> Default for Mutex<T> {
+            fn default() -> Self {
+                Mutex::new(T::default())
+            }
+        }
+
         impl<T> Mutex<T> {
             pub(crate) fn new(t: T) -> Self {
                 Mutex(loom::sync::Mutex::new(t))
