@@ -123,11 +123,9 @@ impl RetryBudget {
     /// ```
     pub fn try_withdraw(&self, now: Instant) -> bool {
         let ns = self.ns(now);
-        if self.available(self.ring.total(ns)) < 1 {
-            return false;
-        }
-        // Take optimistically, give back if a racing withdrawal got there
-        // first: the budget is never overdrawn.
+        // Take optimistically (one atomic add, which also returns the new
+        // balance) and give back when that overdrew: the budget is never
+        // overdrawn, and the common case costs no separate check.
         if self.available(self.ring.add(ns, ONE_RETRY)) < 0 {
             self.ring.add(ns, ONE_RETRY.wrapping_neg());
             return false;
