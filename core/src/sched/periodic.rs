@@ -107,9 +107,17 @@ impl From<ConfigError> for PeriodicError {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PeriodicCtl {
     inner: Mutex<CtlState>,
+}
+
+impl PeriodicCtl {
+    fn new() -> Self {
+        PeriodicCtl {
+            inner: Mutex::new(CtlState::default()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -278,7 +286,7 @@ where
     if interval.is_zero() {
         return Err(ConfigError::new("Scheduler", "interval", crate::Rule::Zero).into());
     }
-    let ctl = Arc::new(PeriodicCtl::default());
+    let ctl = Arc::new(PeriodicCtl::new());
     {
         let mut st = shared.state.lock();
         if shared_closed(&st) {
