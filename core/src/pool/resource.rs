@@ -474,3 +474,6 @@ async fn maintain<M: Manager, R: Runtime>(pool: Weak<Inner<M, R>>, rt: R) {
         .await;
     }
 }
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests;
