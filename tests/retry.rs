@@ -407,3 +407,27 @@ async fn retry_recovers_on_every_runtime<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(retry_recovers_on_every_runtime);
+
+#[test]
+fn policies_and_their_futures_are_send() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let rt = VirtualRuntime::new();
+    let r = Retry::constant(SEC)
+        .retry_if(|e: &u8| *e > 0)
+        .on_retry(|_: &RetryEvent<'_, u8>| {})
+        .build()
+        .unwrap();
+    send_sync(&r);
+    let fut = r.run(&rt, || async { Err::<(), u8>(1) });
+    send(&fut);
+    drop(fut);
+    send_sync(&RetryBudget::builder().build(&rt).unwrap());
+    send_sync(&weir::resilience::Timeout::new(rt.clone(), SEC).unwrap());
+    let b = weir::resilience::CircuitBreaker::builder()
+        .build(rt.clone())
+        .unwrap();
+    send_sync(&b);
+    let call = b.call(|| async { Ok::<_, ()>(()) });
+    send(&call);
+}
