@@ -1,6 +1,7 @@
 //! The circuit-breaker layer.
 
 use core::future::Future;
+use std::time::Duration;
 
 use super::{Error, Layer};
 use crate::resilience::{CircuitBreaker, Classify, Outcome};
@@ -59,9 +60,10 @@ where
                 .map_err(|open| Error::CircuitOpen {
                     remaining: open.remaining,
                 })?;
-            let start = rt.now();
+            // The clock is read only when latency can change the verdict.
+            let start = self.breaker.tracks_slow_calls().then(|| rt.now());
             let result = op().await;
-            let latency = rt.now().saturating_duration_since(start);
+            let latency = start.map_or(Duration::ZERO, |s| rt.now().saturating_duration_since(s));
             // The caller's result is moved into the shape the classifier
             // reads and back out: no copy, no clone.
             let (outcome, result) = match result {

@@ -65,7 +65,7 @@ where
     {
         async move {
             let retry = &self.retry;
-            let mut state = retry.start(rt.now());
+            let mut state = retry.start_with(|| rt.now());
             loop {
                 let result = op().await;
                 let hint = match &result {

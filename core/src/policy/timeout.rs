@@ -1,15 +1,22 @@
 //! The timeout layer.
 
 use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use std::time::Duration;
 
+use pin_project_lite::pin_project;
+
 use super::{Error, Layer};
-use crate::resilience::timeout;
 use crate::rt::Runtime;
 
 /// Drops whatever runs inside it once `duration` has passed and reports
 /// [`Error::Timeout`]. Written before a retry, it bounds the whole call;
 /// after it, each attempt.
+///
+/// The timer starts at the first poll and is only created if the work
+/// inside does not finish in that poll: a call that completes at once reads
+/// no clock and arms no timer.
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
@@ -45,7 +52,52 @@ impl<R: Runtime, T, E> Layer<R, T, E> for TimeoutLayer {
         T: Send + 'a,
         E: Send + 'a,
     {
-        let attempt = timeout(rt, self.duration, op());
-        async move { attempt.await.unwrap_or(Err(Error::Timeout)) }
+        Bounded {
+            rt,
+            duration: self.duration,
+            work: Some(op()),
+            timer: None,
+        }
+    }
+}
+
+pin_project! {
+    /// The work and, once it had to wait, its timer.
+    struct Bounded<'a, R: Runtime, F> {
+        rt: &'a R,
+        duration: Duration,
+        // `None` once the time is up: the work is dropped right then.
+        #[pin]
+        work: Option<F>,
+        #[pin]
+        timer: Option<R::Sleep>,
+    }
+}
+
+impl<R: Runtime, T, E, F> Future for Bounded<'_, R, F>
+where
+    F: Future<Output = Result<T, Error<E>>>,
+{
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let Some(work) = this.work.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(Error::Timeout));
+        };
+        if let Poll::Ready(out) = work.poll(cx) {
+            return Poll::Ready(out);
+        }
+        if this.timer.is_none() {
+            this.timer.set(Some(this.rt.sleep(*this.duration)));
+        }
+        let timer = this.timer.as_pin_mut().expect("armed above");
+        match timer.poll(cx) {
+            Poll::Ready(()) => {
+                this.work.set(None);
+                Poll::Ready(Err(Error::Timeout))
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

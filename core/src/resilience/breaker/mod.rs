@@ -350,6 +350,12 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
         result.map_err(BreakerError::Inner)
     }
 
+    /// Whether calls' latencies matter (a slow-call threshold is set), so
+    /// that a layer reads the clock only when they do.
+    pub(crate) fn tracks_slow_calls(&self) -> bool {
+        self.inner.slow_ns.is_some()
+    }
+
     /// How this breaker's classifier judges `result`; for layers that run
     /// the call themselves and record it on a [`CallPermit`].
     ///

@@ -484,7 +484,15 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     /// assert_eq!(s.attempts(), 1);
     /// ```
     pub fn start(&self, now: Instant) -> RetryState {
-        if let Some(b) = &self.cfg.budget {
+        self.start_with(|| now)
+    }
+
+    /// [`start`](Self::start), reading the clock only when a deadline or a
+    /// budget needs it: on runtimes where reading the clock costs tens of
+    /// nanoseconds, a pipeline's first attempt should not pay for nothing.
+    pub(crate) fn start_with(&self, now: impl FnOnce() -> Instant) -> RetryState {
+        let now = (self.cfg.budget.is_some() || self.cfg.deadline.is_some()).then(now);
+        if let (Some(b), Some(now)) = (&self.cfg.budget, now) {
             b.deposit(now);
         }
         RetryState {
@@ -495,7 +503,11 @@ impl<P, V, H, N> Retry<P, V, H, N> {
                 Some(s) => fastrand::Rng::with_seed(s),
                 None => fastrand::Rng::new(),
             },
-            deadline: self.cfg.deadline.map(|d| deadline_after(now, d)),
+            deadline: self
+                .cfg
+                .deadline
+                .zip(now)
+                .map(|(d, now)| deadline_after(now, d)),
         }
     }
 
