@@ -1,64 +1,86 @@
-//! A few connections per server, handed out round-robin and reopened when
-//! they break.
+//! Connections to one server, kept by weir's `ResourcePool`.
 //!
-//! A stand-in for weir's `ResourcePool`, which is not written yet: no idle
-//! timeout, no health check beyond "the reader has not stopped", no acquire
-//! timeout (connecting on loopback either works or fails at once).
+//! A multiplexed connection is shared, not checked out: [`ConnPool::get`]
+//! takes one from the pool (which reopens it if its reader has stopped),
+//! clones the `Arc` and puts it straight back, so many calls ride on one
+//! connection at a time. The pool bounds how many connections exist and
+//! replaces broken ones.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use weir::ConfigError;
+use weir::pool::{Manager, PoolError, ResourcePool};
 
 use crate::client::Connection;
 use crate::error::CallError;
 use crate::net::NetRuntime;
 
-/// Connections to one server.
+/// Opens connections to one address and checks them before reuse.
 #[derive(Debug)]
-pub struct ConnPool<R> {
+pub struct Connector<R> {
     rt: R,
     addr: SocketAddr,
-    slots: Vec<async_lock::Mutex<Option<Arc<Connection>>>>,
-    next: AtomicUsize,
+}
+
+impl<R: NetRuntime> Manager for Connector<R> {
+    type Resource = Arc<Connection>;
+    type Error = CallError;
+
+    async fn create(&self) -> Result<Arc<Connection>, CallError> {
+        Connection::connect(&self.rt, self.addr).await.map(Arc::new)
+    }
+
+    async fn recycle(&self, conn: &mut Arc<Connection>) -> Result<(), CallError> {
+        if conn.is_closed() {
+            Err(CallError::Disconnected)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Connections to one server.
+#[derive(Debug)]
+pub struct ConnPool<R: NetRuntime> {
+    pool: ResourcePool<Connector<R>, R>,
 }
 
 impl<R: NetRuntime> ConnPool<R> {
-    /// A pool of `size` (at least one) lazily opened connections to `addr`.
-    pub fn new(rt: R, addr: SocketAddr, size: usize) -> Self {
-        ConnPool {
-            rt,
-            addr,
-            slots: (0..size.max(1))
-                .map(|_| async_lock::Mutex::new(None))
-                .collect(),
-            next: AtomicUsize::new(0),
-        }
-    }
-
-    /// The next connection in turn, opened (or reopened) if needed. Many
-    /// calls share one connection at a time.
+    /// A pool of at most `size` lazily opened connections to `addr`.
     ///
     /// # Errors
     ///
-    /// [`CallError::ConnectFailed`] when a new connection cannot be opened.
-    pub async fn get(&self) -> Result<Arc<Connection>, CallError> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        // Holding the slot while connecting makes the calls behind it wait
-        // for this one connection instead of each opening their own.
-        let mut slot = self.slots[i].lock().await;
-        if let Some(conn) = slot.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(conn.clone());
-        }
-        let conn = Arc::new(Connection::connect(&self.rt, self.addr).await?);
-        *slot = Some(conn.clone());
-        Ok(conn)
+    /// When the pool rejects its configuration (`size` zero).
+    pub fn new(rt: R, addr: SocketAddr, size: usize) -> Result<Self, ConfigError> {
+        let pool = ResourcePool::builder(Connector {
+            rt: rt.clone(),
+            addr,
+        })
+        .max_size(size)
+        .acquire_timeout(Duration::from_secs(2))
+        .build(rt)?;
+        Ok(ConnPool { pool })
     }
 
-    /// Closes every connection (the tasks end once the server closes its
-    /// side).
-    pub async fn close(&self) {
-        for slot in &self.slots {
-            slot.lock().await.take();
+    /// A connection to call on, opened (or reopened) if needed.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::ConnectFailed`] when no connection can be had.
+    pub async fn get(&self) -> Result<Arc<Connection>, CallError> {
+        match self.pool.get().await {
+            // The guard goes back to the pool at once: the connection is
+            // shared by every call that gets it.
+            Ok(guard) => Ok(Arc::clone(&*guard)),
+            Err(PoolError::Create(e)) => Err(e),
+            Err(_) => Err(CallError::ConnectFailed),
         }
+    }
+
+    /// Closes the pool; connections close once no call holds them.
+    pub async fn close(&self) {
+        self.pool.close();
     }
 }

@@ -35,7 +35,7 @@ pub struct RunSetup {
     pub progress: bool,
 }
 
-struct Fixture<R> {
+struct Fixture<R: NetRuntime> {
     farm: ServerFarm,
     pools: Vec<Arc<ConnPool<R>>>,
 }
@@ -50,9 +50,11 @@ impl<R: NetRuntime> Fixture<R> {
             .iter()
             .map(|s| {
                 let addr = farm.addr(s.name).expect("every spec was bound");
-                Arc::new(ConnPool::new(rt.clone(), addr, setup.connections))
+                ConnPool::new(rt.clone(), addr, setup.connections)
+                    .map(Arc::new)
+                    .map_err(io::Error::other)
             })
-            .collect();
+            .collect::<io::Result<_>>()?;
         Ok(Fixture { farm, pools })
     }
 
