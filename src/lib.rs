@@ -46,3 +46,21 @@ pub use weir_tokio::Tokio;
 #[cfg(feature = "async-std")]
 #[doc(inline)]
 pub use weir_async_std::AsyncStd;
+
+/// The smol adapter: [`Smol`] and its TCP connection manager.
+#[cfg(feature = "smol")]
+pub mod smol {
+    pub use weir_smol::*;
+}
+
+/// The tokio adapter: [`Tokio`] and its TCP connection manager.
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    pub use weir_tokio::*;
+}
+
+/// The async-std adapter: [`AsyncStd`] and its TCP connection manager.
+#[cfg(feature = "async-std")]
+pub mod async_std {
+    pub use weir_async_std::*;
+}

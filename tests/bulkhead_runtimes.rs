@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_lite::future;
-use weir::limit::{Bulkhead, BulkheadError, QueueOrder};
 use weir::Runtime;
+use weir::limit::{Bulkhead, BulkheadError, QueueOrder};
 
 const LIMIT: u32 = 4;
 const TASKS: u64 = 96;

@@ -22,6 +22,9 @@
 
 #![warn(missing_docs)]
 
+mod tcp;
+pub use tcp::TcpManager;
+
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;

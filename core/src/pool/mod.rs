@@ -62,4 +62,7 @@ mod resource;
 mod worker;
 
 pub use resource::{Manager, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder};
+
+mod reuse;
+pub use reuse::idle_stream_verdict;
 pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
