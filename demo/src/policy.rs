@@ -105,7 +105,7 @@ pub struct ServerPolicy<R: Runtime> {
 impl<R: Runtime> ServerPolicy<R> {
     /// The policy matched to `spec`:
     ///
-    /// * retry: exponential from 50 ms to 500 ms with equal jitter, 12
+    /// * retry: exponential from 50 ms to 500 ms with equal jitter, 20
     ///   attempts, a server's `retry_after` or the breaker's remaining open
     ///   time in place of the computed delay;
     /// * breaker: opens when half of the last 20 calls (at least 10) failed
@@ -123,7 +123,7 @@ impl<R: Runtime> ServerPolicy<R> {
         let retry = Retry::exponential(Duration::from_millis(50))
             .max_delay(Duration::from_millis(500))
             .jitter(Jitter::Equal)
-            .max_attempts(12)
+            .max_attempts(20)
             .seed(seed)
             .retry_if(CallError::is_retryable as fn(&CallError) -> bool)
             .honor_retry_after()
