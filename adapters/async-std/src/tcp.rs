@@ -4,14 +4,14 @@ use std::io;
 
 use async_std::net::TcpStream;
 use futures_lite::future::poll_once;
-use weir_core::pool::{Manager, idle_stream_verdict};
+use weir_core::pool::TcpConnector;
 
-/// Opens and checks TCP connections for a `weir::pool::ResourcePool`.
-///
-/// Before a connection is handed out again it is checked without waiting:
-/// a peer that closed it, an error on it, or bytes nobody asked for (a
-/// request/response stream out of step) each discard it, and the pool opens
-/// a fresh one.
+/// async-std's TCP streams for [`TcpManager`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncStdTcp;
+
+/// A `ResourcePool` manager of `async_std::net::TcpStream`s; pooling sockets takes
+/// three lines:
 ///
 /// ```no_run
 /// use weir_core::pool::ResourcePool;
@@ -19,56 +19,27 @@ use weir_core::pool::{Manager, idle_stream_verdict};
 ///
 /// # async_std::task::block_on(async {
 /// let pool = ResourcePool::builder(TcpManager::new("127.0.0.1:7000")).max_size(8).build(AsyncStd)?;
-/// let conn = pool.get().await?; // an async_std::net::TcpStream, back in the pool on drop
+/// let conn = pool.get().await?; // back in the pool on drop
 /// # drop(conn);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # });
 /// ```
-#[derive(Debug, Clone)]
-pub struct TcpManager {
-    addr: String,
-    nodelay: bool,
-}
+pub type TcpManager = weir_core::pool::TcpManager<AsyncStdTcp>;
 
-impl TcpManager {
-    /// Connections to `addr` (anything `host:port`-like), with `TCP_NODELAY`
-    /// on, as request/response protocols want.
-    ///
-    /// ```
-    /// let m = weir_async_std::TcpManager::new("127.0.0.1:7000");
-    /// # drop(m);
-    /// ```
-    pub fn new(addr: impl ToString) -> Self {
-        TcpManager {
-            addr: addr.to_string(),
-            nodelay: true,
-        }
+impl TcpConnector for AsyncStdTcp {
+    type Stream = TcpStream;
+
+    async fn connect(addr: &str) -> io::Result<TcpStream> {
+        TcpStream::connect(addr).await
     }
 
-    /// Sets `TCP_NODELAY` on new connections (default on).
-    ///
-    /// ```
-    /// let m = weir_async_std::TcpManager::new("127.0.0.1:7000").nodelay(false);
-    /// # drop(m);
-    /// ```
-    pub fn nodelay(mut self, on: bool) -> Self {
-        self.nodelay = on;
-        self
-    }
-}
-
-impl Manager for TcpManager {
-    type Resource = TcpStream;
-    type Error = io::Error;
-
-    async fn create(&self) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect(self.addr.as_str()).await?;
-        stream.set_nodelay(self.nodelay)?;
-        Ok(stream)
+    fn set_nodelay(stream: &TcpStream, on: bool) -> io::Result<()> {
+        stream.set_nodelay(on)
     }
 
-    async fn recycle(&self, stream: &mut TcpStream) -> io::Result<()> {
-        let mut byte = [0u8; 1];
-        idle_stream_verdict(poll_once(stream.peek(&mut byte)).await)
+    async fn peek_now(stream: &mut TcpStream) -> Option<io::Result<usize>> {
+        // async-std's streams are async-io's, which try the syscall before waiting, so one poll sees what
+        // the socket holds now.
+        poll_once(stream.peek(&mut [0u8; 1])).await
     }
 }

@@ -18,7 +18,7 @@
 #![warn(missing_docs)]
 
 mod tcp;
-pub use tcp::TcpManager;
+pub use tcp::{SmolTcp, TcpManager};
 
 use core::fmt;
 use core::future::Future;

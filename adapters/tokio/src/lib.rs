@@ -23,7 +23,7 @@
 #![warn(missing_docs)]
 
 mod tcp;
-pub use tcp::TcpManager;
+pub use tcp::{TcpManager, TokioTcp};
 
 use core::fmt;
 use core::future::Future;

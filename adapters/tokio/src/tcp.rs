@@ -5,14 +5,14 @@ use std::mem::MaybeUninit;
 
 use socket2::SockRef;
 use tokio::net::TcpStream;
-use weir_core::pool::{Manager, idle_stream_verdict};
+use weir_core::pool::TcpConnector;
 
-/// Opens and checks TCP connections for a `weir::pool::ResourcePool`.
-///
-/// Before a connection is handed out again it is checked without waiting:
-/// a peer that closed it, an error on it, or bytes nobody asked for (a
-/// request/response stream out of step) each discard it, and the pool opens
-/// a fresh one.
+/// tokio's TCP streams for [`TcpManager`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioTcp;
+
+/// A `ResourcePool` manager of `tokio::net::TcpStream`s; pooling sockets
+/// takes three lines:
 ///
 /// ```no_run
 /// use weir_core::pool::ResourcePool;
@@ -20,64 +20,33 @@ use weir_core::pool::{Manager, idle_stream_verdict};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = ResourcePool::builder(TcpManager::new("127.0.0.1:7000")).max_size(8).build(Tokio)?;
-/// let conn = pool.get().await?; // a tokio::net::TcpStream, back in the pool on drop
+/// let conn = pool.get().await?; // back in the pool on drop
 /// # drop(conn);
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone)]
-pub struct TcpManager {
-    addr: String,
-    nodelay: bool,
-}
+pub type TcpManager = weir_core::pool::TcpManager<TokioTcp>;
 
-impl TcpManager {
-    /// Connections to `addr` (anything `host:port`-like), with `TCP_NODELAY`
-    /// on, as request/response protocols want.
-    ///
-    /// ```
-    /// let m = weir_tokio::TcpManager::new("127.0.0.1:7000");
-    /// # drop(m);
-    /// ```
-    pub fn new(addr: impl ToString) -> Self {
-        TcpManager {
-            addr: addr.to_string(),
-            nodelay: true,
-        }
+impl TcpConnector for TokioTcp {
+    type Stream = TcpStream;
+
+    async fn connect(addr: &str) -> io::Result<TcpStream> {
+        TcpStream::connect(addr).await
     }
 
-    /// Sets `TCP_NODELAY` on new connections (default on).
-    ///
-    /// ```
-    /// let m = weir_tokio::TcpManager::new("127.0.0.1:7000").nodelay(false);
-    /// # drop(m);
-    /// ```
-    pub fn nodelay(mut self, on: bool) -> Self {
-        self.nodelay = on;
-        self
-    }
-}
-
-impl Manager for TcpManager {
-    type Resource = TcpStream;
-    type Error = io::Error;
-
-    async fn create(&self) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect(self.addr.as_str()).await?;
-        stream.set_nodelay(self.nodelay)?;
-        Ok(stream)
+    fn set_nodelay(stream: &TcpStream, on: bool) -> io::Result<()> {
+        stream.set_nodelay(on)
     }
 
-    async fn recycle(&self, stream: &mut TcpStream) -> io::Result<()> {
+    async fn peek_now(stream: &mut TcpStream) -> Option<io::Result<usize>> {
         // tokio's own peek consults the reactor's cached readiness first and
         // answers Pending until the driver has seen an event, so a peer's
         // FIN already queued would go unnoticed; ask the socket directly
         // (it is non-blocking).
         let mut byte = [MaybeUninit::<u8>::uninit(); 1];
-        let peeked = match SockRef::from(&*stream).peek(&mut byte) {
+        match SockRef::from(&*stream).peek(&mut byte) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             other => Some(other),
-        };
-        idle_stream_verdict(peeked)
+        }
     }
 }

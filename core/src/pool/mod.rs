@@ -63,6 +63,6 @@ mod worker;
 
 pub use resource::{Manager, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder};
 
-mod reuse;
-pub use reuse::idle_stream_verdict;
+mod tcp;
+pub use tcp::{TcpConnector, TcpManager, idle_stream_verdict};
 pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
