@@ -1,5 +1,5 @@
 //! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
-//! bulkhead and fallback, composed in the order written.
+//! bulkhead, hedge and fallback, composed in the order written.
 //!
 //! The layer written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
@@ -50,6 +50,7 @@ mod breaker;
 mod bulkhead;
 mod error;
 mod fallback;
+mod hedge;
 mod layer;
 mod rate;
 mod retry;
@@ -59,6 +60,7 @@ pub use breaker::BreakerLayer;
 pub use bulkhead::BulkheadLayer;
 pub use error::{Error, Rejection};
 pub use fallback::FallbackLayer;
+pub use hedge::HedgeLayer;
 pub use layer::{Identity, Layer, Stack};
 pub use rate::{RateLimitLayer, RateMode};
 pub use retry::RetryLayer;
@@ -66,7 +68,7 @@ pub use timeout::TimeoutLayer;
 
 use crate::limit::rate::Clock;
 use crate::limit::{Bulkhead, RateLimiter};
-use crate::resilience::{CircuitBreaker, Retry};
+use crate::resilience::{CircuitBreaker, Hedge, Retry};
 use crate::rt::Runtime;
 
 /// A pipeline of layers around a call; see the [module docs](self).
@@ -222,6 +224,21 @@ impl<R: Runtime, L> Policy<R, L> {
     /// ```
     pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Stack<L, BulkheadLayer<R>>> {
         self.layer(BulkheadLayer { bulkhead })
+    }
+
+    /// Starts another run of what is inside when it is slow and keeps the
+    /// first success; see [`HedgeLayer`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let h = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(30)).build().unwrap();
+    /// let p = weir_core::policy::Policy::new(rt).hedge(h);
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn hedge(self, hedge: Hedge) -> Policy<R, Stack<L, HedgeLayer>> {
+        self.layer(HedgeLayer { hedge })
     }
 
     /// Replaces a failure by what `f` makes of it; see [`FallbackLayer`].

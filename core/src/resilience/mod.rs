@@ -88,6 +88,7 @@ mod breaker;
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod fuzz;
+mod hedge;
 mod retry;
 pub(crate) mod ring;
 mod timeout;
@@ -96,6 +97,7 @@ pub use breaker::{
     BreakerError, CallPermit, CircuitBreaker, CircuitBreakerBuilder, CircuitOpen, Classify,
     ErrorIsFailure, Outcome, State, Stats, Transition,
 };
+pub use hedge::{Hedge, HedgeBuilder};
 pub use retry::{
     AnyError, ErrorFilter, FromRetryAfter, GiveUp, HintSource, Jitter, NoHint, NoHook, NoValue,
     Retry, RetryAfter, RetryBudget, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook,

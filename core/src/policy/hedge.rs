@@ -1,0 +1,45 @@
+//! The hedging layer.
+
+use core::future::Future;
+
+use super::{Error, Layer};
+use crate::resilience::Hedge;
+use crate::rt::Runtime;
+
+/// Starts another run of what is inside when the running ones are slow and
+/// keeps the first success; see [`Hedge`] for the rules. Written before a
+/// timeout, each hedged attempt has its own time limit.
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use std::time::Duration;
+/// use weir_core::policy::Policy;
+/// use weir_core::resilience::Hedge;
+/// use weir_core::rt::VirtualRuntime;
+///
+/// let rt = VirtualRuntime::new();
+/// let hedge = Hedge::fixed(Duration::from_millis(20)).build().unwrap();
+/// let policy = Policy::new(rt.clone()).hedge(hedge);
+/// assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(1) })), Ok(1));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct HedgeLayer {
+    pub(crate) hedge: Hedge,
+}
+
+impl<R: Runtime, T, E> Layer<R, T, E> for HedgeLayer {
+    fn run<'a, Op, Fut>(
+        &'a self,
+        rt: &'a R,
+        op: &'a Op,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        Op: Fn() -> Fut + Sync + 'a,
+        Fut: Future<Output = Result<T, Error<E>>> + Send + 'a,
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        self.hedge.run(rt, op)
+    }
+}
