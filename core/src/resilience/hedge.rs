@@ -161,8 +161,10 @@ impl Hedge {
     {
         let mut first = pin!(Some(op()));
         let mut hedges: Vec<Pin<Box<Fut>>> = Vec::new();
-        let delay = self.current_delay();
-        let mut timer = pin!((self.max_hedges > 0).then(|| rt.sleep(delay)));
+        // Armed only once the first attempt had to wait: a call that is
+        // ready at once reads no clock and sets no timer.
+        let mut timer = pin!(None::<R::Sleep>);
+        let mut armed = false;
         let mut started = 0u32;
         let mut last_err = None;
         core::future::poll_fn(|cx| {
@@ -186,6 +188,10 @@ impl Hedge {
                         }
                         Poll::Pending => i += 1,
                     }
+                }
+                if !armed {
+                    armed = true;
+                    timer.set(Some(rt.sleep(self.current_delay())));
                 }
                 let due = match timer.as_mut().as_pin_mut() {
                     Some(t) => t.poll(cx).is_ready(),
