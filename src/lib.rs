@@ -31,6 +31,31 @@
 //! # }
 //! ```
 
+//! The pipeline of DESIGN.md, as a user writes it:
+//!
+//! ```
+//! # #[cfg(feature = "smol")] {
+//! use std::time::Duration;
+//! use weir::{Bulkhead, CircuitBreaker, Error, Policy, RateLimiter, Retry, Smol};
+//!
+//! # fn main() -> Result<(), weir::ConfigError> {
+//! let rt = Smol;
+//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt)?;
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt)?;
+//! let breaker = CircuitBreaker::builder().build(rt)?;
+//! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build()?;
+//! let policy = Policy::new(rt).timeout(Duration::from_secs(5)).retry(retry)
+//!     .breaker(breaker).rate_limit(rate).bulkhead(bulkhead);
+//!
+//! let reply: Result<&str, Error<std::io::Error>> =
+//!     smol::block_on(policy.call(|| async { Ok("pong") }));
+//! assert_eq!(reply.unwrap(), "pong");
+//! # Ok(())
+//! # }
+//! # main().unwrap();
+//! # }
+//! ```
+
 #![warn(missing_docs)]
 
 pub use weir_core::*;

@@ -35,3 +35,14 @@ pub mod alloc_count;
 
 pub use error::{ConfigError, Rule};
 pub use rt::{JoinError, JoinHandle, Runtime};
+
+// The types a user names most, at the top as DESIGN.md writes them
+// (`weir::RateLimiter`, `weir::Policy`, `weir::Error<E>`, ...).
+pub use cancel::CancellationToken;
+pub use limit::{AdaptiveLimiter, Bulkhead, KeyedRateLimiter, RateLimiter};
+pub use policy::{Error, Policy};
+pub use pool::{ResourcePool, WorkerPool};
+pub use queue::{DelayQueue, PriorityQueue};
+pub use resilience::{CircuitBreaker, Hedge, Retry, RetryBudget, Timeout};
+pub use sched::{Job, Priority, Scheduler, Shutdown};
+pub use sync::Semaphore;
