@@ -2,37 +2,16 @@
 //! decision, the key limit policy, and a model-based property test.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
 use weir::Rule;
 use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, RateLimited};
+use weir::limit::rate::{Clock, ManualClock, RateLimited};
 use weir::rt::VirtualRuntime;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-#[derive(Debug, Clone, Default)]
-struct ManualClock(Arc<AtomicU64>);
-
-impl ManualClock {
-    fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
-    }
-}
-
-impl Clock for ManualClock {
-    type Instant = u64;
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn nanos_since(&self, earlier: u64, later: u64) -> u64 {
-        later.saturating_sub(earlier)
-    }
 }
 
 fn limiter(clock: &ManualClock) -> KeyedRateLimiter<u32, VirtualRuntime, ManualClock> {

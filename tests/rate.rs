@@ -5,14 +5,13 @@
 mod common;
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_lite::future;
 use proptest::prelude::*;
-use weir::limit::rate::{Clock, RateLimited, RateLimiter, TryAcquireError};
+use weir::limit::rate::{Clock, ManualClock, RateLimited, RateLimiter, TryAcquireError};
 use weir::rt::VirtualRuntime;
 use weir::{Rule, Runtime};
 
@@ -20,26 +19,6 @@ const MS: Duration = Duration::from_millis(1);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// A clock moved by hand, for tests that need no timer.
-#[derive(Debug, Clone, Default)]
-struct ManualClock(Arc<AtomicU64>);
-
-impl ManualClock {
-    fn advance(&self, d: Duration) {
-        self.0.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
-    }
-}
-
-impl Clock for ManualClock {
-    type Instant = u64;
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn nanos_since(&self, earlier: u64, later: u64) -> u64 {
-        later.saturating_sub(earlier)
-    }
 }
 
 fn ten_per_second_burst_five(rt: &VirtualRuntime) -> RateLimiter<VirtualRuntime> {

@@ -99,6 +99,8 @@ pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
 #[cfg(target_os = "linux")]
 pub use clock::CoarseClock;
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
 pub use clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
 

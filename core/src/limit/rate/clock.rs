@@ -215,3 +215,58 @@ impl Clock for CoarseClock {
         later.saturating_sub(earlier)
     }
 }
+
+/// A clock moved by hand, shared by its clones, counting nanoseconds from
+/// zero: for tests of a limiter's arithmetic that need no timer (feature
+/// `test-util`).
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::limit::rate::{Clock, ManualClock};
+///
+/// let clock = ManualClock::default();
+/// let twin = clock.clone();
+/// clock.advance(Duration::from_millis(3));
+/// assert_eq!(twin.now(), 3_000_000);
+/// ```
+#[cfg(feature = "test-util")]
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+#[cfg(feature = "test-util")]
+impl ManualClock {
+    /// Moves the clock forward by `d` (saturating at `u64::MAX` ns).
+    ///
+    /// ```
+    /// use weir_core::limit::rate::{Clock, ManualClock};
+    /// let clock = ManualClock::default();
+    /// clock.advance(std::time::Duration::from_nanos(5));
+    /// assert_eq!(clock.now(), 5);
+    /// ```
+    pub fn advance(&self, d: std::time::Duration) {
+        self.advance_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Moves the clock forward by `ns` nanoseconds.
+    ///
+    /// ```
+    /// use weir_core::limit::rate::{Clock, ManualClock};
+    /// let clock = ManualClock::default();
+    /// clock.advance_nanos(7);
+    /// assert_eq!(clock.now(), 7);
+    /// ```
+    pub fn advance_nanos(&self, ns: u64) {
+        self.0.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[cfg(feature = "test-util")]
+impl Clock for ManualClock {
+    type Instant = u64;
+    fn now(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn nanos_since(&self, earlier: u64, later: u64) -> u64 {
+        later.saturating_sub(earlier)
+    }
+}

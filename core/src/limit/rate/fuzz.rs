@@ -2,26 +2,10 @@
 
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{Clock, RateLimiter, TryAcquireError};
+use super::{Clock, ManualClock, RateLimiter, TryAcquireError};
 use crate::rt::VirtualRuntime;
-
-/// A clock moved by hand, shared by clones.
-#[derive(Debug, Clone, Default)]
-struct ManualClock(Arc<AtomicU64>);
-
-impl Clock for ManualClock {
-    type Instant = u64;
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-    fn nanos_since(&self, earlier: u64, later: u64) -> u64 {
-        later.saturating_sub(earlier)
-    }
-}
 
 /// A plain token bucket in exact integer arithmetic: `level` nanoseconds of
 /// credit, capped at `burst × interval`, refilled one for one with time.
@@ -117,14 +101,11 @@ pub fn rate_gcra(data: &[u8]) {
                 assert_eq!(granted, want, "acquire_n({n}) at {now}");
             }
             2 => {
-                clock.0.fetch_add(
-                    u64::from(arg) * (interval as u64 / 16 + 1),
-                    Ordering::Relaxed,
-                );
+                clock.advance_nanos(u64::from(arg) * (interval as u64 / 16 + 1));
             }
             _ => {
                 let jump = if arg == 255 { 1 << 40 } else { u64::from(arg) };
-                clock.0.fetch_add(jump, Ordering::Relaxed);
+                clock.advance_nanos(jump);
             }
         }
     }
