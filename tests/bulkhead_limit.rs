@@ -191,3 +191,44 @@ fn request_above_the_limit_is_refused_at_once_in_every_mode() {
         }
     }
 }
+
+/// More queued callers no longer fit than one round of wake-ups holds
+/// (16): every one is refused, and the caller behind them is served.
+#[test]
+fn lowering_refuses_every_caller_over_the_limit_however_many() {
+    for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
+        let rt = VirtualRuntime::new();
+        let b = Bulkhead::builder()
+            .max_concurrent(3)
+            .max_queued(200)
+            .queue_order(order)
+            .build(rt.clone())
+            .unwrap();
+        rt.block_on(async {
+            let held = b.try_acquire_n(3).unwrap();
+            let mut big: Vec<_> = (0..40).map(|_| Box::pin(b.acquire_n(3))).collect();
+            for f in &mut big {
+                assert!(poll_once(f).await.is_none(), "{order:?}");
+            }
+            let mut small = Box::pin(b.acquire_n(2));
+            assert!(poll_once(&mut small).await.is_none(), "{order:?}");
+            b.set_max_concurrent(2).unwrap();
+            for f in &mut big {
+                assert_eq!(
+                    poll_once(f).await.map(|r| r.err()),
+                    Some(Some(BulkheadError::Oversized)),
+                    "{order:?}"
+                );
+            }
+            assert!(poll_once(&mut small).await.is_none(), "{order:?}");
+            drop(held);
+            assert_eq!(permit(poll_once(&mut small).await).permits(), 2);
+            let s = b.stats();
+            assert_eq!(
+                (s.rejected_oversized, s.queued_waiters),
+                (40, 0),
+                "{order:?}"
+            );
+        });
+    }
+}

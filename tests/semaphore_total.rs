@@ -157,7 +157,38 @@ async fn added_permits_serve_waiters_but_revive_no_refused_request<R: Runtime>(r
     let _ = rt;
 }
 
+/// More waiters fail at once than one round of wake-ups holds (32): every
+/// one of them fails and is woken, and the waiter behind them is served.
+async fn a_shrink_fails_every_waiter_over_the_total_however_many<R: Runtime>(rt: R) {
+    for mode in MODES {
+        let sem = sem(3, mode);
+        let mut held = sem.try_acquire(3).unwrap();
+        let mut big: Vec<_> = (0..40).map(|_| Box::pin(sem.acquire(3))).collect();
+        for f in &mut big {
+            assert!(poll_once(f).await.is_none(), "{mode:?}");
+        }
+        let mut small = Box::pin(sem.acquire(2));
+        assert!(poll_once(&mut small).await.is_none(), "{mode:?}");
+        // Fair: the first waiter for 3 is partly granted the released one.
+        drop(held.split(1).unwrap());
+        held.split(1).unwrap().forget();
+        for f in &mut big {
+            let got = poll_once(f).await.map(|r| r.map(|p| p.num_permits()));
+            assert_eq!(got, Some(Err(exceeds(3, 2))), "{mode:?}");
+        }
+        assert!(poll_once(&mut small).await.is_none(), "1 of 2 is held");
+        drop(held);
+        assert_eq!(
+            poll_once(&mut small).await.unwrap().unwrap().num_permits(),
+            2
+        );
+        assert_eq!(sem.available_permits(), 2, "{mode:?}");
+    }
+    let _ = rt;
+}
+
 on_every_runtime!(
+    a_shrink_fails_every_waiter_over_the_total_however_many,
     impossible_request_fails_at_once_and_blocks_nobody,
     forgetting_permits_fails_waiters_that_no_longer_fit,
     forgetting_free_permits_fails_a_waiter_that_no_longer_fits,
