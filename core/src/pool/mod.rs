@@ -61,7 +61,9 @@
 mod resource;
 mod worker;
 
-pub use resource::{Manager, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder};
+pub use resource::{
+    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder,
+};
 
 mod tcp;
 pub use tcp::{TcpConnector, TcpManager, idle_stream_verdict};
