@@ -121,7 +121,48 @@ async fn terminated_waits_for_the_queue_and_the_threads<R: Runtime>(_rt: R) {
     assert!(future::poll_once(pool.terminated()).await.is_some());
 }
 
+/// The output of a job, reporting on which thread it is dropped.
+struct Output(async_channel::Sender<Option<String>>);
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(thread::current().name().map(str::to_owned));
+    }
+}
+
+/// The drop rule of `run`: dropped while its job runs, the future cancels
+/// only the waiting; the job (which no one can stop) runs to its end, its
+/// output is dropped on the pool's thread and it counts as completed.
+/// (Dropped before the job starts, the job is withdrawn:
+/// `dropping_a_queued_run_future_withdraws_the_job` in `worker_pool.rs`.)
+async fn a_run_future_dropped_while_running_lets_the_job_finish<R: Runtime>(_rt: R) {
+    let pool = WorkerPool::builder()
+        .max_threads(1)
+        .thread_name_prefix("drop-rule")
+        .build()
+        .unwrap();
+    let (started_tx, started) = async_channel::unbounded();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let (dropped_tx, dropped) = async_channel::unbounded();
+    let mut run = Box::pin(pool.run(move || {
+        started_tx.try_send(()).unwrap();
+        let _ = release_rx.recv();
+        Output(dropped_tx)
+    }));
+    assert!(future::poll_once(run.as_mut()).await.is_none());
+    started.recv().await.unwrap();
+    drop(run);
+    release.send(()).unwrap();
+    let on = dropped.recv().await.unwrap().unwrap_or_default();
+    assert!(on.starts_with("drop-rule"), "output dropped on {on:?}");
+    pool.close();
+    pool.terminated().await;
+    let s = pool.stats();
+    assert_eq!((s.completed, s.cancelled), (1, 0));
+}
+
 on_every_runtime!(
+    a_run_future_dropped_while_running_lets_the_job_finish,
     dropping_the_last_handle_in_a_task_returns_at_once,
     terminated_waits_for_the_queue_and_the_threads,
 );
