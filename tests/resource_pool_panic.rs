@@ -206,3 +206,26 @@ async fn a_panicking_detach_hook_frees_the_slot<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(a_panicking_detach_hook_frees_the_slot);
+
+/// A kick (here: a caller's failed create freeing its slot below
+/// `min_idle`) does not cut the background task's backoff short: after its
+/// create panicked at 0 s, its next try is at 1 s, not at the kick.
+#[test]
+fn a_kick_does_not_cut_the_create_backoff_short() {
+    common::virtual_time(|rt| async move {
+        let (m, entered) = flaky(2);
+        let pool = ResourcePool::builder(m)
+            .max_size(2)
+            .min_idle(1)
+            .build(rt.clone())
+            .unwrap();
+        assert_eq!(entered.recv().await, Ok(1));
+        rt.sleep(Duration::from_millis(500)).await;
+        assert!(matches!(pool.get().await, Err(PoolError::Panicked(_))));
+        assert_eq!(entered.try_recv(), Ok(2));
+        assert_eq!(entered.recv().await, Ok(3));
+        assert_eq!(rt.elapsed(), Duration::from_secs(1));
+        rt.idle().await;
+        assert_eq!((pool.stats().idle, pool.stats().panics), (1, 2));
+    });
+}
