@@ -229,3 +229,49 @@ fn a_kick_does_not_cut_the_create_backoff_short() {
         assert_eq!((pool.stats().idle, pool.stats().panics), (1, 2));
     });
 }
+
+/// A resource whose own `Drop` panics as it expires does not end the
+/// background task: the same round's create still comes, and so do the
+/// later rounds.
+#[test]
+fn a_resource_panicking_in_drop_does_not_end_maintenance() {
+    struct Bomb(usize);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if self.0 == 1 {
+                panic!("bomb 1 went off");
+            }
+        }
+    }
+    struct Bombs(async_channel::Sender<usize>, AtomicUsize);
+    impl Manager for Bombs {
+        type Resource = Bomb;
+        type Error = ();
+        async fn create(&self) -> Result<Bomb, ()> {
+            let n = self.1.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = self.0.try_send(n);
+            Ok(Bomb(n))
+        }
+        async fn recycle(&self, _: &mut Bomb) -> Result<(), ()> {
+            Ok(())
+        }
+    }
+    common::virtual_time(|rt| async move {
+        let (tx, entered) = async_channel::unbounded();
+        let pool = ResourcePool::builder(Bombs(tx, AtomicUsize::new(0)))
+            .max_size(1)
+            .min_idle(1)
+            .max_idle_time(Duration::from_secs(10))
+            .build(rt.clone())
+            .unwrap();
+        let mut at = Vec::new();
+        for n in 1..=3 {
+            assert_eq!(entered.recv().await, Ok(n));
+            at.push(rt.elapsed().as_secs());
+        }
+        assert_eq!(at, [0, 10, 20]);
+        let s = pool.stats();
+        assert_eq!((s.size, s.discarded), (1, 2));
+        pool.close();
+    });
+}

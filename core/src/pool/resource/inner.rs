@@ -518,9 +518,15 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                 };
                 let (drop_me, w) = self.put_locked(&mut st, entry, now);
                 drop(st);
-                drop(drop_me);
                 if let Some(w) = w {
                     w.wake();
+                }
+                // Made after close: dropped at once, on the background
+                // task, which a panicking `Drop` must not end.
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    drop(drop_me);
+                })) {
+                    super::catch::forget_payload(p);
                 }
                 true
             }
