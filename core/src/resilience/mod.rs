@@ -54,6 +54,7 @@
 //! | closing | resets the window | same |
 //! | manual | `force_open` rejects all; `disable` admits all and records nothing; `metrics_only` records, never opens; `reset` closes with a fresh window; each starts a new epoch | R4j FORCED_OPEN / DISABLED / METRICS_ONLY; Polly Isolate/Close |
 //! | events | `on_transition`, called after the change, outside any lock; counts in [`Stats`] | |
+//! | listener panics | caught on every path (also while a panicking call unwinds through its permit, where an escaping panic would abort), counted in `Stats::listener_panics`, reported by the panic hook; state and caller's result unaffected | |
 //! | cancellation, panic | a permit dropped unrecorded is Ignored; dropped by a panic, a Failure | gobreaker counts a panic as failure |
 //!
 //! Under races the window is exact up to the records in flight: a result
