@@ -37,6 +37,38 @@
 //! # }
 //! ```
 
+//!
+//! # Which outcomes a retry retries
+//!
+//! One rule, for the [`RetryLayer`] (written with [`Policy::retry`]); the
+//! retry's `retry_if` is the one place to change it.
+//!
+//! | outcome of an attempt | retried by default | waited for before the retry |
+//! |---|---|---|
+//! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
+//! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
+//! | [`Error::Timeout`] (a timeout layer inside the retry) | yes | the backoff delay |
+//! | [`Error::RateLimited`] | yes | its `retry_after` |
+//! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
+//! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
+//! | [`Error::Cancelled`], [`Error::Closed`] | never, whatever the filter says | — |
+//!
+//! The default column is [`Error::retried_by_default`]. A filter written
+//! `retry_if(|e: &E| ..)` decides the caller's errors and keeps the default
+//! for weir's outcomes; a filter written `retry_if(OnOutcome(|e: &Error<E>| ..))`
+//! decides every outcome but the two final ones (see [`OnOutcome`]). Every
+//! retry is also bounded by the retry's attempts, deadline and budget.
+//!
+//! A hint (`retry_after`, `remaining`, the caller's) is waited for plus a
+//! random part of up to `retry_after_jitter` of it (default 20 %), so that
+//! callers refused together come back apart; a hint longer than
+//! `max_retry_after` (default 30 s) is not waited for at all: the attempt's
+//! error is returned at once (see
+//! [`RetryBuilder::max_retry_after`](crate::resilience::RetryBuilder::max_retry_after)).
+//! With every default, a breaker that has just opened (60 s) or whose
+//! probes are all out (half-open timeout 60 s) is therefore returned as
+//! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
+
 // Layer impls spell out `impl Future + Send + 'a` so that every layer's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
@@ -52,6 +84,7 @@ mod error;
 mod fallback;
 mod hedge;
 mod layer;
+mod outcome;
 mod rate;
 mod retry;
 mod timeout;
@@ -62,6 +95,7 @@ pub use error::{Error, Rejection};
 pub use fallback::FallbackLayer;
 pub use hedge::HedgeLayer;
 pub use layer::{Identity, Layer, Stack};
+pub use outcome::{OnOutcome, OutcomeFilter};
 pub use rate::{RateLimitLayer, RateMode};
 pub use retry::RetryLayer;
 pub use timeout::TimeoutLayer;
@@ -134,7 +168,8 @@ impl<R: Runtime, L> Policy<R, L> {
         self.layer(TimeoutLayer { duration })
     }
 
-    /// Runs what is inside again while `retry` allows; see [`RetryLayer`].
+    /// Runs what is inside again while `retry` allows; which outcomes it
+    /// retries is [the rule above](self#which-outcomes-a-retry-retries).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {

@@ -69,9 +69,9 @@
 //! | delays | retry n (1-based): constant `base`; linear `base * n`; exponential `base * multiplier^(n-1)` (multiplier 2), all capped at `max_delay`, saturating on overflow | Polly exponential `Delay * 2^attempt` from 0; R4j multiplier 1.5 |
 //! | jitter | full `U[0, d]`; equal `U[d/2, d]`; decorrelated `U[base, 3 * previous]` capped (the AWS form) | R4j and gRPC ±factor; Polly decorrelated v2 |
 //! | deadline | `deadline(total)` from the start of the run; a sleep that would end past it is not started: the run returns the last result | tenacity `stop_after_delay` overshoots by the last sleep |
-//! | filters | `retry_if` over the error; `retry_on_value` over `Ok` values; when attempts run out a retried value is returned as `Ok` | R4j returns the last result; fs-go wraps it in ExceededError |
+//! | filters | `retry_if` over the error; `retry_on_value` over `Ok` values; when attempts run out a retried value is returned as `Ok`; in a `Policy`, weir's own outcomes follow [the policy's rule](crate::policy#which-outcomes-a-retry-retries) | R4j returns the last result; fs-go wraps it in ExceededError |
 //! | result on give-up | the last result unchanged (the caller's `E`) | tenacity raises RetryError |
-//! | server hint | `honor_retry_after` (the error implements [`RetryAfter`]) or `retry_after_with(closure)`: used exactly, not capped, backoff restarts after it; deadline and budget still apply | gRPC pushback: same restart rule |
+//! | server hint | `honor_retry_after` (the error implements [`RetryAfter`]) or `retry_after_with(closure)`: waited for plus up to `retry_after_jitter` of it (default 0.2); a hint above `max_retry_after` (default 30 s) gives up at once with its error; backoff restarts after it; deadline and budget still apply | gRPC pushback: the delay exactly, same restart rule, no cap |
 //! | budget | windowed token bucket: `min_per_second * window` + `ratio` per run − 1 per retry, over a sliding window; shared through `Arc`; rejects, never blocks | Finagle (same shape); gRPC token throttle; fs-go concurrency-based |
 //! | cancellation | dropping the run's future ends it at once, in an attempt or a sleep | Polly: a cancellation outcome |
 //! | events | `on_retry` before each sleep: attempt that failed, delay, error | |
