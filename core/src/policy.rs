@@ -1,5 +1,6 @@
 //! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
-//! bulkhead, hedge and fallback, composed in the order written.
+//! bulkhead, hedge, fallback and cancellation, composed in the order
+//! written.
 //!
 //! The layer written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
@@ -7,6 +8,11 @@
 //! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
 //! layer is also usable alone, through its own type in `limit` or
 //! `resilience`.
+//!
+//! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
+//! fires: one per call with [`Policy::call_with_cancel`], one per policy
+//! with [`Policy::cancel_on`] (see [`CancelLayer`]). Dropping a call's
+//! future also cancels it, silently.
 //!
 //! A `Policy` is fully static: its type spells the layers, a call allocates
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
@@ -80,6 +86,7 @@ use std::time::Duration;
 
 mod breaker;
 mod bulkhead;
+mod cancel;
 mod error;
 mod fallback;
 mod hedge;
@@ -91,6 +98,7 @@ mod timeout;
 
 pub use breaker::BreakerLayer;
 pub use bulkhead::BulkheadLayer;
+pub use cancel::CancelLayer;
 pub use error::{Error, Rejection};
 pub use fallback::FallbackLayer;
 pub use hedge::HedgeLayer;
@@ -100,6 +108,7 @@ pub use rate::{RateLimitLayer, RateMode};
 pub use retry::RetryLayer;
 pub use timeout::TimeoutLayer;
 
+use crate::cancel::CancellationToken;
 use crate::limit::rate::Clock;
 use crate::limit::{Bulkhead, RateLimiter};
 use crate::resilience::{CircuitBreaker, Hedge, Retry};
@@ -153,6 +162,27 @@ impl<R: Runtime, L> Policy<R, L> {
                 inner: layer,
             },
         }
+    }
+
+    /// Ends what runs inside with [`Error::Cancelled`] as soon as `token`
+    /// is cancelled, whatever it waits on; see [`CancelLayer`]. Written
+    /// first, it covers the whole call (a shutdown token for every call of
+    /// this policy); for a token per call, see
+    /// [`call_with_cancel`](Self::call_with_cancel).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::cancel::CancellationToken;
+    /// use weir_core::policy::{Error, Policy};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let shutdown = CancellationToken::new();
+    /// let p = Policy::new(rt.clone()).cancel_on(shutdown.clone());
+    /// shutdown.cancel();
+    /// assert_eq!(rt.block_on(p.call(|| async { Ok::<_, ()>(1) })), Err(Error::Cancelled));
+    /// # }
+    /// ```
+    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Stack<L, CancelLayer>> {
+        self.layer(CancelLayer { token })
     }
 
     /// Drops what runs inside after `duration` with [`Error::Timeout`].
@@ -321,6 +351,55 @@ impl<R: Runtime, L> Policy<R, L> {
             let attempt = || async { op().await.map_err(Error::Inner) };
             self.layers.run(&self.rt, &attempt).await
         }
+    }
+
+    /// [`call`](Self::call), ended with [`Error::Cancelled`] the moment
+    /// `token` is cancelled: the whole pipeline is dropped then, wherever
+    /// it waits (an attempt, a back-off sleep, a rate-limit wait, a bulkhead
+    /// queue), and every layer gives back what it held. A token already
+    /// cancelled makes no attempt. Cancellation is never retried.
+    ///
+    /// The rule is the [`CancelLayer`]'s, written outermost for this call
+    /// only. (Dropping a policy call's future cancels it too, without a
+    /// token, but then nobody sees an outcome.)
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), plus [`Error::Cancelled`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// use weir_core::cancel::CancellationToken;
+    /// use weir_core::policy::{Error, Policy};
+    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    ///
+    /// let rt = VirtualRuntime::new();
+    /// let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(30));
+    /// let request = CancellationToken::new();
+    /// request.cancel_at(&rt, rt.now() + Duration::from_secs(2));
+    /// let r2 = rt.clone();
+    /// let out = rt.block_on(policy.call_with_cancel(&request, || {
+    ///     let r2 = r2.clone();
+    ///     async move { r2.sleep(Duration::from_secs(10)).await; Ok::<_, ()>(()) }
+    /// }));
+    /// assert_eq!(out, Err(Error::Cancelled));
+    /// assert_eq!(rt.elapsed(), Duration::from_secs(2));
+    /// # }
+    /// ```
+    pub fn call_with_cancel<'a, T, E, F, Fut>(
+        &'a self,
+        token: &'a CancellationToken,
+        op: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        L: Layer<R, T, E> + Sync,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        cancel::Cancellable::new(token, move || self.call(op))
     }
 
     /// The runtime the pipeline sleeps and measures on.
