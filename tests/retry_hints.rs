@@ -123,6 +123,17 @@ fn a_hint_at_the_cap_is_waited_for_and_the_cap_is_a_setting() {
     let r = exact(Some(HOUR));
     let mut s = r.start(now);
     assert_eq!(r.next_delay(&mut s, now, Some(HOUR)), Ok(HOUR));
+    // The largest hint with the largest jitter saturates, never panics.
+    let r = Retry::constant(MS(1))
+        .max_retry_after(Duration::MAX)
+        .retry_after_jitter(1.0)
+        .build()
+        .unwrap();
+    let mut s = r.start(now);
+    assert_eq!(
+        r.next_delay(&mut s, now, Some(Duration::MAX)),
+        Ok(Duration::MAX)
+    );
     let r = exact(Some(MS(500)));
     let mut s = r.start(now);
     assert_eq!(

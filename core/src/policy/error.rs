@@ -37,7 +37,9 @@ pub enum Error<E> {
     },
     /// The bulkhead refused the call.
     Rejected(Rejection),
-    /// The call was cancelled before it finished.
+    /// The call was cancelled before it finished, by the token of
+    /// [`Policy::call_with_cancel`](super::Policy::call_with_cancel) or of a
+    /// [`cancel_on`](super::Policy::cancel_on) layer. Never retried.
     Cancelled,
     /// A component the call needed was closed.
     Closed,

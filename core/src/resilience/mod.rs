@@ -73,7 +73,7 @@
 //! | result on give-up | the last result unchanged (the caller's `E`) | tenacity raises RetryError |
 //! | server hint | `honor_retry_after` (the error implements [`RetryAfter`]) or `retry_after_with(closure)`: waited for plus up to `retry_after_jitter` of it (default 0.2); a hint above `max_retry_after` (default 30 s) gives up at once with its error; backoff restarts after it; deadline and budget still apply | gRPC pushback: the delay exactly, same restart rule, no cap |
 //! | budget | windowed token bucket: `min_per_second * window` + `ratio` per run − 1 per retry, over a sliding window; shared through `Arc`; rejects, never blocks | Finagle (same shape); gRPC token throttle; fs-go concurrency-based |
-//! | cancellation | dropping the run's future ends it at once, in an attempt or a sleep | Polly: a cancellation outcome |
+//! | cancellation | dropping the run's future ends it at once, in an attempt or a sleep; in a `Policy`, a token ends it with `Error::Cancelled` (`call_with_cancel`, `cancel_on`), never retried | Polly: a cancellation outcome |
 //! | events | `on_retry` before each sleep: attempt that failed, delay, error | |
 //! | state | per run ([`RetryState`]); concurrent runs share nothing but the budget | tenacity shared statistics across calls |
 //!

@@ -627,7 +627,10 @@ impl<P, V, H, N> Retry<P, V, H, N> {
         let (delay, n, prev) = match hint {
             Some(h) if h > self.cfg.max_retry_after => return Err(GiveUp::RetryAfterTooLong),
             Some(h) => {
-                let spread = h.mul_f64(self.cfg.retry_after_jitter);
+                // `try_`: near `Duration::MAX` the product rounds past it.
+                let spread =
+                    Duration::try_from_secs_f64(h.as_secs_f64() * self.cfg.retry_after_jitter)
+                        .unwrap_or(h);
                 let extra = backoff::uniform(&mut state.rng, Duration::ZERO, spread);
                 (h.saturating_add(extra), 0, None)
             }
