@@ -261,3 +261,37 @@ fn bad_hint_settings_are_refused() {
         );
     }
 }
+
+/// In half-open with every probe out, `remaining` is the rest of the
+/// half-open timeout (60 s by default), a bound rather than an estimate:
+/// under the default cap it is returned at once, not slept.
+#[test]
+fn a_half_open_breaker_with_its_probes_out_is_returned_at_once() {
+    let rt = VirtualRuntime::new();
+    let breaker = CircuitBreaker::builder()
+        .consecutive_failures(1)
+        .open_for(SECS(1))
+        .half_open_calls(1)
+        .build(rt.clone())
+        .unwrap();
+    let retry = Retry::constant(MS(10)).build().unwrap();
+    let policy = Policy::new(rt.clone())
+        .retry(retry)
+        .breaker(breaker.clone());
+    breaker
+        .try_acquire()
+        .unwrap()
+        .record(weir::resilience::Outcome::Failure, Duration::ZERO);
+    rt.block_on(rt.advance(SECS(1)));
+    let probe = breaker.try_acquire().unwrap();
+    assert_eq!(breaker.state(), State::HalfOpen);
+    let out = rt.block_on(policy.call(|| async { Ok::<_, ()>(()) }));
+    assert_eq!(
+        out,
+        Err(Error::CircuitOpen {
+            remaining: SECS(60)
+        })
+    );
+    assert_eq!(rt.elapsed(), SECS(1), "nothing slept");
+    drop(probe);
+}
