@@ -77,6 +77,14 @@ pub struct HedgeBuilder {
 
 impl Hedge {
     /// The most hedges [`max_hedges`](HedgeBuilder::max_hedges) accepts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::resilience::Hedge;
+    /// let b = Hedge::fixed(Duration::from_millis(5));
+    /// assert!(b.clone().max_hedges(Hedge::MAX_HEDGES).build().is_ok());
+    /// assert!(b.max_hedges(Hedge::MAX_HEDGES + 1).build().is_err());
+    /// ```
     pub const MAX_HEDGES: u32 = 10;
 
     /// Hedges after a fixed `delay`. Defaults: one hedge, no budget.

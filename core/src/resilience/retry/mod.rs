@@ -194,10 +194,20 @@ impl Retry {
     /// so that with every default a retry fails fast on a breaker that has just
     /// opened instead of parking its caller for a minute, while the hints of
     /// rate limiters and of servers' `Retry-After` (seconds, as a rule) pass.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::resilience::Retry;
+    /// assert_eq!(Retry::DEFAULT_MAX_RETRY_AFTER, Duration::from_secs(30));
+    /// ```
     pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
     /// The default [`retry_after_jitter`](RetryBuilder::retry_after_jitter):
     /// up to a fifth of the hint is added.
+    ///
+    /// ```
+    /// assert_eq!(weir_core::resilience::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
+    /// ```
     pub const DEFAULT_RETRY_AFTER_JITTER: f64 = 0.2;
 
     fn with(schedule: Schedule, base: Duration) -> RetryBuilder {
