@@ -22,6 +22,7 @@ mod loom;
 pub mod cancel;
 pub mod error;
 pub mod limit;
+pub mod obs;
 pub mod policy;
 pub mod pool;
 pub mod queue;

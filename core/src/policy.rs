@@ -82,6 +82,7 @@
 
 use core::fmt;
 use core::future::Future;
+use std::borrow::Cow;
 use std::time::Duration;
 
 mod breaker;
@@ -111,6 +112,9 @@ pub use timeout::TimeoutLayer;
 use crate::cancel::CancellationToken;
 use crate::limit::rate::Clock;
 use crate::limit::{Bulkhead, RateLimiter};
+use crate::obs::Name;
+use crate::obs::policy::PolicyObs;
+use crate::obs::timeout::TimeoutObs;
 use crate::resilience::{CircuitBreaker, Hedge, Retry};
 use crate::rt::Runtime;
 
@@ -123,6 +127,7 @@ use crate::rt::Runtime;
 pub struct Policy<R: Runtime, L = Identity> {
     rt: R,
     layers: L,
+    obs: PolicyObs,
 }
 
 impl<R: Runtime> Policy<R> {
@@ -139,11 +144,28 @@ impl<R: Runtime> Policy<R> {
         Policy {
             rt,
             layers: Identity,
+            obs: PolicyObs::new(Name::default()),
         }
     }
 }
 
 impl<R: Runtime, L> Policy<R, L> {
+    /// Names the pipeline in its tracing span (`weir.policy`) and its
+    /// metric labels (the `name` label; see [`obs`](crate::obs)). Default:
+    /// `"default"`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let p = weir_core::policy::Policy::new(rt).name("search");
+    /// # drop(p);
+    /// # }
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.obs = PolicyObs::new(Name::new(name));
+        self
+    }
+
     /// Adds `layer` inside the layers written so far.
     ///
     /// ```
@@ -157,6 +179,7 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn layer<N>(self, layer: N) -> Policy<R, Stack<L, N>> {
         Policy {
             rt: self.rt,
+            obs: self.obs,
             layers: Stack {
                 outer: self.layers,
                 inner: layer,
@@ -195,7 +218,8 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # }
     /// ```
     pub fn timeout(self, duration: Duration) -> Policy<R, Stack<L, TimeoutLayer>> {
-        self.layer(TimeoutLayer { duration })
+        let obs = TimeoutObs::new(self.obs.name().clone());
+        self.layer(TimeoutLayer { duration, obs })
     }
 
     /// Runs what is inside again while `retry` allows; which outcomes it
@@ -347,10 +371,10 @@ impl<R: Runtime, L> Policy<R, L> {
         T: Send + 'a,
         E: Send + 'a,
     {
-        async move {
+        self.obs.call(async move {
             let attempt = || async { op().await.map_err(Error::Inner) };
             self.layers.run(&self.rt, &attempt).await
-        }
+        })
     }
 
     /// [`call`](Self::call), ended with [`Error::Cancelled`] the moment

@@ -3,6 +3,7 @@
 use core::future::Future;
 
 use super::{Error, Layer, OutcomeFilter};
+use crate::obs;
 use crate::resilience::{HintSource, Retry, RetryAfter, RetryEvent, RetryHook, ValueFilter};
 use crate::rt::Runtime;
 
@@ -63,7 +64,7 @@ where
             let retry = &self.retry;
             let mut state = retry.start_with(|| rt.now());
             loop {
-                let result = op().await;
+                let result = obs::policy::attempt(op(), state.attempts()).await;
                 let hint = match &result {
                     Ok(v) if retry.retry_on_value.retry_value(v) => None,
                     Ok(_) => return result,
@@ -76,6 +77,9 @@ where
                 let attempt = state.attempts();
                 match retry.next_delay(&mut state, rt.now(), hint) {
                     Ok(delay) => {
+                        retry
+                            .obs
+                            .scheduled(attempt, delay, obs::retry::why(&result));
                         let error = match &result {
                             Err(Error::Inner(e)) => Some(e),
                             _ => None,
@@ -88,7 +92,12 @@ where
                         drop(result);
                         rt.sleep(delay).await;
                     }
-                    Err(_) => return result,
+                    Err(give_up) => {
+                        retry
+                            .obs
+                            .gave_up(attempt, obs::retry::why(&result), give_up);
+                        return result;
+                    }
                 }
             }
         }

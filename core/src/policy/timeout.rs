@@ -8,6 +8,7 @@ use std::time::Duration;
 use pin_project_lite::pin_project;
 
 use super::{Error, Layer};
+use crate::obs::timeout::TimeoutObs;
 use crate::rt::Runtime;
 
 /// Drops whatever runs inside it once `duration` has passed and reports
@@ -35,9 +36,10 @@ use crate::rt::Runtime;
 /// assert_eq!(rt.elapsed(), Duration::from_secs(2));
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TimeoutLayer {
     pub(crate) duration: Duration,
+    pub(crate) obs: TimeoutObs,
 }
 
 impl<R: Runtime, T, E> Layer<R, T, E> for TimeoutLayer {
@@ -54,6 +56,7 @@ impl<R: Runtime, T, E> Layer<R, T, E> for TimeoutLayer {
     {
         Bounded {
             rt,
+            obs: &self.obs,
             duration: self.duration,
             work: Some(op()),
             timer: None,
@@ -65,6 +68,7 @@ pin_project! {
     /// The work and, once it had to wait, its timer.
     struct Bounded<'a, R: Runtime, F> {
         rt: &'a R,
+        obs: &'a TimeoutObs,
         duration: Duration,
         // `None` once the time is up: the work is dropped right then.
         #[pin]
@@ -94,6 +98,7 @@ where
         let timer = this.timer.as_pin_mut().expect("armed above");
         match timer.poll(cx) {
             Poll::Ready(()) => {
+                this.obs.timed_out(*this.duration);
                 this.work.set(None);
                 Poll::Ready(Err(Error::Timeout))
             }

@@ -5,12 +5,14 @@ use core::fmt;
 use core::future::Future;
 use core::pin::{Pin, pin};
 use core::task::Poll;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::RetryBudget;
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, hedge::HedgeObs};
 use crate::rt::Runtime;
 
 /// Starts another attempt when the running ones are slow; the first success
@@ -62,6 +64,7 @@ pub struct Hedge {
     max_hedges: u32,
     budget: Option<Arc<RetryBudget>>,
     latencies: Arc<Latencies>,
+    obs: HedgeObs,
 }
 
 /// Builds a [`Hedge`]; see [`Hedge::fixed`] and [`Hedge::quantile`].
@@ -73,6 +76,7 @@ pub struct HedgeBuilder {
     min_samples: u64,
     max_hedges: u32,
     budget: Option<Arc<RetryBudget>>,
+    name: Name,
 }
 
 impl Hedge {
@@ -100,6 +104,7 @@ impl Hedge {
             min_samples: 20,
             max_hedges: 1,
             budget: None,
+            name: Name::default(),
         }
     }
 
@@ -225,6 +230,7 @@ impl Hedge {
                         Some(b) => b.try_withdraw(rt.now()),
                         None => true,
                     };
+                    self.obs.due(started + 1, allowed, || self.current_delay());
                     if allowed {
                         hedges.push(Box::pin(op()));
                         started += 1;
@@ -291,6 +297,18 @@ impl HedgeBuilder {
         self
     }
 
+    /// Names the hedge in its tracing events and metric labels (the `name`
+    /// label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let h = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(5)).name("search");
+    /// # drop(h);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
@@ -348,6 +366,7 @@ impl HedgeBuilder {
             max_hedges: self.max_hedges,
             budget: self.budget,
             latencies: Arc::new(Latencies::new()),
+            obs: HedgeObs::new(self.name),
         })
     }
 }

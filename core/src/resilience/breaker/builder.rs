@@ -1,13 +1,15 @@
 //! Configuration of a [`CircuitBreaker`], validated by `build`.
 
 use core::fmt;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::core::{CLOSED, Config, Core, Trip, probe_limit};
 use super::window::{MAX_COUNT, Window};
-use super::{CircuitBreaker, ErrorIsFailure, Inner, Transition};
+use super::{CircuitBreaker, ErrorIsFailure, Inner, State, Transition};
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, breaker::BreakerObs};
 use crate::rt::Runtime;
 
 const C: &str = "CircuitBreaker";
@@ -59,6 +61,7 @@ pub struct CircuitBreakerBuilder<Cl = ErrorIsFailure> {
     half_open_timeout: Duration,
     classifier: Cl,
     listener: Option<Listener>,
+    name: Name,
 }
 
 impl<Cl> fmt::Debug for CircuitBreakerBuilder<Cl> {
@@ -74,6 +77,7 @@ impl<Cl> fmt::Debug for CircuitBreakerBuilder<Cl> {
             .field("max_open", &self.max_open)
             .field("half_open_calls", &self.half_open_calls)
             .field("half_open_timeout", &self.half_open_timeout)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +97,7 @@ impl Default for CircuitBreakerBuilder {
             half_open_timeout: Duration::from_secs(60),
             classifier: ErrorIsFailure,
             listener: None,
+            name: Name::default(),
         }
     }
 }
@@ -255,6 +260,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
             half_open_timeout: self.half_open_timeout,
             classifier,
             listener: self.listener,
+            name: self.name,
         }
     }
 
@@ -275,6 +281,18 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// ```
     pub fn on_transition(mut self, f: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
         self.listener = Some(Box::new(f));
+        self
+    }
+
+    /// Names the breaker in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let b = weir_core::resilience::CircuitBreaker::builder().name("search");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
         self
     }
 
@@ -419,6 +437,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
                 rt,
                 classifier: self.classifier,
                 listener: self.listener,
+                obs: BreakerObs::new(self.name, State::Closed),
             }),
         })
     }

@@ -20,6 +20,7 @@ pub use builder::CircuitBreakerBuilder;
 
 use self::core::Core;
 use self::window::{COUNTED, FAILED, SLOW};
+use crate::obs::breaker::BreakerObs;
 use crate::rt::Runtime;
 
 /// The state of a breaker.
@@ -242,6 +243,7 @@ pub(crate) struct Inner<R, C> {
     rt: R,
     classifier: C,
     listener: Option<builder::Listener>,
+    obs: BreakerObs,
 }
 
 impl<R: Runtime, C> Inner<R, C> {
@@ -260,6 +262,7 @@ impl<R: Runtime, C> Inner<R, C> {
     /// reported by the panic hook as every panic is. The listener touches no
     /// breaker state, so nothing is left half-done (hence `AssertUnwindSafe`).
     fn emit(&self, t: Option<Transition>) {
+        self.obs.transition(t.as_ref());
         if let (Some(t), Some(l)) = (t, &self.listener) {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| l(&t))) {
                 self.core.listener_panicked();
@@ -423,13 +426,15 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
                 word,
                 done: false,
             }),
-            Err(ns) => Err(CircuitOpen {
-                remaining: if ns == u64::MAX {
+            Err(ns) => {
+                let remaining = if ns == u64::MAX {
                     Duration::MAX
                 } else {
                     Duration::from_nanos(ns)
-                },
-            }),
+                };
+                inner.obs.rejected(remaining);
+                Err(CircuitOpen { remaining })
+            }
         }
     }
 
@@ -628,6 +633,7 @@ impl<R: Runtime, C> CallPermit<'_, R, C> {
         };
         let code = if slow && code != 0 { code | SLOW } else { code };
         let inner = self.inner;
+        inner.obs.recorded(outcome, slow);
         let t = inner.core.record(self.word, code, || inner.now_ns());
         inner.emit(t);
     }

@@ -7,6 +7,7 @@ mod hooks;
 
 use core::fmt;
 use core::future::Future;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ pub use hooks::{
 };
 
 use crate::error::{ConfigError, Rule};
+use crate::obs::Name;
+use crate::obs::retry::{RetryObs, why_plain};
 use crate::rt::{Runtime, deadline_after};
 
 const C: &str = "Retry";
@@ -63,6 +66,7 @@ struct Config {
     seed: Option<u64>,
     max_retry_after: Duration,
     retry_after_jitter: f64,
+    name: Name,
 }
 
 /// The per-run state of a retry loop: attempt count, backoff position,
@@ -161,6 +165,7 @@ impl<P, V, H, N> fmt::Debug for RetryBuilder<P, V, H, N> {
 /// ```
 pub struct Retry<P = AnyError, V = NoValue, H = NoHint, N = NoHook> {
     cfg: Config,
+    pub(crate) obs: RetryObs,
     // Read by the policy layer, which runs its own loop over `Error<E>`.
     pub(crate) retry_if: P,
     pub(crate) retry_on_value: V,
@@ -172,6 +177,7 @@ impl<P: Clone, V: Clone, H: Clone, N: Clone> Clone for Retry<P, V, H, N> {
     fn clone(&self) -> Self {
         Retry {
             cfg: self.cfg.clone(),
+            obs: self.obs.clone(),
             retry_if: self.retry_if.clone(),
             retry_on_value: self.retry_on_value.clone(),
             hint: self.hint.clone(),
@@ -226,6 +232,7 @@ impl Retry {
                 seed: None,
                 max_retry_after: Self::DEFAULT_MAX_RETRY_AFTER,
                 retry_after_jitter: Self::DEFAULT_RETRY_AFTER_JITTER,
+                name: Name::default(),
             },
             retry_if: AnyError,
             retry_on_value: NoValue,
@@ -515,6 +522,18 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
         }
     }
 
+    /// Names the retry policy in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).name("search");
+    /// # drop(r);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.cfg.name = Name::new(name);
+        self
+    }
+
     /// Checks the fields and builds the policy.
     ///
     /// # Errors
@@ -556,6 +575,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
             ));
         }
         Ok(Retry {
+            obs: RetryObs::new(self.cfg.name.clone()),
             cfg: self.cfg,
             retry_if: self.retry_if,
             retry_on_value: self.retry_on_value,
@@ -706,6 +726,7 @@ impl<P, V, H, N> Retry<P, V, H, N> {
             let attempt = state.attempts;
             match self.next_delay(&mut state, rt.now(), hint) {
                 Ok(delay) => {
+                    self.obs.scheduled(attempt, delay, why_plain(&result));
                     self.hook.on_retry(&RetryEvent {
                         attempt,
                         delay,
@@ -716,7 +737,10 @@ impl<P, V, H, N> Retry<P, V, H, N> {
                     drop(result);
                     rt.sleep(delay).await;
                 }
-                Err(_) => return result,
+                Err(give_up) => {
+                    self.obs.gave_up(attempt, why_plain(&result), give_up);
+                    return result;
+                }
             }
         }
     }

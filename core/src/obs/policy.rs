@@ -1,0 +1,103 @@
+//! What a policy call reports: a span around the call, one around each
+//! retried attempt, and the call's outcome.
+
+#![cfg_attr(
+    not(all(feature = "tracing", feature = "metrics")),
+    allow(unused_variables)
+)]
+
+use core::future::Future;
+
+use super::Name;
+use crate::policy::Error;
+
+#[cfg(feature = "tracing")]
+use tracing::Instrument;
+
+/// Label values of `outcome`, by [`index`].
+#[cfg(feature = "metrics")]
+const OUTCOMES: [&str; 8] = [
+    "ok",
+    "error",
+    "timeout",
+    "rate_limited",
+    "circuit_open",
+    "rejected",
+    "cancelled",
+    "closed",
+];
+
+#[cfg(feature = "metrics")]
+fn index<T, E>(r: &Result<T, Error<E>>) -> usize {
+    match r {
+        Ok(_) => 0,
+        Err(Error::Inner(_)) => 1,
+        Err(Error::Timeout) => 2,
+        Err(Error::RateLimited { .. }) => 3,
+        Err(Error::CircuitOpen { .. }) => 4,
+        Err(Error::Rejected(_)) => 5,
+        Err(Error::Cancelled) => 6,
+        Err(Error::Closed) => 7,
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct PolicyObs {
+    // Kept whatever the features: layers added later take it.
+    name: Name,
+    #[cfg(feature = "metrics")]
+    calls: [metrics::Counter; 8],
+}
+
+impl PolicyObs {
+    pub(crate) fn new(name: Name) -> Self {
+        PolicyObs {
+            #[cfg(feature = "metrics")]
+            calls: super::metric::counters("weir_policy_calls_total", &name, "outcome", OUTCOMES),
+            name,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// `call`, in a `weir.policy` span, its outcome counted.
+    #[inline]
+    pub(crate) fn call<'a, T, E>(
+        &'a self,
+        call: impl Future<Output = Result<T, Error<E>>> + Send + 'a,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        #[cfg(feature = "metrics")]
+        let call = async move {
+            let out = call.await;
+            self.calls[index(&out)].increment(1);
+            out
+        };
+        #[cfg(feature = "tracing")]
+        let call = call.instrument(tracing::info_span!(
+            target: "weir::policy",
+            "weir.policy",
+            name = %self.name
+        ));
+        call
+    }
+}
+
+/// Attempt number `n` of a call, in a `weir.attempt` span.
+#[inline]
+pub(crate) fn attempt<F: Future>(attempt: F, n: u32) -> impl Future<Output = F::Output> {
+    #[cfg(feature = "tracing")]
+    let attempt = attempt.instrument(tracing::info_span!(
+        target: "weir::policy",
+        "weir.attempt",
+        attempt = n
+    ));
+    attempt
+}
+
+opaque_debug!(PolicyObs);
