@@ -8,6 +8,7 @@ mod limit;
 mod vegas;
 
 use core::fmt;
+use std::borrow::Cow;
 use std::time::Instant;
 
 pub use aimd::{Aimd, AimdBuilder};
@@ -18,6 +19,7 @@ pub use vegas::{Vegas, VegasBuilder};
 use super::bulkhead::{Bulkhead, BulkheadError, BulkheadPermit};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::obs::{Name, adaptive::AdaptiveObs};
 use crate::rt::Runtime;
 
 /// Adaptive concurrency: a [`Bulkhead`] whose limit follows the latency and
@@ -70,6 +72,7 @@ pub struct AdaptiveLimiter<R, L> {
     samples: AtomicU64,
     dropped: AtomicU64,
     ignored: AtomicU64,
+    obs: AdaptiveObs,
 }
 
 impl<R, L: fmt::Debug> fmt::Debug for AdaptiveLimiter<R, L> {
@@ -124,7 +127,27 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
             samples: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             ignored: AtomicU64::new(0),
+            obs: AdaptiveObs::new(Name::default()),
         }
+    }
+
+    /// Names the limiter in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`. Its
+    /// limit is reported by its bulkhead, under the bulkhead's name.
+    ///
+    /// ```
+    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = Bulkhead::builder().max_concurrent(100).name("search")
+    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().build().unwrap()).name("search");
+    /// # drop(limiter);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.obs = AdaptiveObs::new(Name::new(name));
+        self
     }
 
     /// Waits for a permit from the bulkhead.
@@ -240,6 +263,7 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
         }
         let mut limit = self.limit.lock();
         let new = limit.on_sample(sample);
+        self.obs.sample(&sample, new);
         // A zero (or oversized) answer from a user's algorithm is ignored
         // rather than pausing the bulkhead: `close` is for that.
         let _ = self.bulkhead.set_max_concurrent(new);
@@ -340,6 +364,7 @@ impl<R: Runtime, L: Limit> Drop for AdaptivePermit<'_, R, L> {
     fn drop(&mut self) {
         if self.permit.take().is_some() {
             self.limiter.ignored.fetch_add(1, Relaxed);
+            self.limiter.obs.ignored();
         }
     }
 }

@@ -40,10 +40,13 @@ macro_rules! opaque_debug {
 mod metric;
 mod name;
 
+pub(crate) mod adaptive;
 pub(crate) mod breaker;
+pub(crate) mod bulkhead;
 pub(crate) mod hedge;
 pub(crate) mod policy;
 pub(crate) mod retry;
 pub(crate) mod timeout;
+pub(crate) mod worker_pool;
 
 pub(crate) use name::Name;

@@ -1,11 +1,13 @@
 //! Validating a bulkhead's configuration.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::Bulkhead;
 use super::raw::{MAX_PERMITS, Raw};
 use crate::error::{ConfigError, Rule};
 use crate::loom::sync::Arc;
+use crate::obs::{Name, bulkhead::BulkheadObs};
 use crate::rt::Runtime;
 
 const COMPONENT: &str = "Bulkhead";
@@ -61,6 +63,7 @@ pub struct BulkheadBuilder {
     max_queued: u32,
     max_wait: Duration,
     order: QueueOrder,
+    name: Name,
 }
 
 impl BulkheadBuilder {
@@ -70,7 +73,20 @@ impl BulkheadBuilder {
             max_queued: 0,
             max_wait: Duration::MAX,
             order: QueueOrder::Fifo,
+            name: Name::default(),
         }
+    }
+
+    /// Names the bulkhead in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(8).name("search");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
     }
 
     /// Permits that may be held at once (required; 1 to 2³¹ − 1).
@@ -163,6 +179,7 @@ impl BulkheadBuilder {
                 u64::from(self.max_queued),
                 self.order,
                 slots,
+                BulkheadObs::new(self.name, limit),
             )),
             rt,
             max_wait: self.max_wait,

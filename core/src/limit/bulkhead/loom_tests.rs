@@ -13,6 +13,7 @@ use super::QueueOrder;
 use super::error::BulkheadError;
 use super::raw::{Entry, Fast, Raw};
 use crate::loom::sync::Arc;
+use crate::obs::bulkhead::BulkheadObs;
 
 /// A bare-bones acquire over `Raw` (no timer), as `Acquire` drives it.
 struct Wait<'a> {
@@ -91,7 +92,7 @@ impl Holders {
 #[test]
 fn loom_fast_path_never_exceeds_the_limit() {
     loom::model(|| {
-        let raw = Arc::new(Raw::new(1, 0, QueueOrder::Fifo, 0));
+        let raw = Arc::new(Raw::new(1, 0, QueueOrder::Fifo, 0, BulkheadObs::default()));
         let holders = Arc::new(Holders(AtomicUsize::new(0)));
         let threads: Vec<_> = (0..2)
             .map(|_| {
@@ -118,7 +119,7 @@ fn loom_fast_path_never_exceeds_the_limit() {
 #[test]
 fn loom_a_release_always_reaches_a_waiter() {
     loom::model(|| {
-        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2));
+        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2, BulkheadObs::default()));
         let holders = Arc::new(Holders(AtomicUsize::new(0)));
         assert_eq!(raw.try_fast(1), Fast::Admitted);
         holders.enter(1);
@@ -148,7 +149,7 @@ fn loom_a_release_always_reaches_a_waiter() {
 #[test]
 fn loom_raising_the_limit_races_admission_without_overshoot() {
     loom::model(|| {
-        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2));
+        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2, BulkheadObs::default()));
         let holders = Arc::new(Holders(AtomicUsize::new(0)));
         assert_eq!(raw.try_fast(1), Fast::Admitted);
         holders.enter(2);
@@ -189,7 +190,7 @@ fn loom_raising_the_limit_races_admission_without_overshoot() {
 #[test]
 fn loom_lowering_the_limit_never_admits_past_it() {
     loom::model(|| {
-        let raw = Arc::new(Raw::new(2, 0, QueueOrder::Fifo, 0));
+        let raw = Arc::new(Raw::new(2, 0, QueueOrder::Fifo, 0, BulkheadObs::default()));
         assert_eq!(raw.try_fast(1), Fast::Admitted);
         let lowerer = {
             let raw = raw.clone();
@@ -210,7 +211,7 @@ fn loom_lowering_the_limit_never_admits_past_it() {
 #[test]
 fn loom_cancellation_racing_a_grant_passes_the_permit_on() {
     loom::model(|| {
-        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2));
+        let raw = Arc::new(Raw::new(1, 4, QueueOrder::Fifo, 2, BulkheadObs::default()));
         assert_eq!(raw.try_fast(1), Fast::Admitted);
         let waker = noop_waker();
         let Entry::Queued(idx) = raw.enter(1, Some(&waker)) else {
@@ -241,7 +242,7 @@ fn loom_lowering_the_limit_refuses_a_waiter_that_no_longer_fits() {
     // for good (loom reports that as a deadlock).
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
         loom::model(move || {
-            let raw = Arc::new(Raw::new(2, 4, order, 2));
+            let raw = Arc::new(Raw::new(2, 4, order, 2, BulkheadObs::default()));
             assert_eq!(raw.try_fast(1), Fast::Admitted);
             let big = {
                 let raw = raw.clone();

@@ -38,6 +38,7 @@ use super::waiters::{Phase, Waiters};
 use super::{BulkheadStats, QueueOrder};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::*};
+use crate::obs::bulkhead::BulkheadObs;
 
 /// The largest limit and the largest single request.
 pub(super) const MAX_PERMITS: u32 = (1 << 31) - 1;
@@ -136,10 +137,17 @@ pub(super) struct Raw {
     order: QueueOrder,
     max_queued: u64,
     counters: Counters,
+    obs: BulkheadObs,
 }
 
 impl Raw {
-    pub(super) fn new(limit: u32, max_queued: u64, order: QueueOrder, slots: usize) -> Self {
+    pub(super) fn new(
+        limit: u32,
+        max_queued: u64,
+        order: QueueOrder,
+        slots: usize,
+        obs: BulkheadObs,
+    ) -> Self {
         debug_assert!(limit <= MAX_PERMITS);
         Raw {
             state: CachePadded::new(AtomicU64::new(u64::from(limit) << LIMIT_SHIFT)),
@@ -147,6 +155,7 @@ impl Raw {
             order,
             max_queued,
             counters: Counters::default(),
+            obs,
         }
     }
 
@@ -158,6 +167,12 @@ impl Raw {
             BulkheadError::Oversized => &self.counters.oversized,
         };
         counter.fetch_add(1, Relaxed);
+        self.obs.rejected(reason);
+    }
+
+    fn admit(&self, n: u32) {
+        self.counters.admitted.fetch_add(1, Relaxed);
+        self.obs.admitted(n);
     }
 
     pub(super) fn reject(&self, reason: BulkheadError) -> BulkheadError {
@@ -181,7 +196,7 @@ impl Raw {
                 .compare_exchange_weak(s, s + u64::from(n), Acquire, Relaxed)
             {
                 Ok(_) => {
-                    self.counters.admitted.fetch_add(1, Relaxed);
+                    self.admit(n);
                     return Fast::Admitted;
                 }
                 Err(actual) => s = actual,
@@ -214,7 +229,7 @@ impl Raw {
                     .compare_exchange(s, s + u64::from(n), Acquire, Acquire)
                 {
                     Ok(_) => {
-                        self.counters.admitted.fetch_add(1, Relaxed);
+                        self.admit(n);
                         return Entry::Admitted;
                     }
                     Err(actual) => {
@@ -279,6 +294,7 @@ impl Raw {
 
     fn mirror(&self, w: &Waiters) {
         self.counters.queued.store(w.permits(), Relaxed);
+        self.obs.queued(w.permits());
         self.counters.queued_waiters.store(w.len() as u64, Relaxed);
     }
 
@@ -289,6 +305,7 @@ impl Raw {
             return;
         }
         let prev = self.state.fetch_sub(u64::from(n), Release);
+        self.obs.released(n);
         debug_assert!(in_flight(prev) >= u64::from(n));
         if prev & WAITERS != 0 {
             self.dispatch();
@@ -334,7 +351,7 @@ impl Raw {
                     Err(actual) => s = actual,
                 }
             }
-            self.counters.admitted.fetch_add(1, Relaxed);
+            self.admit(n);
             wake.push(w.resolve(idx, Phase::Granted));
         }
         false
@@ -387,6 +404,7 @@ impl Raw {
                 drop(w);
                 if cancelled {
                     self.counters.cancelled.fetch_add(1, Relaxed);
+                    self.obs.cancelled();
                 } else {
                     self.count(BulkheadError::WaitTimeout);
                 }
@@ -423,6 +441,7 @@ impl Raw {
                 Err(actual) => s = actual,
             }
         }
+        self.obs.limit(limit(s), new);
         if s & WAITERS == 0 {
             // Nobody waits, so nobody can be stranded: a caller that joins
             // the line after this swap reads the new limit under the lock

@@ -1,10 +1,12 @@
 //! Configuration of a [`WorkerPool`](super::WorkerPool).
 
 use core::fmt;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{ConfigError, Rule};
+use crate::obs::Name;
 
 use super::WorkerPool;
 use super::control::MAX_THREADS;
@@ -63,6 +65,7 @@ pub struct WorkerPoolBuilder {
     pub(crate) name_prefix: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) clock: Option<Clock>,
+    pub(crate) name: Name,
 }
 
 impl fmt::Debug for WorkerPoolBuilder {
@@ -76,6 +79,7 @@ impl fmt::Debug for WorkerPoolBuilder {
             .field("name_prefix", &self.name_prefix)
             .field("stack_size", &self.stack_size)
             .field("custom_clock", &self.clock.is_some())
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -91,11 +95,25 @@ impl Default for WorkerPoolBuilder {
             name_prefix: "weir-worker".into(),
             stack_size: None,
             clock: None,
+            name: Name::default(),
         }
     }
 }
 
 impl WorkerPoolBuilder {
+    /// Names the pool in its tracing events and metric labels (the `name`
+    /// label; see [`obs`](crate::obs)). Default: `"default"`. Thread names
+    /// are set by [`thread_name_prefix`](Self::thread_name_prefix).
+    ///
+    /// ```
+    /// let b = weir_core::pool::WorkerPool::builder().name("hashing");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
+    }
+
     /// Threads kept alive even when idle; started by `build`.
     ///
     /// ```

@@ -16,6 +16,7 @@ use event_listener::Event;
 use parking_lot::{Condvar, Mutex};
 
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::obs::worker_pool::WorkerPoolObs;
 use crate::rt::deadline_after;
 
 use super::builder::{Clock, RejectionPolicy, WorkerPoolBuilder};
@@ -81,6 +82,7 @@ pub(crate) struct Inner {
     peak: AtomicUsize,
     /// Set by `shutdown_now`: workers cancel what they pop.
     cancel_queued: AtomicBool,
+    obs: WorkerPoolObs,
 }
 
 impl Inner {
@@ -107,6 +109,7 @@ impl Inner {
             rejected: AtomicU64::new(0),
             peak: AtomicUsize::new(0),
             cancel_queued: AtomicBool::new(false),
+            obs: WorkerPoolObs::new(b.name),
             config: Config {
                 min_threads: b.min_threads,
                 idle_timeout: b.idle_timeout,
@@ -150,6 +153,7 @@ impl Inner {
             a => self.act(a),
         }
         self.submitted.fetch_add(1, Ordering::Relaxed);
+        self.obs.submitted();
         Enqueue::Accepted
     }
 
@@ -159,6 +163,7 @@ impl Inner {
         match cell.withdraw() {
             Some(f) => {
                 self.rejected.fetch_add(1, Ordering::Relaxed);
+                self.obs.rejected();
                 Some(f)
             }
             None => {
@@ -201,8 +206,9 @@ impl Inner {
             Ok(h) => {
                 reg.handles.push(h);
                 reg.live.push(stats);
-                self.peak
-                    .fetch_max(self.control.snapshot().threads, Ordering::Relaxed);
+                let threads = self.control.snapshot().threads;
+                self.peak.fetch_max(threads, Ordering::Relaxed);
+                self.obs.grew(threads);
             }
             Err(_) => {
                 // The OS refused a thread: uncount it. The job stays queued
@@ -244,6 +250,7 @@ impl Inner {
             stats.add_to(&mut reg.retired);
             reg.live.retain(|s| !Arc::ptr_eq(s, &stats));
         }
+        self.obs.shrank();
         self.exited.notify(usize::MAX);
     }
 
@@ -268,6 +275,7 @@ impl Inner {
         let ran = job.run(&mut |panicked| {
             let t1 = self.now();
             stats.ran(panicked, t1.saturating_duration_since(t0));
+            self.obs.ran(panicked, t1.saturating_duration_since(t0));
             *clock = Some(t1);
         });
         match ran {
@@ -404,6 +412,7 @@ impl Inner {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
         self.control.close();
+        self.obs.closed(cancel);
         self.space.notify(usize::MAX);
         {
             let _p = self.park.lock();
