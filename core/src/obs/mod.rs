@@ -46,6 +46,7 @@ pub(crate) mod bulkhead;
 pub(crate) mod hedge;
 pub(crate) mod policy;
 pub(crate) mod retry;
+pub(crate) mod sched;
 pub(crate) mod timeout;
 pub(crate) mod worker_pool;
 

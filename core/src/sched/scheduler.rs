@@ -9,6 +9,7 @@ use super::periodic::{self, PeriodicError, PeriodicHandle, RunOutcome};
 use super::shared::Shared;
 use super::{Job, MissedTick, Rejected, SchedStats, TaskHandle, TaskId};
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, sched::SchedObs};
 use crate::rt::Runtime;
 
 /// Runs futures with priorities, delays and deadlines, at most
@@ -42,12 +43,14 @@ use crate::rt::Runtime;
 /// ```
 pub struct Scheduler<R: 'static> {
     shared: Arc<Shared<R>>,
+    obs: SchedObs,
 }
 
 impl<R: 'static> Clone for Scheduler<R> {
     fn clone(&self) -> Self {
         Scheduler {
             shared: self.shared.clone(),
+            obs: self.obs.clone(),
         }
     }
 }
@@ -71,9 +74,22 @@ impl<R: Runtime> fmt::Debug for Scheduler<R> {
 pub struct SchedulerBuilder {
     max_concurrent: usize,
     queue_capacity: usize,
+    name: Name,
 }
 
 impl SchedulerBuilder {
+    /// Names the scheduler in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let b = weir_core::sched::Scheduler::builder().name("crawler");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
+    }
+
     /// How many jobs may run at once (default 16). Must be at least one.
     ///
     /// ```
@@ -126,6 +142,7 @@ impl SchedulerBuilder {
         }
         Ok(Scheduler {
             shared: Arc::new(Shared::new(rt, self.max_concurrent, self.queue_capacity)),
+            obs: SchedObs::new(self.name),
         })
     }
 }
@@ -246,6 +263,7 @@ impl Scheduler<()> {
         SchedulerBuilder {
             max_concurrent: 16,
             queue_capacity: 1024,
+            name: Name::default(),
         }
     }
 }
@@ -354,10 +372,12 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     pub async fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         let (aborted, periodics) = self.shared.close(mode == Shutdown::Abort);
+        self.obs.shutting_down(mode, aborted.len());
         for p in periodics {
             p.stop();
         }
         self.shared.idle().await;
+        self.obs.shut_down();
         ShutdownReport { aborted }
     }
 }

@@ -1,0 +1,217 @@
+//! The metrics of every component, rendered as Prometheus text by
+//! `metrics-exporter-prometheus` and checked against the component's own
+//! stats. Each test installs its own recorder for the components it builds
+//! (`metrics::with_local_recorder`), so tests never see each other's series.
+
+#![cfg(all(feature = "metrics", feature = "test-util"))]
+
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use weir::Runtime;
+use weir::limit::{Bulkhead, BulkheadError};
+use weir::policy::{Error, Policy};
+use weir::resilience::{BreakerError, CircuitBreaker, Retry};
+use weir::rt::VirtualRuntime;
+use weir::sched::{Job, Scheduler, Shutdown};
+
+fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
+    let recorder = PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    (recorder, handle)
+}
+
+/// The value of the one series of `metric` whose labels include every pair
+/// of `labels`; panics when there is none or more than one.
+fn scrape(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let found: Vec<f64> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (name, rest) = series.split_once('{').unwrap_or((series, "}"));
+            if name != metric {
+                return None;
+            }
+            let rest = rest.strip_suffix('}')?;
+            let all = labels
+                .iter()
+                .all(|(k, v)| rest.split(',').any(|p| p == format!("{k}=\"{v}\"")));
+            all.then(|| value.parse().expect("a number"))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "{metric} {labels:?} in:\n{text}");
+    found[0]
+}
+
+#[test]
+fn breaker_metrics_match_its_stats() {
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let breaker = metrics::with_local_recorder(&recorder, || {
+        CircuitBreaker::builder()
+            .consecutive_failures(2)
+            .open_for(Duration::from_secs(30))
+            .name("search")
+            .build(rt.clone())
+            .unwrap()
+    });
+    rt.block_on(async {
+        assert!(breaker.call(|| async { Ok::<_, ()>(()) }).await.is_ok());
+        for _ in 0..2 {
+            let _ = breaker.call(|| async { Err::<(), _>(()) }).await;
+        }
+        for _ in 0..3 {
+            let r = breaker.call(|| async { Ok::<_, ()>(()) }).await;
+            assert!(matches!(r, Err(BreakerError::Open(_))));
+        }
+    });
+    let text = handle.render();
+    let s = breaker.stats();
+    let n = [("name", "search")];
+    assert_eq!(s.rejected, 3);
+    assert_eq!(
+        scrape(&text, "weir_breaker_rejected_total", &n),
+        s.rejected as f64
+    );
+    let opened = [("name", "search"), ("to", "open")];
+    assert_eq!(s.opened, 1);
+    assert_eq!(
+        scrape(&text, "weir_breaker_transitions_total", &opened),
+        s.opened as f64
+    );
+    assert_eq!(scrape(&text, "weir_breaker_state", &n), 1.0, "1 is open");
+    let ok = [("name", "search"), ("outcome", "success")];
+    let failed = [("name", "search"), ("outcome", "failure")];
+    assert_eq!(scrape(&text, "weir_breaker_calls_total", &ok), 1.0);
+    assert_eq!(scrape(&text, "weir_breaker_calls_total", &failed), 2.0);
+}
+
+#[test]
+fn bulkhead_metrics_match_its_stats() {
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let bulkhead = metrics::with_local_recorder(&recorder, || {
+        Bulkhead::builder()
+            .max_concurrent(2)
+            .name("db")
+            .build(rt.clone())
+            .unwrap()
+    });
+    let a = bulkhead.try_acquire().unwrap();
+    let held = bulkhead.try_acquire().unwrap();
+    for _ in 0..4 {
+        assert_eq!(
+            bulkhead.try_acquire().unwrap_err(),
+            BulkheadError::QueueFull
+        );
+    }
+    drop(a);
+    bulkhead.set_max_concurrent(3).unwrap();
+    let text = handle.render();
+    let s = bulkhead.stats();
+    let n = [("name", "db")];
+    assert_eq!((s.admitted, s.in_flight, s.rejected_queue_full), (2, 1, 4));
+    assert_eq!(
+        scrape(&text, "weir_bulkhead_admitted_total", &n),
+        s.admitted as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_bulkhead_in_flight", &n),
+        f64::from(s.in_flight)
+    );
+    let full = [("name", "db"), ("reason", "queue_full")];
+    assert_eq!(
+        scrape(&text, "weir_bulkhead_rejected_total", &full),
+        s.rejected_queue_full as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_bulkhead_max_concurrent", &n),
+        f64::from(s.max_concurrent)
+    );
+    drop(held);
+}
+
+#[test]
+fn policy_retry_and_timeout_metrics_count_each_decision() {
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let policy = metrics::with_local_recorder(&recorder, || {
+        let retry = Retry::constant(Duration::from_millis(100))
+            .max_attempts(3)
+            .name("tools")
+            .build()
+            .unwrap();
+        Policy::new(rt.clone())
+            .name("tools")
+            .retry(retry)
+            .timeout(Duration::from_secs(1))
+    });
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let r2 = rt.clone();
+    let out = rt.block_on(policy.call(|| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let rt = r2.clone();
+        async move {
+            if n == 0 {
+                rt.sleep(Duration::from_secs(5)).await; // times out
+            }
+            if n < 2 { Err("flaky") } else { Ok(n) }
+        }
+    }));
+    assert_eq!(out, Ok(2));
+    let out: Result<(), Error<&str>> = rt.block_on(policy.call(|| async { Err("down") }));
+    assert_eq!(out, Err(Error::Inner("down")));
+    let text = handle.render();
+    let n = [("name", "tools")];
+    // Two retries in the first call, two in the second, which then gives up.
+    assert_eq!(scrape(&text, "weir_retry_retries_total", &n), 4.0);
+    let attempts = [("name", "tools"), ("reason", "attempts")];
+    assert_eq!(scrape(&text, "weir_retry_gave_up_total", &attempts), 1.0);
+    assert_eq!(scrape(&text, "weir_retry_delay_seconds_count", &n), 4.0);
+    assert_eq!(scrape(&text, "weir_timeout_timeouts_total", &n), 1.0);
+    let ok = [("name", "tools"), ("outcome", "ok")];
+    let err = [("name", "tools"), ("outcome", "error")];
+    assert_eq!(scrape(&text, "weir_policy_calls_total", &ok), 1.0);
+    assert_eq!(scrape(&text, "weir_policy_calls_total", &err), 1.0);
+}
+
+#[test]
+fn scheduler_counts_aborted_jobs() {
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let sched = metrics::with_local_recorder(&recorder, || {
+        Scheduler::builder().name("jobs").build(rt.clone()).unwrap()
+    });
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            sched
+                .submit(Job::new(async {}).delay(Duration::from_secs(60)))
+                .unwrap()
+        })
+        .collect();
+    let report = rt.block_on(sched.shutdown(Shutdown::Abort));
+    assert_eq!(report.aborted().len(), 3);
+    drop(handles);
+    let text = handle.render();
+    assert_eq!(
+        scrape(&text, "weir_scheduler_aborted_total", &[("name", "jobs")]),
+        3.0
+    );
+}
+
+#[test]
+fn a_component_built_without_a_name_is_labelled_default() {
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let breaker = metrics::with_local_recorder(&recorder, || {
+        CircuitBreaker::builder().build(rt.clone()).unwrap()
+    });
+    breaker.force_open();
+    assert!(breaker.try_acquire().is_err());
+    let text = handle.render();
+    assert_eq!(
+        scrape(&text, "weir_breaker_rejected_total", &[("name", "default")]),
+        1.0
+    );
+}
