@@ -1,0 +1,156 @@
+//! The tracing events and spans at weir's decisions, captured by a
+//! `tracing-subscriber` formatter writing into a buffer. The virtual
+//! runtime runs every task on the test's thread, so a thread-local default
+//! subscriber sees them all.
+
+#![cfg(all(feature = "tracing", feature = "test-util"))]
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use weir::limit::Bulkhead;
+use weir::policy::{Error, Policy};
+use weir::resilience::{CircuitBreaker, Retry};
+use weir::rt::VirtualRuntime;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Buffer {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` under a DEBUG formatter and returns what it printed.
+fn captured(f: impl FnOnce()) -> String {
+    let buf = Buffer::default();
+    let out = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || out.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    text
+}
+
+#[test]
+fn a_retried_policy_call_shows_its_span_each_attempt_and_the_retry() {
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let retry = Retry::constant(Duration::from_millis(100))
+            .max_attempts(2)
+            .name("tools")
+            .build()
+            .unwrap();
+        let policy = Policy::new(rt.clone()).name("tools").retry(retry);
+        let out: Result<(), Error<&str>> = rt.block_on(policy.call(|| async { Err("down") }));
+        assert_eq!(out, Err(Error::Inner("down")));
+    });
+    let lines: Vec<&str> = text.lines().collect();
+    let scheduled = lines
+        .iter()
+        .find(|l| l.contains("retry scheduled"))
+        .unwrap_or_else(|| panic!("no retry event in:\n{text}"));
+    assert!(scheduled.contains("weir.policy{name=tools}"), "{scheduled}");
+    assert!(scheduled.contains("attempt=1"), "{scheduled}");
+    assert!(scheduled.contains("delay=100ms"), "{scheduled}");
+    assert!(scheduled.contains("reason=\"error\""), "{scheduled}");
+    let gave_up = lines
+        .iter()
+        .find(|l| l.contains("retry gave up"))
+        .unwrap_or_else(|| panic!("no give-up event in:\n{text}"));
+    assert!(gave_up.contains("attempt=2"), "{gave_up}");
+    assert!(gave_up.contains("gave_up=attempts exhausted"), "{gave_up}");
+}
+
+#[test]
+fn breaker_state_changes_and_rejections_are_events() {
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let breaker = CircuitBreaker::builder()
+            .consecutive_failures(1)
+            .name("search")
+            .build(rt.clone())
+            .unwrap();
+        rt.block_on(async {
+            let _ = breaker.call(|| async { Err::<(), _>(()) }).await;
+            let _ = breaker.call(|| async { Ok::<_, ()>(()) }).await;
+        });
+    });
+    let changed = text
+        .lines()
+        .find(|l| l.contains("circuit breaker state changed"))
+        .unwrap_or_else(|| panic!("no transition in:\n{text}"));
+    assert!(changed.contains("INFO weir::breaker"), "{changed}");
+    assert!(
+        changed.contains("name=search from=Closed to=Open"),
+        "{changed}"
+    );
+    assert!(
+        text.contains("circuit breaker rejected a call name=search remaining=60s"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bulkhead_rejection_and_policy_timeout_are_events() {
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let bulkhead = Bulkhead::builder()
+            .max_concurrent(1)
+            .name("db")
+            .build(rt.clone())
+            .unwrap();
+        let held = bulkhead.try_acquire().unwrap();
+        assert!(bulkhead.try_acquire().is_err());
+        drop(held);
+        let policy = Policy::new(rt.clone())
+            .name("slow")
+            .timeout(Duration::from_secs(1));
+        let r2 = rt.clone();
+        let out: Result<(), Error<()>> = rt.block_on(policy.call(|| {
+            let rt = r2.clone();
+            async move {
+                weir::Runtime::sleep(&rt, Duration::from_secs(5)).await;
+                Ok(())
+            }
+        }));
+        assert_eq!(out, Err(Error::Timeout));
+    });
+    assert!(
+        text.contains("bulkhead rejected a call name=db reason="),
+        "{text}"
+    );
+    let timed_out = text
+        .lines()
+        .find(|l| l.contains("timed out"))
+        .unwrap_or_else(|| panic!("no timeout in:\n{text}"));
+    assert!(timed_out.contains("weir.policy{name=slow}"), "{timed_out}");
+    assert!(timed_out.contains("name=slow after=1s"), "{timed_out}");
+}
+
+#[test]
+fn nothing_is_printed_below_the_subscribers_level() {
+    let rt = VirtualRuntime::new();
+    let buf = Buffer::default();
+    let out = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(move || out.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let b = CircuitBreaker::builder().build(rt.clone()).unwrap();
+        b.force_open();
+        assert!(b.try_acquire().is_err());
+    });
+    assert!(buf.0.lock().unwrap().is_empty());
+}
