@@ -152,7 +152,9 @@ impl<R: Runtime> Policy<R> {
 impl<R: Runtime, L> Policy<R, L> {
     /// Names the pipeline in its tracing span (`weir.policy`) and its
     /// metric labels (the `name` label; see [`obs`](crate::obs)). Default:
-    /// `"default"`.
+    /// `"default"`. Name it first: a [`timeout`](Self::timeout) layer takes
+    /// the name the policy has when it is added, and a policy with no layer
+    /// reports no metrics.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -162,7 +164,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # }
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.obs = PolicyObs::new(Name::new(name));
+        self.obs = self.obs.renamed(Name::new(name));
         self
     }
 
@@ -179,7 +181,7 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn layer<N>(self, layer: N) -> Policy<R, Stack<L, N>> {
         Policy {
             rt: self.rt,
-            obs: self.obs,
+            obs: self.obs.registered(),
             layers: Stack {
                 outer: self.layers,
                 inner: layer,

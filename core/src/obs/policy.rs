@@ -45,17 +45,45 @@ fn index<T, E>(r: &Result<T, Error<E>>) -> usize {
 pub(crate) struct PolicyObs {
     // Kept whatever the features: layers added later take it.
     name: Name,
+    // Registered with the first layer, so that `Policy::new(rt).name(..)`
+    // never leaves a series labelled "default" behind.
     #[cfg(feature = "metrics")]
-    calls: [metrics::Counter; 8],
+    calls: Option<[metrics::Counter; 8]>,
 }
 
 impl PolicyObs {
     pub(crate) fn new(name: Name) -> Self {
         PolicyObs {
             #[cfg(feature = "metrics")]
-            calls: super::metric::counters("weir_policy_calls_total", &name, "outcome", OUTCOMES),
+            calls: None,
             name,
         }
+    }
+
+    /// Renamed; registered again under the new name if it was registered.
+    pub(crate) fn renamed(self, name: Name) -> Self {
+        #[cfg(feature = "metrics")]
+        let registered = self.calls.is_some();
+        let obs = PolicyObs::new(name);
+        #[cfg(feature = "metrics")]
+        if registered {
+            return obs.registered();
+        }
+        obs
+    }
+
+    /// With its metric handles registered (once).
+    pub(crate) fn registered(self) -> Self {
+        #[cfg(feature = "metrics")]
+        if self.calls.is_none() {
+            let calls =
+                super::metric::counters("weir_policy_calls_total", &self.name, "outcome", OUTCOMES);
+            return PolicyObs {
+                calls: Some(calls),
+                ..self
+            };
+        }
+        self
     }
 
     pub(crate) fn name(&self) -> &Name {
@@ -75,7 +103,9 @@ impl PolicyObs {
         #[cfg(feature = "metrics")]
         let call = async move {
             let out = call.await;
-            self.calls[index(&out)].increment(1);
+            if let Some(calls) = &self.calls {
+                calls[index(&out)].increment(1);
+            }
             out
         };
         #[cfg(feature = "tracing")]
