@@ -12,6 +12,10 @@
 //! * `async-std`: [`AsyncStd`], the async-std adapter (async-std is
 //!   discontinued upstream; prefer smol for new code).
 //! * `test-util`: the virtual-time runtime and the counting allocator.
+//! * `tracing`: events at weir's decisions and a span per policy call
+//!   ([`obs`]).
+//! * `metrics`: metrics for every component through the `metrics` facade
+//!   ([`obs`] lists them).
 //!
 //! Features only add: enabling several adapters at once is fine.
 //!

@@ -14,6 +14,10 @@
 //!   deterministic tests of time-dependent behaviour, and [`alloc_count`], a
 //!   counting global allocator for zero-allocation tests. Not for production
 //!   builds.
+//! * `tracing`: events at every decision and a span per policy call, through
+//!   `tracing`; see [`obs`].
+//! * `metrics`: counters, gauges and histograms for every component, through
+//!   the `metrics` facade; see [`obs`] for the names.
 
 #![warn(missing_docs)]
 

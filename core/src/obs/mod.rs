@@ -1,7 +1,101 @@
 //! Observability: tracing events and spans (feature `tracing`) and metrics
 //! (feature `metrics`).
 //!
-//! TABLE
+//! Every component reports its decisions through this module. The features
+//! only add: without them nothing here is compiled into the components.
+//!
+//! # Names
+//!
+//! Each component has a name, set by the `name` setter of its builder
+//! (`CircuitBreaker::builder().name("search")`, `Policy::new(rt).name(..)`,
+//! `AdaptiveLimiter::new(..).name(..)`); unset, it is `"default"`. The name
+//! is the `name` field of every event and the `name` label of every metric.
+//!
+//! # Metrics (feature `metrics`)
+//!
+//! Named `weir_<component>_<what>[_<unit>]`: counters end in `_total`,
+//! durations are histograms in `_seconds`, gauges have no suffix. Every
+//! series carries `name`; the labels below are its others. Handles are
+//! registered when the component is built (a policy: when its first layer
+//! is added), with the recorder in force then: install the recorder
+//! (`metrics::set_global_recorder`) before building components.
+//!
+//! | metric | kind | labels | counts |
+//! |---|---|---|---|
+//! | `weir_breaker_state` | gauge | | 0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled, 5 metrics only |
+//! | `weir_breaker_transitions_total` | counter | `to` (`closed`, `open`, `half_open`, `forced_open`, `disabled`, `metrics_only`) | state changes (as `Stats::opened`, `half_opened`, `closed`) |
+//! | `weir_breaker_calls_total` | counter | `outcome` (`success`, `failure`, `ignored`) | outcomes recorded |
+//! | `weir_breaker_slow_calls_total` | counter | | calls over the slow-call duration |
+//! | `weir_breaker_rejected_total` | counter | | calls refused (`Stats::rejected`) |
+//! | `weir_retry_retries_total` | counter | | retries scheduled |
+//! | `weir_retry_delay_seconds` | histogram | | the delay before each retry |
+//! | `weir_retry_gave_up_total` | counter | `reason` (`attempts`, `deadline`, `budget`, `retry_after_too_long`) | loops that stopped retrying a retryable failure |
+//! | `weir_hedge_hedges_total` | counter | | hedges started |
+//! | `weir_hedge_budget_denied_total` | counter | | hedges the retry budget refused |
+//! | `weir_timeout_timeouts_total` | counter | | attempts a policy's timeout layer dropped (named after the policy) |
+//! | `weir_policy_calls_total` | counter | `outcome` (`ok`, `error`, `timeout`, `rate_limited`, `circuit_open`, `rejected`, `cancelled`, `closed`) | finished policy calls |
+//! | `weir_bulkhead_admitted_total` | counter | | calls admitted (`BulkheadStats::admitted`) |
+//! | `weir_bulkhead_rejected_total` | counter | `reason` (`queue_full`, `wait_timeout`, `closed`, `oversized`) | calls refused (`BulkheadStats::rejected_*`) |
+//! | `weir_bulkhead_cancelled_total` | counter | | waiters dropped before an outcome |
+//! | `weir_bulkhead_in_flight` | gauge | | permits held |
+//! | `weir_bulkhead_queued` | gauge | | permits asked for by waiters |
+//! | `weir_bulkhead_max_concurrent` | gauge | | the limit in force (moved by an adaptive limiter) |
+//! | `weir_adaptive_samples_total` | counter | | samples given to the algorithm |
+//! | `weir_adaptive_dropped_total` | counter | | of those, drops |
+//! | `weir_adaptive_ignored_total` | counter | | calls completed as ignored |
+//! | `weir_adaptive_latency_seconds` | histogram | | sampled latencies |
+//! | `weir_worker_pool_threads` | gauge | | threads alive |
+//! | `weir_worker_pool_threads_started_total` | counter | | threads started (the pool grew) |
+//! | `weir_worker_pool_threads_exited_total` | counter | | threads exited (the pool shrank) |
+//! | `weir_worker_pool_submitted_total` | counter | | jobs accepted |
+//! | `weir_worker_pool_rejected_total` | counter | | jobs refused |
+//! | `weir_worker_pool_jobs_total` | counter | `outcome` (`completed`, `panicked`) | jobs run |
+//! | `weir_worker_pool_job_duration_seconds` | histogram | | how long each job ran |
+//! | `weir_scheduler_aborted_total` | counter | | jobs withdrawn by `Shutdown::Abort` |
+//!
+//! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`),
+//! the `ResourcePool`, the semaphore, the queues and the standalone
+//! `Timeout`.
+//!
+//! # Tracing (feature `tracing`)
+//!
+//! Targets are `weir::<component>`, so `RUST_LOG=weir::breaker=info` (with
+//! `tracing-subscriber`'s `EnvFilter`) picks one component.
+//!
+//! | target | level | message | fields |
+//! |---|---|---|---|
+//! | `weir::breaker` | INFO | circuit breaker state changed | `name`, `from`, `to` |
+//! | `weir::breaker` | DEBUG | circuit breaker rejected a call | `name`, `remaining` |
+//! | `weir::retry` | DEBUG | retry scheduled | `name`, `attempt` (the one that failed), `delay`, `reason` (`error`, `value`, `timeout`, `rate_limited`, `circuit_open`, `rejected`) |
+//! | `weir::retry` | DEBUG | retry gave up | `name`, `attempt`, `reason`, `gave_up` |
+//! | `weir::hedge` | DEBUG | hedge started / hedge refused by the retry budget | `name`, `hedge`, `delay` |
+//! | `weir::timeout` | DEBUG | timed out | `name`, `after` |
+//! | `weir::bulkhead` | DEBUG | bulkhead rejected a call | `name`, `reason` |
+//! | `weir::bulkhead` | INFO | bulkhead limit changed | `name`, `from`, `to` |
+//! | `weir::adaptive` | TRACE | adaptive limiter sample | `name`, `latency`, `in_flight`, `dropped`, `limit` |
+//! | `weir::worker_pool` | DEBUG | worker pool grew / shrank / rejected a job | `name`, `threads` |
+//! | `weir::worker_pool` | INFO | worker pool shutting down | `name`, `cancel_queued` |
+//! | `weir::scheduler` | INFO | scheduler shutting down / shut down | `name`, `mode`, `aborted` |
+//!
+//! Spans (target `weir::policy`, level INFO): `weir.policy` around each
+//! [`Policy::call`](crate::policy::Policy::call), with `name`; inside it,
+//! `weir.attempt` around each attempt a retry layer makes, with `attempt`
+//! (1 for the first call).
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use weir_core::policy::Policy;
+//! use weir_core::resilience::{CircuitBreaker, Retry};
+//! use weir_core::rt::VirtualRuntime;
+//!
+//! let rt = VirtualRuntime::new();
+//! let breaker = CircuitBreaker::builder().name("search").build(rt.clone()).unwrap();
+//! let retry = Retry::constant(Duration::from_millis(10)).name("search").build().unwrap();
+//! let policy = Policy::new(rt.clone()).name("search").retry(retry).breaker(breaker);
+//! assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(1) })), Ok(1));
+//! # }
+//! ```
 //!
 //! # Zero cost when off
 //!
