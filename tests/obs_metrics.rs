@@ -215,3 +215,128 @@ fn a_component_built_without_a_name_is_labelled_default() {
         1.0
     );
 }
+
+/// A pool of numbered connections that fail every recycle check (so each
+/// reuse discards one and creates another); a create fails when
+/// `fail_next_create` is set.
+struct Conns {
+    next: std::sync::atomic::AtomicU32,
+    fail_next_create: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl weir::pool::Manager for Conns {
+    type Resource = u32;
+    type Error = &'static str;
+
+    async fn create(&self) -> Result<u32, &'static str> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.fail_next_create.swap(false, SeqCst) {
+            return Err("refused");
+        }
+        Ok(self.next.fetch_add(1, SeqCst))
+    }
+
+    async fn recycle(&self, _: &mut u32) -> Result<(), &'static str> {
+        Err("broken")
+    }
+}
+
+#[test]
+fn resource_pool_metrics_match_its_stats() {
+    use weir::pool::ResourcePool;
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pool = metrics::with_local_recorder(&recorder, || {
+        let conns = Conns {
+            next: Default::default(),
+            fail_next_create: fail.clone(),
+        };
+        ResourcePool::builder(conns)
+            .max_size(2)
+            .acquire_timeout(Duration::from_secs(1))
+            .name("db")
+            .build(rt.clone())
+            .unwrap()
+    });
+    rt.block_on(async {
+        let a = pool.get().await.unwrap(); // creates 0
+        let b = pool.get().await.unwrap(); // creates 1
+        assert!(pool.get().await.is_err(), "full: times out");
+        drop((a, b));
+        // Both idle ones fail their check and are discarded; the create
+        // that follows is refused once.
+        fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = pool.get().await;
+        let _ = pool.get().await;
+    });
+    let text = handle.render();
+    let s = pool.stats();
+    let n = [("name", "db")];
+    let expected = (s.created, s.discarded, s.timeouts, s.create_errors);
+    assert_eq!(expected, (3, 2, 1, 1), "{s:?}");
+    assert_eq!(
+        scrape(&text, "weir_resource_pool_created_total", &n),
+        s.created as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_resource_pool_discarded_total", &n),
+        s.discarded as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_resource_pool_timeouts_total", &n),
+        s.timeouts as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_resource_pool_create_errors_total", &n),
+        s.create_errors as f64
+    );
+    assert_eq!(scrape(&text, "weir_resource_pool_size", &n), s.size as f64);
+}
+
+#[test]
+fn worker_pool_metrics_match_its_stats() {
+    use weir::pool::WorkerPool;
+    let (recorder, handle) = recorder();
+    let pool = metrics::with_local_recorder(&recorder, || {
+        WorkerPool::builder()
+            .min_threads(1)
+            .max_threads(1)
+            .name("cpu")
+            .build()
+            .unwrap()
+    });
+    for i in 0..5u32 {
+        assert_eq!(
+            futures_lite::future::block_on(pool.run(move || i * 2)).unwrap(),
+            i * 2
+        );
+    }
+    pool.shutdown();
+    let text = handle.render();
+    let s = pool.stats();
+    let n = [("name", "cpu")];
+    let done = [("name", "cpu"), ("outcome", "completed")];
+    assert_eq!(
+        scrape(&text, "weir_worker_pool_submitted_total", &n),
+        s.submitted as f64
+    );
+    assert_eq!(s.completed, 5);
+    assert_eq!(
+        scrape(&text, "weir_worker_pool_jobs_total", &done),
+        s.completed as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_worker_pool_job_duration_seconds_count", &n),
+        5.0
+    );
+    assert_eq!(
+        scrape(&text, "weir_worker_pool_threads_started_total", &n),
+        1.0
+    );
+    assert_eq!(
+        scrape(&text, "weir_worker_pool_threads_exited_total", &n),
+        1.0
+    );
+    assert_eq!(scrape(&text, "weir_worker_pool_threads", &n), 0.0);
+}

@@ -51,11 +51,15 @@
 //! | `weir_worker_pool_rejected_total` | counter | | jobs refused |
 //! | `weir_worker_pool_jobs_total` | counter | `outcome` (`completed`, `panicked`) | jobs run |
 //! | `weir_worker_pool_job_duration_seconds` | histogram | | how long each job ran |
+//! | `weir_resource_pool_size` | gauge | | slots taken (resources alive or being created) |
+//! | `weir_resource_pool_created_total` | counter | | resources created (the pool grew; `PoolStats::created`) |
+//! | `weir_resource_pool_discarded_total` | counter | | resources dropped for good (the pool shrank; `PoolStats::discarded`) |
+//! | `weir_resource_pool_timeouts_total` | counter | | `get`s past the acquire timeout |
+//! | `weir_resource_pool_create_errors_total` | counter | | creates that failed or panicked |
 //! | `weir_scheduler_aborted_total` | counter | | jobs withdrawn by `Shutdown::Abort` |
 //!
 //! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`),
-//! the `ResourcePool`, the semaphore, the queues and the standalone
-//! `Timeout`.
+//! the semaphore, the queues and the standalone `Timeout`.
 //!
 //! # Tracing (feature `tracing`)
 //!
@@ -75,6 +79,8 @@
 //! | `weir::adaptive` | TRACE | adaptive limiter sample | `name`, `latency`, `in_flight`, `dropped`, `limit` |
 //! | `weir::worker_pool` | DEBUG | worker pool grew / shrank / rejected a job | `name`, `threads` |
 //! | `weir::worker_pool` | INFO | worker pool shutting down | `name`, `cancel_queued` |
+//! | `weir::resource_pool` | DEBUG | resource pool grew / shrank / get timed out | `name`, `size` |
+//! | `weir::resource_pool` | WARN | resource pool could not create a resource | `name` |
 //! | `weir::scheduler` | INFO | scheduler shutting down / shut down | `name`, `mode`, `aborted` |
 //!
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
@@ -139,6 +145,7 @@ pub(crate) mod breaker;
 pub(crate) mod bulkhead;
 pub(crate) mod hedge;
 pub(crate) mod policy;
+pub(crate) mod resource_pool;
 pub(crate) mod retry;
 pub(crate) mod sched;
 pub(crate) mod timeout;

@@ -82,6 +82,7 @@ mod manager;
 use core::fmt;
 use core::future::poll_fn;
 use core::pin::pin;
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
@@ -92,6 +93,7 @@ pub use guard::Pooled;
 pub use manager::Manager;
 
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, resource_pool::ResourcePoolObs};
 use crate::rt::{JoinHandle, Runtime, deadline_after};
 use catch::{caught, forget_payload};
 use inner::{Config, Inner, Reserved};
@@ -160,12 +162,14 @@ impl<M: Manager, R: Runtime> fmt::Debug for ResourcePool<M, R> {
 pub struct ResourcePoolBuilder<M> {
     manager: M,
     cfg: Config,
+    name: Name,
 }
 
 impl<M> fmt::Debug for ResourcePoolBuilder<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResourcePoolBuilder")
             .field("config", &self.cfg)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +202,7 @@ impl<M: Manager> ResourcePool<M, ()> {
                 acquire_timeout: None,
                 test_on_acquire: true,
             },
+            name: Name::default(),
         }
     }
 }
@@ -218,6 +223,26 @@ macro_rules! doc_manager {
 }
 
 impl<M: Manager> ResourcePoolBuilder<M> {
+    /// Names the pool in its tracing events and metric labels (the `name`
+    /// label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # struct M;
+    /// # impl Manager for M {
+    /// #     type Resource = ();
+    /// #     type Error = ();
+    /// #     async fn create(&self) -> Result<(), ()> { Ok(()) }
+    /// #     async fn recycle(&self, _: &mut ()) -> Result<(), ()> { Ok(()) }
+    /// # }
+    /// let b = ResourcePool::builder(M).name("db");
+    /// # drop(b);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
+    }
+
     #[doc = "The most resources alive at once, counting those being created"]
     #[doc = "(default 16). Must be at least one."]
     #[doc = ""]
@@ -339,7 +364,8 @@ impl<M: Manager> ResourcePoolBuilder<M> {
         }
         let background =
             cfg.min_idle > 0 || cfg.max_idle_time.is_some() || cfg.max_lifetime.is_some();
-        let inner = Arc::new(Inner::new(self.manager, rt.clone(), cfg));
+        let obs = ResourcePoolObs::new(self.name);
+        let inner = Arc::new(Inner::new(self.manager, rt.clone(), cfg, obs));
         if background {
             rt.spawn(maintain(Arc::downgrade(&inner), rt.clone()))
                 .detach();

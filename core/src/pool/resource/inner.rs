@@ -21,6 +21,7 @@ use super::catch::caught;
 use super::error::{Hook, ManagerPanic};
 use super::{Manager, PoolError, PoolStats, Pooled};
 use crate::loom::sync::Mutex;
+use crate::obs::resource_pool::ResourcePoolObs;
 use crate::rt::{Runtime, deadline_after};
 
 #[derive(Clone, Debug)]
@@ -99,6 +100,7 @@ pub(crate) struct Inner<M: Manager, R> {
     pub(crate) rt: R,
     pub(crate) cfg: Config,
     pub(crate) state: Mutex<State<M::Resource>>,
+    obs: ResourcePoolObs,
 }
 
 /// What a pool does when a handed-out resource comes back or leaves; lets
@@ -109,8 +111,9 @@ pub(crate) trait Sink<M: Manager>: Send + Sync {
 }
 
 impl<M: Manager, R: Runtime> Inner<M, R> {
-    pub(crate) fn new(manager: M, rt: R, cfg: Config) -> Self {
+    pub(crate) fn new(manager: M, rt: R, cfg: Config, obs: ResourcePoolObs) -> Self {
         Inner {
+            obs,
             manager,
             rt,
             cfg,
@@ -190,6 +193,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
         if st.closed || now.is_some_and(|now| self.lifetime_over(&entry, now)) {
             st.size -= 1;
             st.discarded += 1;
+            self.obs.discarded(st.size);
             let w = self.give_slot(st);
             return (Some(entry.res), w);
         }
@@ -227,6 +231,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
         st.in_use -= 1;
         st.size -= 1;
         st.discarded += 1;
+        self.obs.discarded(st.size);
         let w = self.give_slot(st);
         let k = if self.below_min_idle(st) {
             self.kick(st)
@@ -295,6 +300,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                     Some(g) => g,
                     None => {
                         self.state.lock().timeouts += 1;
+                        self.obs.timed_out();
                         return Err(PoolError::Timeout);
                     }
                 }
@@ -337,6 +343,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                                 None => {
                                     drop(held);
                                     self.state.lock().timeouts += 1;
+                                    self.obs.timed_out();
                                     return Err(PoolError::Timeout);
                                 }
                             }
@@ -352,6 +359,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                         st.in_use -= 1;
                         st.creating += 1;
                         st.discarded += 1;
+                        self.obs.discarded(st.size);
                     }
                     drop(entry);
                     grant = Grant::Create;
@@ -370,6 +378,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                             st.creating -= 1;
                             st.in_use += 1;
                             st.created += 1;
+                            self.obs.created(st.size);
                             drop(st);
                             let entry = Entry {
                                 res,
@@ -380,6 +389,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                         }
                         Some(Ok(Err(e))) => {
                             self.state.lock().create_errors += 1;
+                            self.obs.create_failed();
                             drop(slot);
                             Err(PoolError::Create(e))
                         }
@@ -387,6 +397,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                             {
                                 let mut st = self.state.lock();
                                 st.create_errors += 1;
+                                self.obs.create_failed();
                                 record_panic(&mut st, p.clone());
                             }
                             drop(slot);
@@ -395,6 +406,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                         None => {
                             drop(slot);
                             self.state.lock().timeouts += 1;
+                            self.obs.timed_out();
                             Err(PoolError::Timeout)
                         }
                     };
@@ -472,6 +484,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                     }
                     st.size -= 1;
                     st.discarded += 1;
+                    self.obs.discarded(st.size);
                     wakers.extend(self.give_slot(&mut st));
                 } else {
                     i += 1;
@@ -511,6 +524,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
         match res {
             Ok(Ok(res)) => {
                 st.created += 1;
+                self.obs.created(st.size);
                 let entry = Entry {
                     res,
                     created_at: self.cfg.max_lifetime.and(now),
@@ -535,6 +549,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                     record_panic(&mut st, p);
                 }
                 st.create_errors += 1;
+                self.obs.create_failed();
                 st.size -= 1;
                 let w = self.give_slot(&mut st);
                 drop(st);
