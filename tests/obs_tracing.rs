@@ -43,7 +43,7 @@ fn captured(f: impl FnOnce()) -> String {
 }
 
 #[test]
-fn a_retried_policy_call_shows_its_span_each_attempt_and_the_retry() {
+fn a_retry_is_an_event_in_the_policy_span_with_delay_and_reason() {
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let retry = Retry::constant(Duration::from_millis(100))
@@ -153,4 +153,75 @@ fn nothing_is_printed_below_the_subscribers_level() {
         assert!(b.try_acquire().is_err());
     });
     assert!(buf.0.lock().unwrap().is_empty());
+}
+
+#[test]
+fn each_hedged_attempt_runs_in_its_own_span() {
+    use weir::resilience::Hedge;
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let hedge = Hedge::fixed(Duration::from_millis(10))
+            .name("h")
+            .build()
+            .unwrap();
+        let policy = Policy::new(rt.clone())
+            .name("h")
+            .hedge(hedge)
+            .timeout(Duration::from_secs(1));
+        let r2 = rt.clone();
+        let out: Result<(), Error<()>> = rt.block_on(policy.call(|| {
+            let rt = r2.clone();
+            async move {
+                weir::Runtime::sleep(&rt, Duration::from_secs(5)).await;
+                Ok(())
+            }
+        }));
+        assert_eq!(out, Err(Error::Timeout), "both attempts time out");
+    });
+    let started = text
+        .lines()
+        .find(|l| l.contains("hedge started"))
+        .unwrap_or_else(|| panic!("no hedge event in:\n{text}"));
+    assert!(started.contains("name=h hedge=1 delay=10ms"), "{started}");
+    for n in 0..2 {
+        let span = format!("weir.hedge{{hedge={n}}}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&span) && l.contains("timed out")),
+            "no timeout inside {span} in:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn each_retried_attempt_runs_in_its_own_span() {
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let retry = Retry::constant(Duration::from_millis(10))
+            .max_attempts(2)
+            .build()
+            .unwrap();
+        let policy = Policy::new(rt.clone())
+            .name("r")
+            .retry(retry)
+            .timeout(Duration::from_secs(1));
+        let r2 = rt.clone();
+        let out: Result<(), Error<()>> = rt.block_on(policy.call(|| {
+            let rt = r2.clone();
+            async move {
+                weir::Runtime::sleep(&rt, Duration::from_secs(5)).await;
+                Ok(())
+            }
+        }));
+        assert_eq!(out, Err(Error::Timeout));
+    });
+    for n in 1..=2 {
+        let span = format!("weir.policy{{name=r}}:weir.attempt{{attempt={n}}}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&span) && l.contains("timed out")),
+            "no timeout inside {span} in:\n{text}"
+        );
+    }
+    assert!(text.contains("reason=\"timeout\""), "{text}");
 }

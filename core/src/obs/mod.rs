@@ -86,7 +86,9 @@
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
 //! [`Policy::call`](crate::policy::Policy::call), with `name`; inside it,
 //! `weir.attempt` around each attempt a retry layer makes, with `attempt`
-//! (1 for the first call).
+//! (1 for the first call), and `weir.hedge` around each attempt a hedge
+//! makes, with `hedge` (0 for the first, 1 for the first hedge, ...).
+//! An event inside an attempt (a timeout, a rejection) carries them all.
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {

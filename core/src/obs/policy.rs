@@ -130,4 +130,17 @@ pub(crate) fn attempt<F: Future>(attempt: F, n: u32) -> impl Future<Output = F::
     attempt
 }
 
+/// Attempt `n` of a hedged call (0: the first, 1: the first hedge, ...),
+/// in a `weir.hedge` span.
+#[inline]
+pub(crate) fn hedge<F: Future>(attempt: F, n: u32) -> impl Future<Output = F::Output> {
+    #[cfg(feature = "tracing")]
+    let attempt = attempt.instrument(tracing::info_span!(
+        target: "weir::policy",
+        "weir.hedge",
+        hedge = n
+    ));
+    attempt
+}
+
 opaque_debug!(PolicyObs);

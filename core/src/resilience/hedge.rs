@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::RetryBudget;
 use crate::error::{ConfigError, Rule};
-use crate::obs::{Name, hedge::HedgeObs};
+use crate::obs::{self, Name, hedge::HedgeObs};
 use crate::rt::Runtime;
 
 /// Starts another attempt when the running ones are slow; the first success
@@ -178,8 +178,9 @@ impl Hedge {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut first = pin!(Some(op()));
-        let mut hedges: Vec<Pin<Box<Fut>>> = Vec::new();
+        let first = Some(obs::policy::hedge(op(), 0));
+        let mut hedges = boxes_like(&first);
+        let mut first = pin!(first);
         // Armed only once the first attempt had to wait: a call that is
         // ready at once reads no clock and sets no timer.
         let mut timer = pin!(None::<R::Sleep>);
@@ -232,7 +233,7 @@ impl Hedge {
                     };
                     self.obs.due(started + 1, allowed, || self.current_delay());
                     if allowed {
-                        hedges.push(Box::pin(op()));
+                        hedges.push(Box::pin(obs::policy::hedge(op(), started + 1)));
                         started += 1;
                         started_now = true;
                     }
@@ -369,6 +370,12 @@ impl HedgeBuilder {
             obs: HedgeObs::new(self.name),
         })
     }
+}
+
+/// An empty list of boxed attempts of the first attempt's type (which the
+/// tracing hook may wrap, so it is named by inference only).
+fn boxes_like<F>(_: &Option<F>) -> Vec<Pin<Box<F>>> {
+    Vec::new()
 }
 
 impl fmt::Debug for Hedge {
