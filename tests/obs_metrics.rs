@@ -340,3 +340,27 @@ fn worker_pool_metrics_match_its_stats() {
     );
     assert_eq!(scrape(&text, "weir_worker_pool_threads", &n), 0.0);
 }
+
+#[test]
+fn semaphore_counts_refusals_and_changes_by_hand() {
+    use weir::sync::Semaphore;
+    let (recorder, handle) = recorder();
+    let sem = metrics::with_local_recorder(&recorder, || {
+        Semaphore::builder(1).name("uploads").build().unwrap()
+    });
+    let held = sem.try_acquire(1).unwrap();
+    assert!(sem.try_acquire(1).is_err());
+    assert!(sem.try_acquire(1).is_err());
+    sem.add_permits(3).unwrap();
+    assert_eq!(sem.forget_permits(2), 2);
+    drop(held);
+    let text = handle.render();
+    let n = [("name", "uploads")];
+    assert_eq!(scrape(&text, "weir_semaphore_refused_total", &n), 2.0);
+    assert_eq!(scrape(&text, "weir_semaphore_permits_added_total", &n), 3.0);
+    assert_eq!(
+        scrape(&text, "weir_semaphore_permits_forgotten_total", &n),
+        2.0
+    );
+    assert_eq!(sem.available_permits(), 2, "1 + 3 - 2");
+}

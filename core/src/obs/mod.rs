@@ -57,9 +57,12 @@
 //! | `weir_resource_pool_timeouts_total` | counter | | `get`s past the acquire timeout |
 //! | `weir_resource_pool_create_errors_total` | counter | | creates that failed or panicked |
 //! | `weir_scheduler_aborted_total` | counter | | jobs withdrawn by `Shutdown::Abort` |
+//! | `weir_semaphore_refused_total` | counter | | `try_acquire` calls refused |
+//! | `weir_semaphore_permits_added_total` | counter | | permits added by `add_permits` |
+//! | `weir_semaphore_permits_forgotten_total` | counter | | permits removed by `forget_permits` |
 //!
 //! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`),
-//! the semaphore, the queues and the standalone `Timeout`.
+//! the queues and the standalone `Timeout`.
 //!
 //! # Tracing (feature `tracing`)
 //!
@@ -82,6 +85,9 @@
 //! | `weir::resource_pool` | DEBUG | resource pool grew / shrank / get timed out | `name`, `size` |
 //! | `weir::resource_pool` | WARN | resource pool could not create a resource | `name` |
 //! | `weir::scheduler` | INFO | scheduler shutting down / shut down | `name`, `mode`, `aborted` |
+//! | `weir::semaphore` | TRACE | semaphore refused a try_acquire | `name`, `permits`, `reason` |
+//! | `weir::semaphore` | DEBUG | semaphore permits added / forgotten | `name`, `permits` |
+//! | `weir::semaphore` | INFO | semaphore closed | `name` |
 //!
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
 //! [`Policy::call`](crate::policy::Policy::call), with `name`; inside it,
@@ -150,6 +156,7 @@ pub(crate) mod policy;
 pub(crate) mod resource_pool;
 pub(crate) mod retry;
 pub(crate) mod sched;
+pub(crate) mod semaphore;
 pub(crate) mod timeout;
 pub(crate) mod worker_pool;
 

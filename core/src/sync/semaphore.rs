@@ -13,6 +13,7 @@ mod wake_list;
 mod loom_tests;
 
 use core::fmt;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 pub use acquire::{Acquire, AcquireOwned};
@@ -20,6 +21,7 @@ pub use error::{AcquireError, PermitOverflow, TryAcquireError};
 pub use permit::{OwnedPermit, Permit};
 
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, semaphore::SemaphoreObs};
 use raw::{MAX_PERMITS, RawSemaphore, TakeError};
 
 /// A fair, weighted, closeable async semaphore. See the [module
@@ -39,6 +41,7 @@ use raw::{MAX_PERMITS, RawSemaphore, TakeError};
 /// ```
 pub struct Semaphore {
     pub(crate) raw: RawSemaphore,
+    obs: SemaphoreObs,
 }
 
 /// Who gets released permits first.
@@ -80,6 +83,7 @@ pub struct SemaphoreBuilder {
     permits: usize,
     fairness: Fairness,
     spin: bool,
+    name: Name,
 }
 
 impl SemaphoreBuilder {
@@ -110,6 +114,18 @@ impl SemaphoreBuilder {
         self
     }
 
+    /// Names the semaphore in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let sem = weir_core::sync::Semaphore::builder(4).name("uploads").build().unwrap();
+    /// # drop(sem);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
+    }
+
     /// Builds the semaphore.
     ///
     /// # Errors
@@ -128,6 +144,7 @@ impl SemaphoreBuilder {
         }
         Ok(Semaphore {
             raw: RawSemaphore::new(self.permits, self.fairness == Fairness::Barging, self.spin),
+            obs: SemaphoreObs::new(self.name),
         })
     }
 }
@@ -170,6 +187,7 @@ impl Semaphore {
             permits,
             fairness: Fairness::Fair,
             spin: true,
+            name: Name::default(),
         }
     }
 
@@ -255,6 +273,15 @@ impl Semaphore {
     }
 
     fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        let taken = self.try_take_inner(n);
+        if let Err(e) = &taken {
+            self.obs.refused(n, e);
+        }
+        taken
+    }
+
+    #[inline]
+    fn try_take_inner(&self, n: usize) -> Result<(), TryAcquireError> {
         if n > MAX_PERMITS {
             return Err(TryAcquireError::TooLarge { requested: n });
         }
@@ -298,7 +325,9 @@ impl Semaphore {
     pub fn add_permits(&self, n: usize) -> Result<(), PermitOverflow> {
         self.raw
             .add_permits(n)
-            .map_err(|()| PermitOverflow { rejected: n })
+            .map_err(|()| PermitOverflow { rejected: n })?;
+        self.obs.added(n);
+        Ok(())
     }
 
     /// Removes up to `n` free permits for good and returns how many it
@@ -313,7 +342,9 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 0);
     /// ```
     pub fn forget_permits(&self, n: usize) -> usize {
-        self.raw.forget_free(n)
+        let forgotten = self.raw.forget_free(n);
+        self.obs.forgotten(forgotten);
+        forgotten
     }
 
     /// Closes the semaphore: every waiting acquire fails with
@@ -329,6 +360,7 @@ impl Semaphore {
     /// ```
     pub fn close(&self) {
         self.raw.close();
+        self.obs.closed();
     }
 
     /// Whether [`Semaphore::close`] was called.
