@@ -61,8 +61,9 @@
 //! | `weir_semaphore_permits_added_total` | counter | | permits added by `add_permits` |
 //! | `weir_semaphore_permits_forgotten_total` | counter | | permits removed by `forget_permits` |
 //!
-//! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`),
-//! the queues and the standalone `Timeout`.
+//! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`)
+//! and the queues. The standalone [`timeout`](crate::resilience::timeout)
+//! emits its event but counts no metric (it has no name).
 //!
 //! # Tracing (feature `tracing`)
 //!
@@ -76,7 +77,7 @@
 //! | `weir::retry` | DEBUG | retry scheduled | `name`, `attempt` (the one that failed), `delay`, `reason` (`error`, `value`, `timeout`, `rate_limited`, `circuit_open`, `rejected`) |
 //! | `weir::retry` | DEBUG | retry gave up | `name`, `attempt`, `reason`, `gave_up` |
 //! | `weir::hedge` | DEBUG | hedge started / hedge refused by the retry budget | `name`, `hedge`, `delay` |
-//! | `weir::timeout` | DEBUG | timed out | `name`, `after` |
+//! | `weir::timeout` | DEBUG | timed out | `name`, `after` (a policy's timeout layer); `deadline` ([`timeout`](crate::resilience::timeout), [`Timeout`](crate::resilience::Timeout): no name) |
 //! | `weir::bulkhead` | DEBUG | bulkhead rejected a call | `name`, `reason` |
 //! | `weir::bulkhead` | INFO | bulkhead limit changed | `name`, `from`, `to` |
 //! | `weir::adaptive` | TRACE | adaptive limiter sample | `name`, `latency`, `in_flight`, `dropped`, `limit` |

@@ -40,4 +40,12 @@ impl TimeoutObs {
     }
 }
 
+/// A [`timeout`](crate::resilience::timeout) future (or a
+/// [`Timeout`](crate::resilience::Timeout)'s) reached `deadline` and dropped
+/// its work. These have no name and count no metric.
+#[inline]
+pub(crate) fn elapsed(deadline: std::time::Instant) {
+    event!("weir::timeout", DEBUG, deadline = ?deadline, "timed out");
+}
+
 opaque_debug!(TimeoutObs);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use crate::error::{ConfigError, Rule};
+use crate::obs;
 use crate::rt::{Runtime, deadline_after};
 
 /// The error of a future that did not finish before its deadline.
@@ -162,6 +163,7 @@ impl<S: Future<Output = ()>, F: Future> Future for TimeoutFuture<S, F> {
         }
         match this.sleep.poll(cx) {
             Poll::Ready(()) => {
+                obs::timeout::elapsed(*this.deadline);
                 this.future.set(None);
                 Poll::Ready(Err(Elapsed::new(*this.deadline)))
             }
