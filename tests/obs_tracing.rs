@@ -225,3 +225,33 @@ fn each_retried_attempt_runs_in_its_own_span() {
     }
     assert!(text.contains("reason=\"timeout\""), "{text}");
 }
+
+#[test]
+fn a_rate_limit_rejection_is_an_event_with_its_retry_after() {
+    use weir::limit::RateLimiter;
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let rate = RateLimiter::builder()
+            .rate(1, Duration::from_secs(1))
+            .build(rt.clone())
+            .unwrap();
+        let policy = Policy::new(rt.clone())
+            .name("api")
+            .rate_limit_or_reject(rate);
+        let ok: Result<(), Error<()>> = rt.block_on(policy.call(|| async { Ok(()) }));
+        assert_eq!(ok, Ok(()));
+        let refused: Result<(), Error<()>> = rt.block_on(policy.call(|| async { Ok(()) }));
+        assert_eq!(
+            refused,
+            Err(Error::RateLimited {
+                retry_after: Duration::from_secs(1)
+            })
+        );
+    });
+    let line = text
+        .lines()
+        .find(|l| l.contains("rate limiter rejected a call"))
+        .unwrap_or_else(|| panic!("no rejection in:\n{text}"));
+    assert!(line.contains("weir.policy{name=api}"), "{line}");
+    assert!(line.contains("retry_after=1s"), "{line}");
+}

@@ -79,6 +79,7 @@
 //! | `weir::hedge` | DEBUG | hedge started / hedge refused by the retry budget | `name`, `hedge`, `delay` |
 //! | `weir::timeout` | DEBUG | timed out | `name`, `after` (a policy's timeout layer); `deadline` ([`timeout`](crate::resilience::timeout), [`Timeout`](crate::resilience::Timeout): no name) |
 //! | `weir::bulkhead` | DEBUG | bulkhead rejected a call | `name`, `reason` |
+//! | `weir::rate` | DEBUG | rate limiter rejected a call | `retry_after` (from a policy's `rate_limit_or_reject` layer, inside its span) |
 //! | `weir::bulkhead` | INFO | bulkhead limit changed | `name`, `from`, `to` |
 //! | `weir::adaptive` | TRACE | adaptive limiter sample | `name`, `latency`, `in_flight`, `dropped`, `limit` |
 //! | `weir::worker_pool` | DEBUG | worker pool grew / shrank / rejected a job | `name`, `threads` |
@@ -154,6 +155,7 @@ pub(crate) mod breaker;
 pub(crate) mod bulkhead;
 pub(crate) mod hedge;
 pub(crate) mod policy;
+pub(crate) mod rate;
 pub(crate) mod resource_pool;
 pub(crate) mod retry;
 pub(crate) mod sched;

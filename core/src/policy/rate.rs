@@ -5,6 +5,7 @@ use core::future::Future;
 use super::{Error, Layer};
 use crate::limit::RateLimiter;
 use crate::limit::rate::Clock;
+use crate::obs;
 use crate::rt::Runtime;
 
 /// What the rate-limit layer does with a call that does not conform now.
@@ -62,6 +63,7 @@ where
                 RateMode::Wait => self.limiter.acquire().await,
                 RateMode::Reject => {
                     if let Err(limited) = self.limiter.try_acquire() {
+                        obs::rate::rejected(limited.retry_after);
                         return Err(Error::RateLimited {
                             retry_after: limited.retry_after,
                         });
