@@ -85,6 +85,10 @@ fn breaker_metrics_match_its_stats() {
     let failed = [("name", "search"), ("outcome", "failure")];
     assert_eq!(scrape(&text, "weir_breaker_calls_total", &ok), 1.0);
     assert_eq!(scrape(&text, "weir_breaker_calls_total", &failed), 2.0);
+    assert!(
+        text.contains("# HELP weir_breaker_rejected_total Calls the breaker refused."),
+        "{text}"
+    );
 }
 
 #[test]

@@ -147,6 +147,8 @@ macro_rules! opaque_debug {
 }
 
 #[cfg(feature = "metrics")]
+mod help;
+#[cfg(feature = "metrics")]
 mod metric;
 mod name;
 
