@@ -38,8 +38,7 @@ fn captured(f: impl FnOnce()) -> String {
         .with_writer(move || out.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    text
+    String::from_utf8(buf.0.lock().unwrap().clone()).unwrap()
 }
 
 #[test]
