@@ -30,6 +30,11 @@
 //! receiver* goes are dropped with the queue, as in every channel: nobody is
 //! left to receive them.
 //!
+//! A [`DelayQueue`] has no ends, only [`DelayQueue::close`]; its values may
+//! be due far in the future, so a close does not let receivers drain them:
+//! it hands every value still queued back to its caller, and every waiting
+//! [`DelayQueue::recv`] ends with [`RecvError`] at once.
+//!
 //! # Waiting costs nothing extra
 //!
 //! Waiting in `send`, `recv`, `recv_many` and the priority queue's `push`/`pop`
@@ -62,7 +67,7 @@ mod channel;
 mod delay;
 mod error;
 mod priority;
-mod sys;
+pub(crate) mod sys;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
