@@ -42,6 +42,28 @@
 //! cancelled wait (the future dropped) passes any wake-up it received on to
 //! the next waiter.
 //!
+//! # Giving up a wait
+//!
+//! Every wait here is cancel-safe: dropping the future takes no value and
+//! keeps no wake-up. So a timeout, a `select!` or a
+//! [`CancellationToken`](crate::cancel::CancellationToken) ends a wait by
+//! dropping it; the token's [`cancellable`](crate::cancel::CancellationToken::cancellable)
+//! does that for any future and says so with a typed error. (The queues
+//! take no token themselves: they sit below `cancel` in weir's layers.)
+//!
+//! ```
+//! use weir_core::cancel::{CancellationToken, CancelledError};
+//!
+//! # futures_lite::future::block_on(async {
+//! let (tx, rx) = weir_core::queue::bounded::<u32>(4).unwrap();
+//! let shutdown = CancellationToken::new();
+//! shutdown.cancel();
+//! assert_eq!(shutdown.cancellable(rx.recv()).await, Err(CancelledError));
+//! tx.send(1).await.unwrap(); // nothing was taken, nothing is owed
+//! assert_eq!(rx.recv().await, Ok(1));
+//! # });
+//! ```
+//!
 //! # When not to use these
 //!
 //! * One producer, one consumer, one value: use a oneshot channel.
