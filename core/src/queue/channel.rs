@@ -80,8 +80,10 @@ impl<T> Chan<T> {
                 // so that two quick pushes wake two receivers, not one.
                 self.recv_ops.notify_additional(1);
                 // Streams waiting now are each told; one already told and
-                // not yet back costs only an atomic load here.
-                self.stream_ops.notify(usize::MAX);
+                // not yet back costs only an atomic load here. Relaxed: the
+                // fence of the notification just above already orders the
+                // push before this look at the listeners.
+                self.stream_ops.notify_relaxed(usize::MAX);
                 Ok(())
             }
             Err(PushError::Full(v)) => Err(TrySendError::Full(v)),
