@@ -174,3 +174,94 @@ fn drop_guard_cancels_on_unwind() {
     assert!(r.is_err());
     assert!(t.is_cancelled());
 }
+
+/// The tree against a model that keeps every token ever made with its
+/// original parent: after every operation, each live token's cancelled flag
+/// is the model's, and the tree links it to its nearest ancestor that is
+/// still held (and to exactly the held tokens that have it as theirs).
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    struct ModelNode {
+        parent: Option<usize>,
+        cancelled: bool,
+        handles: usize,
+    }
+
+    /// Nearest ancestor of `id` with a handle, in the model.
+    fn live_parent(model: &[ModelNode], id: usize) -> Option<usize> {
+        let mut at = model[id].parent;
+        while let Some(p) = at {
+            if model[p].handles > 0 {
+                return Some(p);
+            }
+            at = model[p].parent;
+        }
+        None
+    }
+
+    fn check(model: &[ModelNode], live: &[(usize, CancellationToken)]) {
+        let token_of = |id: usize| &live.iter().find(|(i, _)| *i == id).expect("held").1;
+        for (id, t) in live {
+            assert_eq!(t.is_cancelled(), model[*id].cancelled, "token {id}");
+            if model[*id].cancelled {
+                assert!(t.node.parent_is(None) && t.node.children_len() == 0);
+                continue;
+            }
+            let parent = live_parent(model, *id).map(|p| &*token_of(p).node);
+            assert!(t.node.parent_is(parent), "token {id}'s parent");
+            let children = (0..model.len())
+                .filter(|&c| model[c].handles > 0 && !model[c].cancelled)
+                .filter(|&c| live_parent(model, c) == Some(*id))
+                .count();
+            assert_eq!(t.node.children_len(), children, "token {id}'s children");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn tree_matches_model(ops in proptest::collection::vec((0u8..5, any::<u16>()), 1..120)) {
+            let mut model: Vec<ModelNode> = Vec::new();
+            let mut live: Vec<(usize, CancellationToken)> = Vec::new();
+            for (op, pick) in ops {
+                if live.is_empty() || op == 0 {
+                    model.push(ModelNode { parent: None, cancelled: false, handles: 1 });
+                    live.push((model.len() - 1, CancellationToken::new()));
+                    continue;
+                }
+                let i = usize::from(pick) % live.len();
+                let id = live[i].0;
+                match op {
+                    1 => {
+                        let cancelled = model[id].cancelled;
+                        model.push(ModelNode { parent: Some(id), cancelled, handles: 1 });
+                        let child = live[i].1.child();
+                        live.push((model.len() - 1, child));
+                    }
+                    2 => {
+                        model[id].handles += 1;
+                        let clone = live[i].1.clone();
+                        live.push((id, clone));
+                    }
+                    3 => {
+                        model[id].handles -= 1;
+                        drop(live.swap_remove(i));
+                    }
+                    _ => {
+                        // The model cancels the whole original subtree.
+                        let mut stack = vec![id];
+                        while let Some(n) = stack.pop() {
+                            model[n].cancelled = true;
+                            stack.extend((0..model.len()).filter(|&c| model[c].parent == Some(n)));
+                        }
+                        live[i].1.cancel();
+                    }
+                }
+                check(&model, &live);
+            }
+        }
+    }
+}

@@ -204,6 +204,18 @@ impl Node {
         self.links.lock().children.len()
     }
 
+    /// Whether this node's parent link is `parent` (`None`: no parent).
+    #[cfg(test)]
+    pub(super) fn parent_is(&self, parent: Option<&Node>) -> bool {
+        let _tree = self.tree.lock();
+        let l = self.links.lock();
+        match (l.parent.as_deref(), parent) {
+            (None, None) => true,
+            (Some(a), Some(b)) => core::ptr::eq(a, b),
+            _ => false,
+        }
+    }
+
     /// Whether this node links a parent now (tests).
     #[cfg(test)]
     pub(super) fn has_parent(&self) -> bool {
