@@ -33,13 +33,38 @@ pub struct PolicyLayer<R: Runtime, L> {
 }
 
 /// A lone timeout as a layer: see [`PolicyLayer::timeout`].
+///
+/// ```
+/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// let layer: weir_tower::TimeoutLayer<_> =
+///     weir_tower::PolicyLayer::timeout(rt, std::time::Duration::from_secs(1));
+/// # let _ = layer;
+/// ```
 pub type TimeoutLayer<R> = PolicyLayer<R, Stack<Identity, policy::TimeoutLayer>>;
 
 /// A lone retry as a layer: see [`PolicyLayer::retry`].
+///
+/// ```
+/// use weir_core::resilience::{AnyError, NoHint, NoHook, NoValue, Retry};
+/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// let retry = Retry::constant(std::time::Duration::from_millis(10)).build()?;
+/// let layer: weir_tower::RetryLayer<_, AnyError, NoValue, NoHint, NoHook> =
+///     weir_tower::PolicyLayer::retry(rt, retry);
+/// # let _ = layer;
+/// # Ok::<(), weir_core::ConfigError>(())
+/// ```
 pub type RetryLayer<R, P, V, H, N> =
     PolicyLayer<R, Stack<Identity, policy::RetryLayer<P, V, H, N>>>;
 
 /// A lone hedge as a layer: see [`PolicyLayer::hedge`].
+///
+/// ```
+/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// let hedge = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(30)).build()?;
+/// let layer: weir_tower::HedgeLayer<_> = weir_tower::PolicyLayer::hedge(rt, hedge);
+/// # let _ = layer;
+/// # Ok::<(), weir_core::ConfigError>(())
+/// ```
 pub type HedgeLayer<R> = PolicyLayer<R, Stack<Identity, policy::HedgeLayer>>;
 
 impl<R: Runtime, L> PolicyLayer<R, L> {
