@@ -10,8 +10,10 @@
 //! map holds `max_keys` fails with
 //! [`Error::Rejected`](weir_core::policy::Error::Rejected)`(QueueFull)`.
 
+mod future;
 mod layer;
 mod service;
 
+pub use future::ResponseFuture;
 pub use layer::KeyedRateLimitLayer;
-pub use service::{KeyedRateLimitService, ResponseFuture};
+pub use service::KeyedRateLimitService;

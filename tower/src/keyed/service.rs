@@ -9,26 +9,8 @@ use weir_core::limit::rate::Clock;
 use weir_core::policy::Error;
 use weir_core::rt::Runtime;
 
-use crate::response::{Guarded, Refused, response_future};
-
-response_future! {
-    /// The response of a [`KeyedRateLimitService`]: the inner call, or the
-    /// key's refusal.
-    ///
-    /// ```
-    /// use tower::{Service, ServiceExt};
-    /// use weir_core::limit::KeyedRateLimiter;
-    /// use weir_tower::KeyedRateLimitService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    ///
-    /// let l = KeyedRateLimiter::<u8, _>::builder().rate(1, std::time::Duration::from_secs(1))
-    ///     .build(rt.clone()).unwrap();
-    /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
-    /// let mut svc = KeyedRateLimitService::new(inner, l, |x: &u8| *x);
-    /// assert_eq!(rt.block_on(async { svc.ready().await.unwrap().call(3).await }), Ok(3));
-    /// ```
-    pub struct ResponseFuture<F> { guard: () }
-}
+use super::ResponseFuture;
+use crate::response::{Guarded, Refused};
 
 /// A service behind a [`KeyedRateLimiter`]; see the [module docs](super).
 ///

@@ -19,8 +19,10 @@
 //! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`],
 //! [`PolicyLayer::retry`] and [`PolicyLayer::hedge`] build those.
 
+mod future;
 mod layer;
 mod service;
 
+pub use future::ResponseFuture;
 pub use layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
-pub use service::{PolicyService, ResponseFuture};
+pub use service::PolicyService;

@@ -1,6 +1,5 @@
 use core::fmt;
-use core::future::{Future, poll_fn};
-use core::pin::Pin;
+use core::future::poll_fn;
 use core::task::{Context, Poll};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,19 +7,7 @@ use tower_service::Service;
 use weir_core::policy::{Error, Layer, Policy};
 use weir_core::rt::Runtime;
 
-/// The response of a [`PolicyService`]: the whole pipeline's run, boxed.
-///
-/// ```
-/// use tower::{Service, ServiceExt};
-/// use weir_tower::{PolicyService, policy::ResponseFuture};
-/// # let rt = weir_core::rt::VirtualRuntime::new();
-///
-/// let policy = weir_core::policy::Policy::new(rt.clone());
-/// let mut svc = PolicyService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), policy);
-/// let fut: ResponseFuture<u8, ()> = rt.block_on(async { svc.ready().await.unwrap().call(4) });
-/// assert_eq!(rt.block_on(fut), Ok(4));
-/// ```
-pub type ResponseFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, Error<E>>> + Send>>;
+use super::ResponseFuture;
 
 /// A service whose calls run through a [`Policy`]; see the
 /// [module docs](super).

@@ -14,8 +14,10 @@
 //! A unit taken by `poll_ready` is spent even if `call` never follows, as
 //! with any rate limiter: readiness is a promise to call.
 
+mod future;
 mod layer;
 mod service;
 
+pub use future::ResponseFuture;
 pub use layer::RateLimitLayer;
-pub use service::{RateLimitService, ResponseFuture};
+pub use service::RateLimitService;
