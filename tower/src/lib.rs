@@ -54,8 +54,10 @@
 //! Every service's error is [`weir_core::policy::Error<E>`], with the inner
 //! service's error `E` intact in [`Error::Inner`](weir_core::policy::Error::Inner),
 //! and nothing is boxed. Within one [`PolicyLayer`] the layers share that one
-//! error; stacking single layers nests it (`Error<Error<E>>` for a
-//! bulkhead outside a policy), so compose inside a `Policy` where you can.
+//! error. A gating layer over a service that already answers with weir's
+//! `Error<E>` (a `PolicyLayer` inside it, for readiness that says "full")
+//! takes `.flat()` and passes those errors on as they are, so the stack
+//! still answers `Error<E>`; see [`shape`].
 //!
 //! # Order
 //!
@@ -84,6 +86,7 @@ pub mod bulkhead;
 pub mod keyed;
 pub mod policy;
 pub mod rate;
+pub mod shape;
 
 pub use adaptive::{AdaptiveLayer, AdaptiveService};
 pub use breaker::{BreakerLayer, BreakerService};

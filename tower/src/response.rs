@@ -81,12 +81,31 @@ impl<F, G> Guarded<F, G> {
     }
 }
 
+/// A call's failure before it is shaped: the inner service's own error, or
+/// the gate's refusal.
+pub(crate) enum Failed<E> {
+    Inner(E),
+    Refused(Refused),
+}
+
+impl<E> Failed<E> {
+    pub(crate) fn shape<M>(self) -> Error<E::Inner>
+    where
+        E: crate::shape::IntoWeir<M>,
+    {
+        match self {
+            Failed::Inner(e) => e.into_weir(),
+            Failed::Refused(why) => why.into_error(),
+        }
+    }
+}
+
 impl<F, G, T, E> Future for Guarded<F, G>
 where
     F: Future<Output = Result<T, E>>,
     G: Guard<T, E>,
 {
-    type Output = Result<T, Error<E>>;
+    type Output = Result<T, Failed<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
@@ -95,12 +114,12 @@ where
                 if let Some(guard) = guard.take() {
                     guard.finish(&out);
                 }
-                Poll::Ready(out.map_err(Error::Inner))
+                Poll::Ready(out.map_err(Failed::Inner))
             }
-            GuardedProj::Refused { why } => Poll::Ready(Err(why
-                .take()
-                .expect("response future polled after it completed")
-                .into_error())),
+            GuardedProj::Refused { why } => Poll::Ready(Err(Failed::Refused(
+                why.take()
+                    .expect("response future polled after it completed"),
+            ))),
         }
     }
 }
@@ -113,35 +132,37 @@ macro_rules! response_future {
     ) => {
         pin_project_lite::pin_project! {
             $(#[$doc])*
-            pub struct ResponseFuture<F $(, $p $(: $b)?)*> $(where $wt: $wl)? {
+            pub struct ResponseFuture<F $(, $p $(: $b)?)*, M = $crate::shape::Wrap> $(where $wt: $wl)? {
                 #[pin]
                 inner: $crate::response::Guarded<F, $guard>,
+                shape: core::marker::PhantomData<fn() -> M>,
             }
         }
 
-        impl<F $(, $p $(: $b)?)*> ResponseFuture<F $(, $p)*> $(where $wt: $wl)? {
+        impl<F $(, $p $(: $b)?)*, M> ResponseFuture<F $(, $p)*, M> $(where $wt: $wl)? {
             pub(crate) fn new(inner: $crate::response::Guarded<F, $guard>) -> Self {
-                ResponseFuture { inner }
+                ResponseFuture { inner, shape: core::marker::PhantomData }
             }
         }
 
-        impl<F, T, E $(, $p $(: $b)?)*> core::future::Future for ResponseFuture<F $(, $p)*>
+        impl<F, T, E $(, $p $(: $b)?)*, M> core::future::Future for ResponseFuture<F $(, $p)*, M>
         where
             F: core::future::Future<Output = Result<T, E>>,
             $guard: $crate::response::Guard<T, E>,
+            E: $crate::shape::IntoWeir<M>,
             $($wt: $wl,)?
         {
-            type Output = Result<T, weir_core::policy::Error<E>>;
+            type Output = Result<T, weir_core::policy::Error<E::Inner>>;
 
             fn poll(
                 self: core::pin::Pin<&mut Self>,
                 cx: &mut core::task::Context<'_>,
             ) -> core::task::Poll<Self::Output> {
-                self.project().inner.poll(cx)
+                self.project().inner.poll(cx).map_err(|e| e.shape::<M>())
             }
         }
 
-        impl<F $(, $p $(: $b)?)*> core::fmt::Debug for ResponseFuture<F $(, $p)*> $(where $wt: $wl)? {
+        impl<F $(, $p $(: $b)?)*, M> core::fmt::Debug for ResponseFuture<F $(, $p)*, M> $(where $wt: $wl)? {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 let state = match &self.inner {
                     $crate::response::Guarded::Running { .. } => "running",

@@ -195,3 +195,49 @@ fn a_bulkhead_in_the_policy_bounds_attempts_in_flight() {
         assert_eq!((stats.in_flight, stats.queued), (2, 3), "{stats:?}");
     });
 }
+
+#[test]
+fn a_flat_bulkhead_outside_the_policy_gives_readiness_and_one_error() {
+    type MockError = Box<dyn std::error::Error + Send + Sync>;
+    let rt = VirtualRuntime::new();
+    let bulkhead = Bulkhead::builder()
+        .max_concurrent(1)
+        .max_queued(1)
+        .build(rt.clone())
+        .unwrap();
+    let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(5));
+    let stack = ServiceBuilder::new()
+        .layer(weir_tower::BulkheadLayer::new(bulkhead).flat())
+        .layer(PolicyLayer::new(policy));
+    let (mut first, mut handle) = mock::spawn_layer::<&'static str, &'static str, _>(stack.clone());
+    let (mut second, _h2) = mock::spawn_layer::<&'static str, &'static str, _>(stack);
+
+    assert!(matches!(first.poll_ready(), Poll::Ready(Ok(()))));
+    assert!(
+        second.poll_ready().is_pending(),
+        "the bulkhead outside makes readiness honest"
+    );
+    let call = first.call("a");
+    let out: Result<&str, Error<MockError>> = rt.block_on(async {
+        let mut call = std::pin::pin!(call);
+        assert!(
+            futures_lite::future::poll_once(call.as_mut())
+                .await
+                .is_none()
+        );
+        let Poll::Ready(Some((_, send))) = handle.poll_request() else {
+            panic!("the request did not reach the mock");
+        };
+        send.send_error("down");
+        call.await
+    });
+    // One level of weir's error, not Error<Error<..>>.
+    assert!(
+        matches!(&out, Err(Error::Inner(e)) if e.to_string() == "down"),
+        "{out:?}"
+    );
+    assert!(
+        second.is_woken(),
+        "the permit came back when the call ended"
+    );
+}

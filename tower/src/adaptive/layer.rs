@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -7,6 +8,7 @@ use weir_core::resilience::ErrorIsFailure;
 use weir_core::rt::Runtime;
 
 use super::AdaptiveService;
+use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in an [`AdaptiveLimiter`]; see the
 /// [module docs](super).
@@ -25,9 +27,10 @@ use super::AdaptiveService;
 /// # let _ = svc;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub struct AdaptiveLayer<R, L, C = ErrorIsFailure> {
+pub struct AdaptiveLayer<R, L, C = ErrorIsFailure, M = Wrap> {
     limiter: Arc<AdaptiveLimiter<R, L>>,
     classify: C,
+    shape: PhantomData<fn() -> M>,
 }
 
 impl<R: Runtime, L: Limit + 'static> AdaptiveLayer<R, L> {
@@ -64,11 +67,12 @@ impl<R: Runtime, L: Limit + 'static> AdaptiveLayer<R, L> {
         AdaptiveLayer {
             limiter,
             classify: ErrorIsFailure,
+            shape: PhantomData,
         }
     }
 }
 
-impl<R: Runtime, L: Limit + 'static, C> AdaptiveLayer<R, L, C> {
+impl<R: Runtime, L: Limit + 'static, C, M> AdaptiveLayer<R, L, C, M> {
     /// Judges each result with `classify`: `Success` is a latency sample,
     /// `Failure` a loss signal, `Ignored` neither.
     ///
@@ -85,10 +89,31 @@ impl<R: Runtime, L: Limit + 'static, C> AdaptiveLayer<R, L, C> {
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
-    pub fn classify<C2>(self, classify: C2) -> AdaptiveLayer<R, L, C2> {
+    pub fn classify<C2>(self, classify: C2) -> AdaptiveLayer<R, L, C2, M> {
         AdaptiveLayer {
             limiter: self.limiter,
             classify,
+            shape: PhantomData,
+        }
+    }
+
+    /// For an inner service that already answers with weir's `Error<E>`
+    /// (a [`PolicyLayer`](crate::PolicyLayer) inside): its errors pass on
+    /// as they are; see [`shape`](crate::shape).
+    ///
+    /// ```
+    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
+    /// let layer = weir_tower::AdaptiveLayer::new(AdaptiveLimiter::new(b, Aimd::builder().build()?)).flat();
+    /// # let _ = layer;
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn flat(self) -> AdaptiveLayer<R, L, C, Flat> {
+        AdaptiveLayer {
+            limiter: self.limiter,
+            classify: self.classify,
+            shape: PhantomData,
         }
     }
 
@@ -107,16 +132,17 @@ impl<R: Runtime, L: Limit + 'static, C> AdaptiveLayer<R, L, C> {
     }
 }
 
-impl<R, L, C: Clone> Clone for AdaptiveLayer<R, L, C> {
+impl<R, L, C: Clone, M> Clone for AdaptiveLayer<R, L, C, M> {
     fn clone(&self) -> Self {
         AdaptiveLayer {
             limiter: self.limiter.clone(),
             classify: self.classify.clone(),
+            shape: PhantomData,
         }
     }
 }
 
-impl<R, L: fmt::Debug, C> fmt::Debug for AdaptiveLayer<R, L, C> {
+impl<R, L: fmt::Debug, C, M> fmt::Debug for AdaptiveLayer<R, L, C, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdaptiveLayer")
             .field("limiter", &*self.limiter)
@@ -124,8 +150,8 @@ impl<R, L: fmt::Debug, C> fmt::Debug for AdaptiveLayer<R, L, C> {
     }
 }
 
-impl<S, R: Runtime, L: Limit + 'static, C: Clone> Layer<S> for AdaptiveLayer<R, L, C> {
-    type Service = AdaptiveService<S, R, L, C>;
+impl<S, R: Runtime, L: Limit + 'static, C: Clone, M> Layer<S> for AdaptiveLayer<R, L, C, M> {
+    type Service = AdaptiveService<S, R, L, C, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AdaptiveService::from_shared(inner, self.limiter.clone(), self.classify.clone())

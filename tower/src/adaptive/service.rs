@@ -1,5 +1,6 @@
 use core::fmt;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use super::ResponseFuture;
 use super::future::Sampled;
 use crate::owned::Owned;
 use crate::response::{Guarded, Refused};
+use crate::shape::{IntoWeir, Wrap};
 
 type Permit<R, L> = Owned<AdaptiveLimiter<R, L>, AdaptivePermit<'static, R, L>>;
 
@@ -46,8 +48,9 @@ enum Slot<R: Runtime, L: Limit + 'static> {
 /// // AIMD grows the limit by one on a success.
 /// assert_eq!(svc.limiter().limit(), 3);
 /// ```
-pub struct AdaptiveService<S, R: Runtime, L: Limit + 'static, C = ErrorIsFailure> {
+pub struct AdaptiveService<S, R: Runtime, L: Limit + 'static, C = ErrorIsFailure, M = Wrap> {
     inner: S,
+    shape: PhantomData<fn() -> M>,
     slot: Slot<R, L>,
     classify: C,
     limiter: Arc<AdaptiveLimiter<R, L>>,
@@ -69,10 +72,11 @@ impl<S, R: Runtime, L: Limit + 'static> AdaptiveService<S, R, L> {
     }
 }
 
-impl<S, R: Runtime, L: Limit + 'static, C> AdaptiveService<S, R, L, C> {
+impl<S, R: Runtime, L: Limit + 'static, C, M> AdaptiveService<S, R, L, C, M> {
     pub(crate) fn from_shared(inner: S, limiter: Arc<AdaptiveLimiter<R, L>>, classify: C) -> Self {
         AdaptiveService {
             inner,
+            shape: PhantomData,
             slot: Slot::Empty,
             classify,
             limiter,
@@ -140,7 +144,9 @@ impl<S, R: Runtime, L: Limit + 'static, C> AdaptiveService<S, R, L, C> {
     }
 }
 
-impl<S: Clone, R: Runtime, L: Limit + 'static, C: Clone> Clone for AdaptiveService<S, R, L, C> {
+impl<S: Clone, R: Runtime, L: Limit + 'static, C: Clone, M> Clone
+    for AdaptiveService<S, R, L, C, M>
+{
     /// A clone shares the limiter but not a permit this one holds.
     fn clone(&self) -> Self {
         Self::from_shared(
@@ -151,7 +157,9 @@ impl<S: Clone, R: Runtime, L: Limit + 'static, C: Clone> Clone for AdaptiveServi
     }
 }
 
-impl<S: fmt::Debug, R: Runtime, L: Limit + 'static, C> fmt::Debug for AdaptiveService<S, R, L, C> {
+impl<S: fmt::Debug, R: Runtime, L: Limit + 'static, C, M> fmt::Debug
+    for AdaptiveService<S, R, L, C, M>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = match &self.slot {
             Slot::Empty => "empty",
@@ -167,16 +175,17 @@ impl<S: fmt::Debug, R: Runtime, L: Limit + 'static, C> fmt::Debug for AdaptiveSe
     }
 }
 
-impl<S, R, L, C, Req> Service<Req> for AdaptiveService<S, R, L, C>
+impl<S, R, L, C, M, Req> Service<Req> for AdaptiveService<S, R, L, C, M>
 where
     S: Service<Req>,
+    S::Error: IntoWeir<M>,
     R: Runtime,
     L: Limit + 'static,
     C: Classify<S::Response, S::Error> + Clone,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = ResponseFuture<S::Future, R, L, C>;
+    type Error = Error<<S::Error as IntoWeir<M>>::Inner>;
+    type Future = ResponseFuture<S::Future, R, L, C, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.poll_permit(cx).is_pending() {
@@ -185,7 +194,7 @@ where
         match self.slot {
             // The call will fail without the inner service.
             Slot::Refused(_) => Poll::Ready(Ok(())),
-            _ => self.inner.poll_ready(cx).map_err(Error::Inner),
+            _ => self.inner.poll_ready(cx).map_err(IntoWeir::into_weir),
         }
     }
 

@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -6,6 +7,7 @@ use weir_core::resilience::CircuitBreaker;
 use weir_core::rt::Runtime;
 
 use super::BreakerService;
+use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`CircuitBreaker`]; see the [module docs](super).
 ///
@@ -25,9 +27,10 @@ use super::BreakerService;
 /// # let _ = svc;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub struct BreakerLayer<R: Runtime, C> {
+pub struct BreakerLayer<R: Runtime, C, M = Wrap> {
     rt: R,
     breaker: Arc<CircuitBreaker<R, C>>,
+    shape: PhantomData<fn() -> M>,
 }
 
 impl<R: Runtime, C: 'static> BreakerLayer<R, C> {
@@ -44,9 +47,31 @@ impl<R: Runtime, C: 'static> BreakerLayer<R, C> {
         BreakerLayer {
             rt,
             breaker: Arc::new(breaker),
+            shape: PhantomData,
         }
     }
 
+    /// For an inner service that already answers with weir's `Error<E>`
+    /// (a [`PolicyLayer`](crate::PolicyLayer) inside): its errors pass on
+    /// as they are; see [`shape`](crate::shape).
+    ///
+    /// ```
+    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// let layer = weir_tower::BreakerLayer::new(rt, b).flat();
+    /// # let _ = layer;
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn flat(self) -> BreakerLayer<R, C, Flat> {
+        BreakerLayer {
+            rt: self.rt,
+            breaker: self.breaker,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime, C: 'static, M> BreakerLayer<R, C, M> {
     /// The breaker the layer's services share.
     ///
     /// ```
@@ -61,16 +86,17 @@ impl<R: Runtime, C: 'static> BreakerLayer<R, C> {
     }
 }
 
-impl<R: Runtime, C> Clone for BreakerLayer<R, C> {
+impl<R: Runtime, C, M> Clone for BreakerLayer<R, C, M> {
     fn clone(&self) -> Self {
         BreakerLayer {
             rt: self.rt.clone(),
             breaker: self.breaker.clone(),
+            shape: PhantomData,
         }
     }
 }
 
-impl<R: Runtime, C> fmt::Debug for BreakerLayer<R, C> {
+impl<R: Runtime, C, M> fmt::Debug for BreakerLayer<R, C, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerLayer")
             .field("breaker", &*self.breaker)
@@ -78,8 +104,8 @@ impl<R: Runtime, C> fmt::Debug for BreakerLayer<R, C> {
     }
 }
 
-impl<S, R: Runtime, C: 'static> Layer<S> for BreakerLayer<R, C> {
-    type Service = BreakerService<S, R, C>;
+impl<S, R: Runtime, C: 'static, M> Layer<S> for BreakerLayer<R, C, M> {
+    type Service = BreakerService<S, R, C, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BreakerService::from_shared(inner, self.rt.clone(), self.breaker.clone())

@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use core::task::{Context, Poll};
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use super::ResponseFuture;
 use super::future::Ticket;
 use crate::owned::Owned;
 use crate::response::{Guarded, Refused};
+use crate::shape::{IntoWeir, Wrap};
 
 type Permit<R, C> = Owned<CircuitBreaker<R, C>, CallPermit<'static, R, C>>;
 
@@ -38,8 +40,9 @@ type Permit<R, C> = Owned<CircuitBreaker<R, C>, CallPermit<'static, R, C>>;
 ///     assert_eq!(open, Err(Error::CircuitOpen { remaining: Duration::from_secs(30) }));
 /// });
 /// ```
-pub struct BreakerService<S, R: Runtime, C: 'static> {
+pub struct BreakerService<S, R: Runtime, C: 'static, M = Wrap> {
     inner: S,
+    shape: PhantomData<fn() -> M>,
     slot: Option<Result<Permit<R, C>, CircuitOpen>>,
     rt: R,
     breaker: Arc<CircuitBreaker<R, C>>,
@@ -58,10 +61,13 @@ impl<S, R: Runtime, C: 'static> BreakerService<S, R, C> {
     pub fn new(inner: S, rt: R, breaker: CircuitBreaker<R, C>) -> Self {
         Self::from_shared(inner, rt, Arc::new(breaker))
     }
+}
 
+impl<S, R: Runtime, C: 'static, M> BreakerService<S, R, C, M> {
     pub(crate) fn from_shared(inner: S, rt: R, breaker: Arc<CircuitBreaker<R, C>>) -> Self {
         BreakerService {
             inner,
+            shape: PhantomData,
             slot: None,
             rt,
             breaker,
@@ -87,14 +93,14 @@ impl<S, R: Runtime, C: 'static> BreakerService<S, R, C> {
     }
 }
 
-impl<S: Clone, R: Runtime, C: 'static> Clone for BreakerService<S, R, C> {
+impl<S: Clone, R: Runtime, C: 'static, M> Clone for BreakerService<S, R, C, M> {
     /// A clone shares the breaker but not a permit this one holds.
     fn clone(&self) -> Self {
         Self::from_shared(self.inner.clone(), self.rt.clone(), self.breaker.clone())
     }
 }
 
-impl<S: fmt::Debug, R: Runtime, C: 'static> fmt::Debug for BreakerService<S, R, C> {
+impl<S: fmt::Debug, R: Runtime, C: 'static, M> fmt::Debug for BreakerService<S, R, C, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = match &self.slot {
             None => "empty",
@@ -109,15 +115,16 @@ impl<S: fmt::Debug, R: Runtime, C: 'static> fmt::Debug for BreakerService<S, R, 
     }
 }
 
-impl<S, R, C, Req> Service<Req> for BreakerService<S, R, C>
+impl<S, R, C, M, Req> Service<Req> for BreakerService<S, R, C, M>
 where
     S: Service<Req>,
+    S::Error: IntoWeir<M>,
     R: Runtime,
     C: Classify<S::Response, S::Error> + 'static,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = ResponseFuture<S::Future, R, C>;
+    type Error = Error<<S::Error as IntoWeir<M>>::Inner>;
+    type Future = ResponseFuture<S::Future, R, C, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.slot.is_none() {
@@ -126,7 +133,7 @@ where
         match self.slot {
             // The call will fail without the inner service.
             Some(Err(_)) => Poll::Ready(Ok(())),
-            _ => self.inner.poll_ready(cx).map_err(Error::Inner),
+            _ => self.inner.poll_ready(cx).map_err(IntoWeir::into_weir),
         }
     }
 

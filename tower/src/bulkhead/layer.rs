@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -6,6 +7,7 @@ use weir_core::limit::Bulkhead;
 use weir_core::rt::Runtime;
 
 use super::BulkheadService;
+use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`Bulkhead`]; see the [module docs](super).
 ///
@@ -24,8 +26,9 @@ use super::BulkheadService;
 /// # let _ = svc;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub struct BulkheadLayer<R> {
+pub struct BulkheadLayer<R, M = Wrap> {
     bulkhead: Arc<Bulkhead<R>>,
+    shape: PhantomData<fn() -> M>,
 }
 
 impl<R: Runtime> BulkheadLayer<R> {
@@ -41,9 +44,31 @@ impl<R: Runtime> BulkheadLayer<R> {
     pub fn new(bulkhead: Bulkhead<R>) -> Self {
         BulkheadLayer {
             bulkhead: Arc::new(bulkhead),
+            shape: PhantomData,
         }
     }
 
+    /// For an inner service that already answers with weir's `Error<E>`
+    /// (a [`PolicyLayer`](crate::PolicyLayer) inside): its errors pass on
+    /// as they are, so the stack still answers `Error<E>`; see
+    /// [`shape`](crate::shape).
+    ///
+    /// ```
+    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt)?;
+    /// let layer = weir_tower::BulkheadLayer::new(b).flat();
+    /// # let _ = layer;
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn flat(self) -> BulkheadLayer<R, Flat> {
+        BulkheadLayer {
+            bulkhead: self.bulkhead,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime, M> BulkheadLayer<R, M> {
     /// The bulkhead the layer's services share.
     ///
     /// ```
@@ -58,15 +83,16 @@ impl<R: Runtime> BulkheadLayer<R> {
     }
 }
 
-impl<R> Clone for BulkheadLayer<R> {
+impl<R, M> Clone for BulkheadLayer<R, M> {
     fn clone(&self) -> Self {
         BulkheadLayer {
             bulkhead: self.bulkhead.clone(),
+            shape: PhantomData,
         }
     }
 }
 
-impl<R: Runtime> fmt::Debug for BulkheadLayer<R> {
+impl<R: Runtime, M> fmt::Debug for BulkheadLayer<R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BulkheadLayer")
             .field("bulkhead", &*self.bulkhead)
@@ -74,8 +100,8 @@ impl<R: Runtime> fmt::Debug for BulkheadLayer<R> {
     }
 }
 
-impl<S, R: Runtime> Layer<S> for BulkheadLayer<R> {
-    type Service = BulkheadService<S, R>;
+impl<S, R: Runtime, M> Layer<S> for BulkheadLayer<R, M> {
+    type Service = BulkheadService<S, R, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BulkheadService::from_shared(inner, self.bulkhead.clone())

@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use super::ResponseFuture;
 use super::future::Permit;
 use crate::owned::Owned;
 use crate::response::{Guarded, Refused};
+use crate::shape::{IntoWeir, Wrap};
 
 /// A wait in the bulkhead's line, boxed so that the service need not be
 /// pinned.
@@ -27,7 +29,10 @@ enum Slot<R> {
 /// A service behind a [`Bulkhead`]; see the [module docs](super).
 ///
 /// Errors are [`Error<S::Error>`](Error): the inner service's own error
-/// as [`Error::Inner`], the bulkhead's refusals as weir names them.
+/// as [`Error::Inner`], the bulkhead's refusals as weir names them (over an
+/// inner service that already answers with weir's `Error<E>`, the layer's
+/// [`flat`](super::BulkheadLayer::flat) keeps it `Error<E>`; see
+/// [`shape`](crate::shape)).
 ///
 /// ```
 /// use tower::{Service, ServiceExt};
@@ -49,8 +54,9 @@ enum Slot<R> {
 ///     assert_eq!(first.call(1).await, Ok(1));
 /// });
 /// ```
-pub struct BulkheadService<S, R: Runtime> {
+pub struct BulkheadService<S, R: Runtime, M = Wrap> {
     inner: S,
+    shape: PhantomData<fn() -> M>,
     slot: Slot<R>,
     /// The wait in the bulkhead's line; the box is kept for the next wait.
     waiting: Option<Wait<R>>,
@@ -71,10 +77,13 @@ impl<S, R: Runtime> BulkheadService<S, R> {
     pub fn new(inner: S, bulkhead: Bulkhead<R>) -> Self {
         Self::from_shared(inner, Arc::new(bulkhead))
     }
+}
 
+impl<S, R: Runtime, M> BulkheadService<S, R, M> {
     pub(crate) fn from_shared(inner: S, bulkhead: Arc<Bulkhead<R>>) -> Self {
         BulkheadService {
             inner,
+            shape: PhantomData,
             slot: Slot::Empty,
             waiting: None,
             in_line: false,
@@ -135,14 +144,14 @@ impl<S, R: Runtime> BulkheadService<S, R> {
     }
 }
 
-impl<S: Clone, R: Runtime> Clone for BulkheadService<S, R> {
+impl<S: Clone, R: Runtime, M> Clone for BulkheadService<S, R, M> {
     /// A clone shares the bulkhead but not a permit this one holds.
     fn clone(&self) -> Self {
         Self::from_shared(self.inner.clone(), self.bulkhead.clone())
     }
 }
 
-impl<S: fmt::Debug, R: Runtime> fmt::Debug for BulkheadService<S, R> {
+impl<S: fmt::Debug, R: Runtime, M> fmt::Debug for BulkheadService<S, R, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let slot = match &self.slot {
             Slot::Empty if self.in_line => "waiting",
@@ -158,14 +167,15 @@ impl<S: fmt::Debug, R: Runtime> fmt::Debug for BulkheadService<S, R> {
     }
 }
 
-impl<S, R, Req> Service<Req> for BulkheadService<S, R>
+impl<S, R, M, Req> Service<Req> for BulkheadService<S, R, M>
 where
     S: Service<Req>,
+    S::Error: IntoWeir<M>,
     R: Runtime,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = ResponseFuture<S::Future, R>;
+    type Error = Error<<S::Error as IntoWeir<M>>::Inner>;
+    type Future = ResponseFuture<S::Future, R, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.poll_permit(cx).is_pending() {
@@ -174,7 +184,7 @@ where
         match self.slot {
             // The call will fail without the inner service.
             Slot::Refused(_) => Poll::Ready(Ok(())),
-            _ => self.inner.poll_ready(cx).map_err(Error::Inner),
+            _ => self.inner.poll_ready(cx).map_err(IntoWeir::into_weir),
         }
     }
 

@@ -1,5 +1,6 @@
 use core::fmt;
 use core::hash::Hash;
+use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
 use tower_service::Service;
@@ -11,6 +12,7 @@ use weir_core::rt::Runtime;
 
 use super::ResponseFuture;
 use crate::response::{Guarded, Refused};
+use crate::shape::{IntoWeir, Wrap};
 
 /// A service behind a [`KeyedRateLimiter`]; see the [module docs](super).
 ///
@@ -34,8 +36,9 @@ use crate::response::{Guarded, Refused};
 ///     assert_eq!(svc.ready().await.unwrap().call(("bob", 3)).await, Ok(3));
 /// });
 /// ```
-pub struct KeyedRateLimitService<S, K, R, F, C: Clock = R> {
+pub struct KeyedRateLimitService<S, K, R, F, C: Clock = R, M = Wrap> {
     inner: S,
+    shape: PhantomData<fn() -> M>,
     limiter: KeyedRateLimiter<K, R, C>,
     key: F,
 }
@@ -61,10 +64,11 @@ where
     }
 }
 
-impl<S, K, R, F, C: Clock> KeyedRateLimitService<S, K, R, F, C> {
+impl<S, K, R, F, C: Clock, M> KeyedRateLimitService<S, K, R, F, C, M> {
     pub(crate) fn from_parts(inner: S, limiter: KeyedRateLimiter<K, R, C>, key: F) -> Self {
         KeyedRateLimitService {
             inner,
+            shape: PhantomData,
             limiter,
             key,
         }
@@ -84,14 +88,14 @@ impl<S, K, R, F, C: Clock> KeyedRateLimitService<S, K, R, F, C> {
     }
 }
 
-impl<S: Clone, K, R, F: Clone, C: Clock> Clone for KeyedRateLimitService<S, K, R, F, C> {
+impl<S: Clone, K, R, F: Clone, C: Clock, M> Clone for KeyedRateLimitService<S, K, R, F, C, M> {
     fn clone(&self) -> Self {
         Self::from_parts(self.inner.clone(), self.limiter.clone(), self.key.clone())
     }
 }
 
-impl<S: fmt::Debug, K: Hash + Eq, R, F, C: Clock> fmt::Debug
-    for KeyedRateLimitService<S, K, R, F, C>
+impl<S: fmt::Debug, K: Hash + Eq, R, F, C: Clock, M> fmt::Debug
+    for KeyedRateLimitService<S, K, R, F, C, M>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedRateLimitService")
@@ -101,20 +105,21 @@ impl<S: fmt::Debug, K: Hash + Eq, R, F, C: Clock> fmt::Debug
     }
 }
 
-impl<S, K, R, F, C, Req> Service<Req> for KeyedRateLimitService<S, K, R, F, C>
+impl<S, K, R, F, C, M, Req> Service<Req> for KeyedRateLimitService<S, K, R, F, C, M>
 where
     S: Service<Req>,
+    S::Error: IntoWeir<M>,
     K: Hash + Eq + Clone + Send + Sync + 'static,
     R: Runtime,
     C: Clock,
     F: Fn(&Req) -> K,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = ResponseFuture<S::Future>;
+    type Error = Error<<S::Error as IntoWeir<M>>::Inner>;
+    type Future = ResponseFuture<S::Future, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx).map_err(Error::Inner)
+        self.inner.poll_ready(cx).map_err(IntoWeir::into_weir)
     }
 
     fn call(&mut self, req: Req) -> Self::Future {

@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -8,6 +9,7 @@ use weir_core::policy::RateMode;
 use weir_core::rt::Runtime;
 
 use super::RateLimitService;
+use crate::shape::{Flat, Wrap};
 
 /// Admits calls to a service through a [`RateLimiter`]; see the
 /// [module docs](super).
@@ -28,9 +30,10 @@ use super::RateLimitService;
 /// # let _ = svc;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub struct RateLimitLayer<R: Runtime, C: Clock = R> {
+pub struct RateLimitLayer<R: Runtime, C: Clock = R, M = Wrap> {
     limiter: Arc<RateLimiter<R, C>>,
     mode: RateMode,
+    shape: PhantomData<fn() -> M>,
 }
 
 impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
@@ -47,6 +50,7 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
         RateLimitLayer {
             limiter: Arc::new(limiter),
             mode: RateMode::Wait,
+            shape: PhantomData,
         }
     }
 
@@ -64,9 +68,31 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
         RateLimitLayer {
             limiter: Arc::new(limiter),
             mode: RateMode::Reject,
+            shape: PhantomData,
         }
     }
 
+    /// For an inner service that already answers with weir's `Error<E>`
+    /// (a [`PolicyLayer`](crate::PolicyLayer) inside): its errors pass on
+    /// as they are; see [`shape`](crate::shape).
+    ///
+    /// ```
+    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let layer = weir_tower::RateLimitLayer::new(l).flat();
+    /// # let _ = layer;
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn flat(self) -> RateLimitLayer<R, C, Flat> {
+        RateLimitLayer {
+            limiter: self.limiter,
+            mode: self.mode,
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime, C: Clock, M> RateLimitLayer<R, C, M> {
     /// What the services do with a call that does not conform now.
     ///
     /// ```
@@ -80,16 +106,17 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     }
 }
 
-impl<R: Runtime, C: Clock> Clone for RateLimitLayer<R, C> {
+impl<R: Runtime, C: Clock, M> Clone for RateLimitLayer<R, C, M> {
     fn clone(&self) -> Self {
         RateLimitLayer {
             limiter: self.limiter.clone(),
             mode: self.mode,
+            shape: PhantomData,
         }
     }
 }
 
-impl<R: Runtime, C: Clock> fmt::Debug for RateLimitLayer<R, C> {
+impl<R: Runtime, C: Clock, M> fmt::Debug for RateLimitLayer<R, C, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitLayer")
             .field("limiter", &*self.limiter)
@@ -98,8 +125,8 @@ impl<R: Runtime, C: Clock> fmt::Debug for RateLimitLayer<R, C> {
     }
 }
 
-impl<S, R: Runtime, C: Clock> Layer<S> for RateLimitLayer<R, C> {
-    type Service = RateLimitService<S, R, C>;
+impl<S, R: Runtime, C: Clock, M> Layer<S> for RateLimitLayer<R, C, M> {
+    type Service = RateLimitService<S, R, C, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimitService::from_shared(inner, self.limiter.clone(), self.mode)

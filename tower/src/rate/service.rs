@@ -1,4 +1,5 @@
 use core::fmt;
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use weir_core::rt::Runtime;
 use super::ResponseFuture;
 use crate::owned::Owned;
 use crate::response::{Guarded, Refused};
+use crate::shape::{IntoWeir, Wrap};
 
 /// A wait in the limiter's line, boxed so that the service need not be
 /// pinned.
@@ -44,8 +46,9 @@ enum Slot {
 ///     assert_eq!(second, Err(Error::RateLimited { retry_after: Duration::from_secs(1) }));
 /// });
 /// ```
-pub struct RateLimitService<S, R: Runtime, C: Clock = R> {
+pub struct RateLimitService<S, R: Runtime, C: Clock = R, M = Wrap> {
     inner: S,
+    shape: PhantomData<fn() -> M>,
     slot: Slot,
     mode: RateMode,
     /// The wait in the limiter's line; the box is kept for the next wait.
@@ -80,10 +83,13 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     pub fn or_reject(inner: S, limiter: RateLimiter<R, C>) -> Self {
         Self::from_shared(inner, Arc::new(limiter), RateMode::Reject)
     }
+}
 
+impl<S, R: Runtime, C: Clock, M> RateLimitService<S, R, C, M> {
     pub(crate) fn from_shared(inner: S, limiter: Arc<RateLimiter<R, C>>, mode: RateMode) -> Self {
         RateLimitService {
             inner,
+            shape: PhantomData,
             slot: Slot::Empty,
             mode,
             waiting: None,
@@ -142,14 +148,14 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     }
 }
 
-impl<S: Clone, R: Runtime, C: Clock> Clone for RateLimitService<S, R, C> {
+impl<S: Clone, R: Runtime, C: Clock, M> Clone for RateLimitService<S, R, C, M> {
     /// A clone shares the limiter but not a slot this one was granted.
     fn clone(&self) -> Self {
         Self::from_shared(self.inner.clone(), self.limiter.clone(), self.mode)
     }
 }
 
-impl<S: fmt::Debug, R: Runtime, C: Clock> fmt::Debug for RateLimitService<S, R, C> {
+impl<S: fmt::Debug, R: Runtime, C: Clock, M> fmt::Debug for RateLimitService<S, R, C, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitService")
             .field("inner", &self.inner)
@@ -161,15 +167,16 @@ impl<S: fmt::Debug, R: Runtime, C: Clock> fmt::Debug for RateLimitService<S, R, 
     }
 }
 
-impl<S, R, C, Req> Service<Req> for RateLimitService<S, R, C>
+impl<S, R, C, M, Req> Service<Req> for RateLimitService<S, R, C, M>
 where
     S: Service<Req>,
+    S::Error: IntoWeir<M>,
     R: Runtime,
     C: Clock,
 {
     type Response = S::Response;
-    type Error = Error<S::Error>;
-    type Future = ResponseFuture<S::Future>;
+    type Error = Error<<S::Error as IntoWeir<M>>::Inner>;
+    type Future = ResponseFuture<S::Future, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.poll_slot(cx).is_pending() {
@@ -178,7 +185,7 @@ where
         match self.slot {
             // The call will fail without the inner service.
             Slot::Refused(_) => Poll::Ready(Ok(())),
-            _ => self.inner.poll_ready(cx).map_err(Error::Inner),
+            _ => self.inner.poll_ready(cx).map_err(IntoWeir::into_weir),
         }
     }
 
