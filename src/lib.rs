@@ -16,6 +16,7 @@
 //!   ([`obs`]).
 //! * `metrics`: metrics for every component through the `metrics` facade
 //!   ([`obs`] lists them).
+//! * `tower`: [`tower`](mod@tower), weir's policies as tower layers.
 //!
 //! Features only add: enabling several adapters at once is fine.
 //!
@@ -92,4 +93,11 @@ pub mod tokio {
 #[cfg(feature = "async-std")]
 pub mod async_std {
     pub use weir_async_std::*;
+}
+
+/// weir's policies as tower layers: [`tower::PolicyLayer`] and one layer
+/// per limiter and policy (see [`weir_tower`]).
+#[cfg(feature = "tower")]
+pub mod tower {
+    pub use weir_tower::*;
 }
