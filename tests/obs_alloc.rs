@@ -80,7 +80,7 @@ fn breaker_decisions_allocate_nothing_with_a_recorder_counting() {
     // closed again on a success once the (virtual) nanosecond passed. The
     // clock is moved outside the counted parts: the virtual runtime's
     // `block_on` is not what is measured.
-    let mut cycle = || {
+    let cycle = || {
         let (a, ()) = alloc_count::count(|| {
             breaker
                 .try_acquire()
