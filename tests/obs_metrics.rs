@@ -368,3 +368,59 @@ fn semaphore_counts_refusals_and_changes_by_hand() {
     );
     assert_eq!(sem.available_permits(), 2, "1 + 3 - 2");
 }
+
+#[test]
+fn adaptive_limiter_metrics_match_its_stats() {
+    use weir::limit::{AdaptiveLimiter, Aimd};
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let limiter = metrics::with_local_recorder(&recorder, || {
+        let b = Bulkhead::builder()
+            .max_concurrent(100)
+            .name("api")
+            .build(rt.clone())
+            .unwrap();
+        AdaptiveLimiter::new(b, Aimd::builder().initial(10).build().unwrap()).name("api")
+    });
+    rt.block_on(async {
+        for i in 0..6 {
+            let permit = limiter.acquire().await.unwrap();
+            rt.sleep(Duration::from_millis(20)).await;
+            match i % 3 {
+                0 => permit.success(),
+                1 => permit.dropped(),
+                _ => permit.ignore(),
+            }
+        }
+    });
+    let text = handle.render();
+    let s = limiter.stats();
+    let n = [("name", "api")];
+    assert_eq!((s.samples, s.dropped, s.ignored), (4, 2, 2));
+    assert_eq!(
+        scrape(&text, "weir_adaptive_samples_total", &n),
+        s.samples as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_adaptive_dropped_total", &n),
+        s.dropped as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_adaptive_ignored_total", &n),
+        s.ignored as f64
+    );
+    assert_eq!(
+        scrape(&text, "weir_adaptive_latency_seconds_count", &n),
+        4.0
+    );
+    // The algorithm moved the bulkhead's limit; its gauge follows.
+    assert_eq!(
+        scrape(&text, "weir_bulkhead_max_concurrent", &n),
+        f64::from(limiter.limit())
+    );
+    assert_ne!(
+        limiter.limit(),
+        100,
+        "the initial limit was applied at least"
+    );
+}
