@@ -227,7 +227,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
                 max_keys: self.max_keys,
                 sweep_every: self.sweep_every,
                 eviction: Mutex::new(Eviction {
-                    index: Expiry::new(),
+                    index: Box::new(Expiry::new()),
                     since_sweep: 0,
                     peak: 0,
                 }),
