@@ -57,6 +57,7 @@ impl<K> Expiry<K> {
         self.len
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     pub(super) fn work(&self) -> u64 {
         self.work
     }
