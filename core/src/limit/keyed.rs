@@ -22,7 +22,9 @@
 //!
 //! Eviction gives the memory back: once the keys stored have fallen to a
 //! quarter of the most stored since the last shrink, the map's shards and
-//! the index below are shrunk to fit. A million `u64` keys take 50 MiB (34
+//! the index below are shrunk to fit (by an automatic sweep only when more
+//! keys went than one `sweep_every` interval brings in, so that a map which
+//! empties and refills every interval keeps its table). A million `u64` keys take 50 MiB (34
 //! in the map, 16 in the index) and, once evicted, all of it comes back
 //! (`tests/keyed_memory.rs`).
 //!
@@ -96,6 +98,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 
 use super::rate::gcra::{Params, State};
 use super::rate::{Clock, InsufficientCapacity, MAX_NOW_NS, RateLimited};
@@ -257,42 +260,56 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
         let inner = &*self.inner;
         let p = &inner.params;
         let mut ev = inner.eviction.lock();
-        // Another caller may have inserted the key before this one took the
-        // lock: then charge the state it made, as a known key would be.
-        // Under the lock, a key absent now stays absent until inserted here.
-        if let Some(state) = inner.map.get(key) {
-            return state
-                .try_take(p, now, n)
-                .map_err(|at| rate_limited(at, now));
+        // Under the lock, a key absent now stays absent until inserted here
+        // (another caller may have inserted it before this one took the
+        // lock: then its state is charged, as a known key's would be).
+        if ev.index.len() >= inner.max_keys {
+            if let Some(state) = inner.map.get(key) {
+                return state
+                    .try_take(p, now, n)
+                    .map_err(|at| rate_limited(at, now));
+            }
+            if self.evict_due(&mut ev, now, false) == 0 {
+                return Err(KeyedError::KeyLimitReached {
+                    max_keys: inner.max_keys,
+                });
+            }
         }
-        if ev.index.len() >= inner.max_keys && self.evict_due(&mut ev, now) == 0 {
-            return Err(KeyedError::KeyLimitReached {
-                max_keys: inner.max_keys,
-            });
-        }
-        let state = State::new();
-        // A full bucket holds any n ≤ burst: this cannot refuse.
-        let outcome = state.try_take(p, now, n);
-        debug_assert!(outcome.is_ok());
-        let tat = state.tat();
         // Both clones first: a `clone` that panics then leaves map and
         // index as they were, each key with its entry.
         let (for_map, for_index) = (key.clone(), key.clone());
-        inner.map.insert(for_map, state);
+        let tat = match inner.map.entry(for_map) {
+            Entry::Occupied(known) => {
+                return known
+                    .get()
+                    .try_take(p, now, n)
+                    .map_err(|at| rate_limited(at, now));
+            }
+            Entry::Vacant(slot) => {
+                let state = State::new();
+                // A full bucket holds any n ≤ burst: this cannot refuse.
+                let taken = state.try_take(p, now, n);
+                debug_assert!(taken.is_ok());
+                let tat = state.tat();
+                slot.insert(state);
+                tat
+            }
+        };
         ev.index.push(tat, for_index);
         ev.peak = ev.peak.max(ev.index.len());
         ev.since_sweep += 1;
         if ev.since_sweep >= inner.sweep_every {
             ev.since_sweep = 0;
-            self.evict_due(&mut ev, now);
+            self.evict_due(&mut ev, now, false);
         }
-        outcome.map_err(|at| rate_limited(at, now))
+        Ok(())
     }
 
     /// Takes out the index entries due at `now`: removes each key whose
     /// bucket is full and refiles each one charged since it was filed.
-    /// Returns how many keys were removed.
-    fn evict_due(&self, ev: &mut Eviction<K>, now: u64) -> usize {
+    /// Returns how many keys were removed. `explicit` for a caller's
+    /// [`retain_recent`](Self::retain_recent), which may always shrink.
+    fn evict_due(&self, ev: &mut Eviction<K>, now: u64, explicit: bool) -> usize {
         let map = &self.inner.map;
         let mut removed = 0;
         while let Some((_, key)) = ev.index.pop_due(now) {
@@ -311,22 +328,28 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
             }
         }
         if removed > 0 {
-            self.shrink_if_sparse(ev);
+            self.shrink_if_sparse(ev, explicit);
         }
         removed
     }
 
-    /// Shrinks the map once it holds a quarter of its peak, and the index
-    /// once a quarter of its slots are in use (its buckets' slots can
-    /// outgrow the keys as entries move between buckets).
-    fn shrink_if_sparse(&self, ev: &mut Eviction<K>) {
+    /// Shrinks map and index once a quarter of the peak is left, and, in
+    /// an automatic sweep, more keys went than one sweep interval brings
+    /// back (else a map that empties and refills each interval would be
+    /// shrunk and regrown each time). The index also shrinks on its own
+    /// once its slots reach 16 × the peak, since its buckets' slots can
+    /// outgrow the keys as entries move between buckets.
+    fn shrink_if_sparse(&self, ev: &mut Eviction<K>, explicit: bool) {
         let len = ev.index.len();
-        if ev.peak >= SHRINK_FLOOR && len <= ev.peak / 4 {
+        let gone = ev.peak - len;
+        if ev.peak >= SHRINK_FLOOR
+            && len <= ev.peak / 4
+            && (explicit || gone > self.inner.sweep_every)
+        {
             self.inner.map.shrink_to_fit();
+            ev.index.shrink_to_fit();
             ev.peak = len;
-        }
-        let slots = ev.index.capacity();
-        if slots >= SHRINK_FLOOR && len <= slots / 4 {
+        } else if ev.index.capacity() / 16 >= ev.peak.max(SHRINK_FLOOR) {
             ev.index.shrink_to_fit();
         }
     }
@@ -350,7 +373,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     pub fn retain_recent(&self) -> usize {
         let mut ev = self.inner.eviction.lock();
-        self.evict_due(&mut ev, self.inner.now_ns());
+        self.evict_due(&mut ev, self.inner.now_ns(), true);
         ev.index.len()
     }
 
