@@ -4,31 +4,74 @@
 //! Each key gets the same quota as a [`RateLimiter`](super::rate::RateLimiter)
 //! built from the same rate and burst, and its own state: one `u64` in a
 //! [`dashmap`] shard. A check on a known key takes the shard's read lock and
-//! does the same single CAS as the unkeyed limiter.
+//! does the same single CAS as the unkeyed limiter; it touches nothing else.
 //!
-//! # Memory stays bounded
+//! # Memory stays bounded, and comes back
 //!
-//! A key whose bucket is full (its theoretical arrival time is at or before
-//! now) behaves exactly like a key never seen, so dropping it changes no
-//! decision. Such keys are *evicted*:
+//! A key whose bucket is full (its theoretical arrival time, TAT, is at or
+//! before now) behaves exactly like a key never seen, so dropping it changes
+//! no decision. Such keys are *evicted*:
 //!
 //! * by [`retain_recent`](KeyedRateLimiter::retain_recent), callable at any
-//!   time;
+//!   time: afterwards only charged keys remain;
 //! * automatically, every [`sweep_every`](KeyedRateLimiterBuilder::sweep_every)
-//!   insertions of new keys (default 1024): growth is the only way memory is
-//!   spent, so sweeping on insertion bounds it while the check path on a
-//!   known key pays nothing. The sweep runs on the inserting caller and takes
-//!   each shard's write lock in turn (checks on that shard wait for it);
+//!   new keys (default 1024): growth is the only way memory is spent, so
+//!   evicting on insertion bounds it while the check path on a known key
+//!   pays nothing;
 //! * when [`max_keys`](KeyedRateLimiterBuilder::max_keys) is reached.
+//!
+//! Eviction gives the memory back: once the keys stored have fallen to a
+//! quarter of the most stored since the last shrink, the map's shards and
+//! the index below are shrunk to fit (by an automatic sweep only when more
+//! keys went than one `sweep_every` interval brings in, so that a map which
+//! empties and refills every interval keeps its table). A million `u64` keys take 50 MiB (34
+//! in the map, 16 in the index) and, once evicted, all of it comes back
+//! (`tests/keyed_memory.rs`).
+//!
+//! # What eviction costs: amortised O(1) per operation
+//!
+//! Besides the map, the limiter files every stored key in an *eviction
+//! index* (a radix heap, `keyed/expiry.rs`) under a lower bound of its TAT:
+//! the TAT it had when filed, which later charges can only move forward.
+//! Eviction takes out the entries filed at or before now and, for each,
+//! either removes the key (its bucket is full) or files it again under its
+//! current TAT (it was charged since). The work is bounded by what happened
+//! before, never by the number of keys stored:
+//!
+//! * filing an entry costs at most 65 units of work until it is taken out
+//!   (it moves down at most 64 of the index's buckets, then is handed out);
+//! * an entry is filed when its key is inserted, and again only when it is
+//!   taken out while its key is charged; its TAT then moved past the
+//!   instant it was filed under, so a charge came after that filing, and
+//!   each charge is followed by at most one refiling (which files the TAT
+//!   the charge made). Filings ≤ insertions + charges;
+//! * asking whether anything is due is O(1) (the index keeps each bucket's
+//!   minimum), so an eviction that finds nothing costs nothing more;
+//! * a shrink costs O(capacity) and follows at least three quarters of that
+//!   capacity's keys being evicted since the previous one.
+//!
+//! So all the eviction work ever done is at most 65 × (insertions +
+//! charges) plus O(1) per operation: amortised O(1) per operation, whatever
+//! the number of keys. `tests/keyed_cost.rs` counts it.
+//!
+//! New keys are inserted, and keys evicted, under one mutex (the index's);
+//! checks on known keys never take it.
 //!
 //! # When the key limit is reached
 //!
-//! A new key arriving when `max_keys` keys are stored first triggers a sweep
-//! of full-bucket keys. If the map is still full, the request is refused with
-//! [`KeyedError::KeyLimitReached`]: known keys keep being served exactly, and
-//! no live state is ever dropped (dropping one would hand its owner a fresh
-//! full bucket, i.e. admit more than the quota). The limit may be overshot by
-//! the number of threads inserting at the same instant.
+//! A new key arriving when `max_keys` keys are stored first evicts every
+//! key whose bucket is full (as a sweep does). If none is full, the
+//! request is refused with [`KeyedError::KeyLimitReached`]: known keys keep
+//! being served exactly, and no live state is ever dropped (dropping one
+//! would hand its owner a fresh full bucket, i.e. admit more than the
+//! quota). The rule is exact: a new key is refused exactly when `max_keys`
+//! stored keys are still charged, and the limit is never overshot.
+//!
+//! # Memory per key
+//!
+//! Each stored key is held twice, in the map and in the index, with its
+//! 8-byte state and an 8-byte instant: prefer keys that are cheap to clone
+//! (an `Arc<str>` rather than a `String`).
 //!
 //! # Example
 //!
@@ -51,277 +94,30 @@
 
 use core::fmt;
 use core::hash::Hash;
-use core::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
 
 use super::rate::gcra::{Params, State};
-use super::rate::{Clock, Config, InsufficientCapacity, MAX_NOW_NS, RateLimited};
-use crate::error::{ConfigError, Rule};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use super::rate::{Clock, InsufficientCapacity, MAX_NOW_NS, RateLimited};
+use crate::loom::sync::Mutex;
 use crate::rt::Runtime;
+
+mod builder;
+mod error;
+mod expiry;
+
+pub use builder::KeyedRateLimiterBuilder;
+pub use error::KeyedError;
+
+use expiry::Expiry;
 
 const COMPONENT: &str = "KeyedRateLimiter";
 
-/// Why a keyed check refused.
-///
-/// ```
-/// use weir_core::limit::keyed::KeyedError;
-/// let e = KeyedError::KeyLimitReached { max_keys: 10 };
-/// assert_eq!(e.to_string(), "key limit of 10 reached: no room for a new key");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyedError {
-    /// This key's units do not conform yet.
-    RateLimited(RateLimited),
-    /// More units than the burst were asked for.
-    InsufficientCapacity(InsufficientCapacity),
-    /// The key is new and the map holds `max_keys` live keys.
-    KeyLimitReached {
-        /// The configured limit.
-        max_keys: usize,
-    },
-}
-
-impl KeyedError {
-    /// When to try again, or `None` if waiting alone cannot help.
-    ///
-    /// ```
-    /// use weir_core::limit::keyed::KeyedError;
-    /// assert_eq!(KeyedError::KeyLimitReached { max_keys: 1 }.retry_after(), None);
-    /// ```
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            KeyedError::RateLimited(r) => Some(r.retry_after),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for KeyedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyedError::RateLimited(e) => e.fmt(f),
-            KeyedError::InsufficientCapacity(e) => e.fmt(f),
-            KeyedError::KeyLimitReached { max_keys } => {
-                write!(f, "key limit of {max_keys} reached: no room for a new key")
-            }
-        }
-    }
-}
-
-impl std::error::Error for KeyedError {}
-
-/// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
-/// the memory policy.
-///
-/// ```
-/// use std::time::Duration;
-/// use weir_core::limit::keyed::KeyedRateLimiter;
-/// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
-/// let limiter = KeyedRateLimiter::<u64, _>::builder()
-///     .rate(100, Duration::from_secs(1))
-///     .burst(10)
-///     .max_keys(50_000)
-///     .sweep_every(4096)
-///     .build(rt)?;
-/// assert_eq!(limiter.len(), 0);
-/// # }
-/// # Ok::<(), weir_core::ConfigError>(())
-/// ```
-#[must_use = "a builder does nothing itself: call .build(rt) to make the limiter"]
-pub struct KeyedRateLimiterBuilder<K, R> {
-    config: Config,
-    max_keys: usize,
-    sweep_every: usize,
-    _types: PhantomData<fn() -> (K, R)>,
-}
-
-impl<K, R> fmt::Debug for KeyedRateLimiterBuilder<K, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyedRateLimiterBuilder")
-            .field("config", &self.config)
-            .field("max_keys", &self.max_keys)
-            .field("sweep_every", &self.sweep_every)
-            .finish()
-    }
-}
-
-impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterBuilder<K, R> {
-    /// `units` per `period` for every key (see
-    /// [`RateLimiterBuilder::rate`](super::rate::RateLimiterBuilder::rate)).
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
-    /// assert!(l.try_acquire(&1u8).is_ok());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn rate(mut self, units: u32, period: Duration) -> Self {
-        self.config.set_rate(units, period);
-        self
-    }
-
-    /// A fractional rate per second for every key.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate_per_second(0.1).build(rt)?;
-    /// assert!(l.try_acquire(&"k").is_ok());
-    /// assert!(l.try_acquire(&"k").is_err());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn rate_per_second(mut self, units_per_second: f64) -> Self {
-        self.config.set_rate_per_second(units_per_second);
-        self
-    }
-
-    /// Each key's bucket size (default: one period's units).
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
-    /// assert!(l.try_acquire_n(&0u8, 2).is_ok());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn burst(mut self, units: u32) -> Self {
-        self.config.set_burst(units);
-        self
-    }
-
-    /// Pacing for every key: `burst(1)`.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(10, Duration::from_secs(1)).pacing().build(rt)?;
-    /// assert!(l.try_acquire(&0u8).is_ok());
-    /// assert!(l.try_acquire(&0u8).is_err());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn pacing(self) -> Self {
-        self.burst(1)
-    }
-
-    /// The most keys stored at once (default: unlimited). See the
-    /// [module docs](self) for what happens when it is reached.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
-    /// assert!(l.try_acquire(&1u8).is_ok());
-    /// assert!(l.try_acquire(&2u8).is_err()); // key 1 is still charged
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn max_keys(mut self, max_keys: usize) -> Self {
-        self.max_keys = max_keys;
-        self
-    }
-
-    /// Sweep full-bucket keys after this many new keys (default 1024).
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(1, Duration::from_secs(1)).sweep_every(100).build(rt)?;
-    /// # drop(l);
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn sweep_every(mut self, new_keys: usize) -> Self {
-        self.sweep_every = new_keys;
-        self
-    }
-
-    /// Builds the limiter on `rt`'s clock.
-    ///
-    /// # Errors
-    ///
-    /// As [`RateLimiterBuilder::build`](super::rate::RateLimiterBuilder::build)
-    /// for `rate`, `period` and `burst`; `max_keys` and `sweep_every` when
-    /// zero.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let err = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(0).build(rt).unwrap_err();
-    /// assert_eq!(err.field(), "max_keys");
-    /// # }
-    /// ```
-    pub fn build(self, rt: R) -> Result<KeyedRateLimiter<K, R>, ConfigError> {
-        let clock = rt.clone();
-        self.build_with_clock(rt, clock)
-    }
-
-    /// Builds the limiter with a separate check clock (see
-    /// [`RateLimiterBuilder::build_with_clock`](super::rate::RateLimiterBuilder::build_with_clock)).
-    ///
-    /// # Errors
-    ///
-    /// As [`build`](Self::build).
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// use weir_core::limit::rate::StdClock;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).build_with_clock(rt, StdClock)?;
-    /// assert!(l.try_acquire(&'x').is_ok());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn build_with_clock<C: Clock>(
-        self,
-        rt: R,
-        clock: C,
-    ) -> Result<KeyedRateLimiter<K, R, C>, ConfigError> {
-        let params = self.config.params(COMPONENT)?;
-        if self.max_keys == 0 {
-            return Err(ConfigError::new(COMPONENT, "max_keys", Rule::Zero));
-        }
-        if self.sweep_every == 0 {
-            return Err(ConfigError::new(COMPONENT, "sweep_every", Rule::Zero));
-        }
-        let epoch = clock.now();
-        Ok(KeyedRateLimiter {
-            inner: Arc::new(Inner {
-                map: DashMap::new(),
-                params,
-                max_keys: self.max_keys,
-                sweep_every: self.sweep_every,
-                inserted: AtomicUsize::new(0),
-                clock,
-                epoch,
-                _rt: rt,
-            }),
-        })
-    }
-}
+/// Below this many slots, a map or index is not worth shrinking.
+const SHRINK_FLOOR: usize = 1024;
 
 /// One rate limit per key; see the [module docs](self).
 ///
@@ -349,12 +145,25 @@ struct Inner<K, R, C: Clock> {
     params: Params,
     max_keys: usize,
     sweep_every: usize,
-    /// New keys since the last sweep.
-    inserted: AtomicUsize,
+    /// Held to insert a key or evict one, never by a check on a known key.
+    /// Lock order: this mutex, then a shard's lock.
+    eviction: Mutex<Eviction<K>>,
     clock: C,
     epoch: C::Instant,
     /// Kept for a future waiting API and so that the type names its runtime.
     _rt: R,
+}
+
+/// The keys in the map, filed by when they may be full; see the module docs.
+struct Eviction<K> {
+    /// One entry per key in the map: keys are inserted and removed only
+    /// under the mutex, together with their entry. Boxed: its 2 KiB of
+    /// bucket heads stay off the cache lines a check reads.
+    index: Box<Expiry<K>>,
+    /// New keys since the last sweep.
+    since_sweep: usize,
+    /// The most keys stored since the last shrink.
+    peak: usize,
 }
 
 impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiter<K, R> {
@@ -370,12 +179,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiter<
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn builder() -> KeyedRateLimiterBuilder<K, R> {
-        KeyedRateLimiterBuilder {
-            config: Config::new(),
-            max_keys: usize::MAX,
-            sweep_every: 1024,
-            _types: PhantomData,
-        }
+        KeyedRateLimiterBuilder::new()
     }
 }
 
@@ -447,42 +251,107 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
             None if n == 0 => Ok(()),
             None => return self.insert_charged(key, n, now),
         };
-        outcome.map_err(|at| {
-            KeyedError::RateLimited(RateLimited {
-                retry_after: Duration::from_nanos(at - now),
-            })
-        })
+        outcome.map_err(|at| rate_limited(at, now))
     }
 
     /// The slow path for a key not in the map.
     #[cold]
     fn insert_charged(&self, key: &K, n: u32, now: u64) -> Result<(), KeyedError> {
         let inner = &*self.inner;
-        // dashmap's len visits every shard: only pay it when bounded.
-        if inner.max_keys != usize::MAX && inner.map.len() >= inner.max_keys {
-            self.sweep(now);
-            if inner.map.len() >= inner.max_keys {
+        let p = &inner.params;
+        let mut ev = inner.eviction.lock();
+        // Under the lock, a key absent now stays absent until inserted here
+        // (another caller may have inserted it before this one took the
+        // lock: then its state is charged, as a known key's would be).
+        if ev.index.len() >= inner.max_keys {
+            if let Some(state) = inner.map.get(key) {
+                return state
+                    .try_take(p, now, n)
+                    .map_err(|at| rate_limited(at, now));
+            }
+            if self.evict_due(&mut ev, now, false) == 0 {
                 return Err(KeyedError::KeyLimitReached {
                     max_keys: inner.max_keys,
                 });
             }
         }
-        let p = &inner.params;
-        // Another caller may have inserted the key meanwhile: then charge
-        // the state it made, as a known key would be.
-        let outcome = {
-            let entry = inner.map.entry(key.clone()).or_insert_with(State::new);
-            entry.try_take(p, now, n)
+        // Both clones first: a `clone` that panics then leaves map and
+        // index as they were, each key with its entry.
+        let (for_map, for_index) = (key.clone(), key.clone());
+        let tat = match inner.map.entry(for_map) {
+            Entry::Occupied(known) => {
+                return known
+                    .get()
+                    .try_take(p, now, n)
+                    .map_err(|at| rate_limited(at, now));
+            }
+            Entry::Vacant(slot) => {
+                let state = State::new();
+                // A full bucket holds any n ≤ burst: this cannot refuse.
+                let taken = state.try_take(p, now, n);
+                debug_assert!(taken.is_ok());
+                let tat = state.tat();
+                slot.insert(state);
+                tat
+            }
         };
-        if inner.inserted.fetch_add(1, Ordering::Relaxed) + 1 >= inner.sweep_every {
-            inner.inserted.store(0, Ordering::Relaxed);
-            self.sweep(now);
+        ev.index.push(tat, for_index);
+        ev.peak = ev.peak.max(ev.index.len());
+        ev.since_sweep += 1;
+        if ev.since_sweep >= inner.sweep_every {
+            ev.since_sweep = 0;
+            self.evict_due(&mut ev, now, false);
         }
-        outcome.map_err(|at| {
-            KeyedError::RateLimited(RateLimited {
-                retry_after: Duration::from_nanos(at - now),
-            })
-        })
+        Ok(())
+    }
+
+    /// Takes out the index entries due at `now`: removes each key whose
+    /// bucket is full and refiles each one charged since it was filed.
+    /// Returns how many keys were removed. `explicit` for a caller's
+    /// [`retain_recent`](Self::retain_recent), which may always shrink.
+    fn evict_due(&self, ev: &mut Eviction<K>, now: u64, explicit: bool) -> usize {
+        let map = &self.inner.map;
+        let mut removed = 0;
+        while let Some((_, key)) = ev.index.pop_due(now) {
+            // The shard's write lock excludes every check on the key, so it
+            // cannot be charged between the test and its removal.
+            if map.remove_if(&key, |_, s| s.tat() <= now).is_some() {
+                removed += 1;
+                continue;
+            }
+            // Charged since it was filed: file it under its TAT now, a lower
+            // bound of every later one.
+            let tat = map.get(&key).map(|s| s.tat());
+            debug_assert!(tat.is_some(), "every filed key is in the map");
+            if let Some(tat) = tat {
+                ev.index.push(tat, key);
+            }
+        }
+        if removed > 0 {
+            self.shrink_if_sparse(ev, explicit);
+        }
+        removed
+    }
+
+    /// Shrinks map and index once a quarter of the peak is left, and, in
+    /// an automatic sweep, more keys went than one sweep interval brings
+    /// back (else a map that empties and refills each interval would be
+    /// shrunk and regrown each time). The index also shrinks on its own
+    /// once its slots reach 16 × the peak, since its buckets' slots can
+    /// outgrow the keys as entries move between buckets.
+    fn shrink_if_sparse(&self, ev: &mut Eviction<K>, explicit: bool) {
+        let len = ev.index.len();
+        let gone = ev.peak - len;
+        if ev.peak >= SHRINK_FLOOR
+            && len <= ev.peak / 4
+            && (explicit || gone > self.inner.sweep_every)
+        {
+            self.inner.map.shrink_to_fit();
+            ev.index.shrink_to_fit();
+            ev.peak = len;
+        } else if ev.index.capacity() / 16 >= ev.peak.max(SHRINK_FLOOR) {
+            ev.index.shrink_to_fit();
+        }
     }
 
     /// Evicts every key whose bucket is full now: forgetting it changes no
@@ -503,14 +372,29 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn retain_recent(&self) -> usize {
-        self.sweep(self.inner.now_ns());
-        self.inner.map.len()
+        let mut ev = self.inner.eviction.lock();
+        self.evict_due(&mut ev, self.inner.now_ns(), true);
+        ev.index.len()
     }
 
-    fn sweep(&self, now: u64) {
-        // The shard write lock excludes every check on the shard, so a state
-        // cannot be charged between the test and its removal.
-        self.inner.map.retain(|_, s| s.tat() > now);
+    /// Stored entries that evictions have examined or moved since the
+    /// limiter was built: the work the [module docs](self) bound by 65 ×
+    /// (insertions + charges). For tests of that bound (feature
+    /// `test-util`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
+    /// l.try_acquire(&1u8).unwrap();
+    /// assert!(l.try_acquire(&2u8).is_err());
+    /// assert_eq!(l.sweep_work(), 0, "nothing was due: nothing was examined");
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub fn sweep_work(&self) -> u64 {
+        self.inner.eviction.lock().index.work()
     }
 
     /// The number of keys stored.
@@ -573,4 +457,10 @@ impl<K: Hash + Eq, R, C: Clock> fmt::Debug for KeyedRateLimiter<K, R, C> {
             .field("max_keys", &self.inner.max_keys)
             .finish()
     }
+}
+
+fn rate_limited(at: u64, now: u64) -> KeyedError {
+    KeyedError::RateLimited(RateLimited {
+        retry_after: Duration::from_nanos(at - now),
+    })
 }

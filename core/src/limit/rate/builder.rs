@@ -13,6 +13,13 @@ use crate::rt::Runtime;
 const COMPONENT: &str = "RateLimiter";
 const NANOS_PER_SEC: f64 = 1e9;
 
+// The rules for values whose derived interval or bucket depth exceeds
+// MAX_TOLERANCE_NS, in words, so that the message names what to change.
+const PERIOD_PER_UNIT: &str = "per unit must not exceed 146 years (2^62 ns)";
+const PERIOD_WITH_DEFAULT_BURST: &str =
+    "must not exceed 146 years (2^62 ns) unless a smaller `burst` is set";
+const RATE_TOO_SLOW: &str = "must be at least one unit per 146 years (2^62 ns)";
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Rate {
     PerPeriod(u32, Duration),
@@ -160,19 +167,32 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] naming the field: `rate` when unset
-    /// ([`Rule::Missing`]), zero, not finite, negative or faster than one
-    /// unit per nanosecond ([`Rule::TooLarge`]), or so slow that its
-    /// interval does not fit; `period` when zero or longer than 584 years;
-    /// `burst` when zero or when `burst × interval` exceeds 146 years.
+    /// A [`ConfigError`] naming the field the caller set, never one left
+    /// at its default:
+    ///
+    /// * `rate` when unset ([`Rule::Missing`]), zero, not finite, negative,
+    ///   faster than one unit per nanosecond ([`Rule::TooLarge`]), or (per
+    ///   second) slower than one unit per 146 years;
+    /// * `period` when zero, longer than 584 years ([`Rule::TooLarge`]),
+    ///   longer than 146 years per unit, or longer than 146 years while no
+    ///   `burst` is set (the default burst holds one period's units, so the
+    ///   bucket would be that deep);
+    /// * `burst` when zero, or when a burst that was set times the interval
+    ///   exceeds 146 years ([`Rule::TooLarge`]).
+    ///
+    /// 146 years is 2^62 ns, the deepest bucket the state word can hold.
     ///
     /// ```
     /// use std::time::Duration;
     /// use weir_core::limit::rate::RateLimiter;
     /// # #[cfg(feature = "test-util")] {
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let err = RateLimiter::builder().rate(0, Duration::from_secs(1)).build(rt).unwrap_err();
+    /// let err = RateLimiter::builder().rate(0, Duration::from_secs(1)).build(rt.clone()).unwrap_err();
     /// assert_eq!(err.field(), "rate");
+    /// // One unit per 200 years: the period is named, not the unset burst.
+    /// let two_centuries = Duration::from_secs(200 * 365 * 24 * 3600);
+    /// let err = RateLimiter::builder().rate(1, two_centuries).build(rt).unwrap_err();
+    /// assert_eq!(err.field(), "period");
     /// # }
     /// ```
     pub fn build(self, rt: R) -> Result<RateLimiter<R>, ConfigError> {
@@ -254,7 +274,12 @@ impl Config {
                     return Err(err("rate", Rule::TooLarge));
                 }
                 // Fits: at most period_ns, which fits u64.
-                (period_ns.div_ceil(units_ns) as u64, units)
+                let interval = period_ns.div_ceil(units_ns) as u64;
+                if interval > MAX_TOLERANCE_NS {
+                    // Too slow for any burst, so the period is at fault.
+                    return Err(err("period", Rule::Other(PERIOD_PER_UNIT)));
+                }
+                (interval, units)
             }
             Some(Rate::PerSecond(r)) => {
                 if !r.is_finite() {
@@ -273,10 +298,7 @@ impl Config {
                 }
                 let interval = exact.ceil();
                 if interval > MAX_TOLERANCE_NS as f64 {
-                    return Err(err(
-                        "rate",
-                        Rule::OutOfRange("at least one unit per 146 years"),
-                    ));
+                    return Err(err("rate", Rule::Other(RATE_TOO_SLOW)));
                 }
                 // In 1..=2^62: the cast is exact enough and cannot wrap.
                 (interval as u64, (r as u32).max(1))
@@ -289,7 +311,14 @@ impl Config {
         let tolerance = interval
             .checked_mul(u64::from(burst))
             .filter(|&t| t <= MAX_TOLERANCE_NS)
-            .ok_or(err("burst", Rule::TooLarge))?;
+            .ok_or_else(|| match self.burst {
+                Some(_) => err("burst", Rule::TooLarge),
+                // Only a per-period rate has a default burst above one (a
+                // per-second one stays near one second deep), and then the
+                // bucket is one period deep: the period is what the caller
+                // chose.
+                None => err("period", Rule::Other(PERIOD_WITH_DEFAULT_BURST)),
+            })?;
         Ok(Params {
             interval,
             burst,

@@ -1,0 +1,240 @@
+//! Validating a keyed rate limiter's configuration.
+
+use core::fmt;
+use core::hash::Hash;
+use core::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+
+use super::expiry::Expiry;
+use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
+use crate::error::{ConfigError, Rule};
+use crate::limit::rate::{Clock, Config};
+use crate::loom::sync::Mutex;
+use crate::rt::Runtime;
+
+/// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
+/// the memory policy.
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::limit::keyed::KeyedRateLimiter;
+/// # #[cfg(feature = "test-util")] {
+/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let limiter = KeyedRateLimiter::<u64, _>::builder()
+///     .rate(100, Duration::from_secs(1))
+///     .burst(10)
+///     .max_keys(50_000)
+///     .sweep_every(4096)
+///     .build(rt)?;
+/// assert_eq!(limiter.len(), 0);
+/// # }
+/// # Ok::<(), weir_core::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing itself: call .build(rt) to make the limiter"]
+pub struct KeyedRateLimiterBuilder<K, R> {
+    config: Config,
+    max_keys: usize,
+    sweep_every: usize,
+    _types: PhantomData<fn() -> (K, R)>,
+}
+
+impl<K, R> fmt::Debug for KeyedRateLimiterBuilder<K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedRateLimiterBuilder")
+            .field("config", &self.config)
+            .field("max_keys", &self.max_keys)
+            .field("sweep_every", &self.sweep_every)
+            .finish()
+    }
+}
+
+impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterBuilder<K, R> {
+    pub(super) fn new() -> Self {
+        KeyedRateLimiterBuilder {
+            config: Config::new(),
+            max_keys: usize::MAX,
+            sweep_every: 1024,
+            _types: PhantomData,
+        }
+    }
+
+    /// `units` per `period` for every key (see
+    /// [`RateLimiterBuilder::rate`](super::rate::RateLimiterBuilder::rate)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// assert!(l.try_acquire(&1u8).is_ok());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn rate(mut self, units: u32, period: Duration) -> Self {
+        self.config.set_rate(units, period);
+        self
+    }
+
+    /// A fractional rate per second for every key.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate_per_second(0.1).build(rt)?;
+    /// assert!(l.try_acquire(&"k").is_ok());
+    /// assert!(l.try_acquire(&"k").is_err());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn rate_per_second(mut self, units_per_second: f64) -> Self {
+        self.config.set_rate_per_second(units_per_second);
+        self
+    }
+
+    /// Each key's bucket size (default: one period's units).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
+    /// assert!(l.try_acquire_n(&0u8, 2).is_ok());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn burst(mut self, units: u32) -> Self {
+        self.config.set_burst(units);
+        self
+    }
+
+    /// Pacing for every key: `burst(1)`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(10, Duration::from_secs(1)).pacing().build(rt)?;
+    /// assert!(l.try_acquire(&0u8).is_ok());
+    /// assert!(l.try_acquire(&0u8).is_err());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn pacing(self) -> Self {
+        self.burst(1)
+    }
+
+    /// The most keys stored at once (default: unlimited). See the
+    /// [module docs](super) for what happens when it is reached.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
+    /// assert!(l.try_acquire(&1u8).is_ok());
+    /// assert!(l.try_acquire(&2u8).is_err()); // key 1 is still charged
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
+    }
+
+    /// Evict the keys whose bucket has become full after this many new
+    /// keys (default 1024). A sweep costs only the keys it finds due (see
+    /// the [module docs](super)), so a smaller value holds memory closer to
+    /// the live keys without costing more per key.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
+    ///     .rate(1, Duration::from_secs(1)).sweep_every(100).build(rt)?;
+    /// # drop(l);
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn sweep_every(mut self, new_keys: usize) -> Self {
+        self.sweep_every = new_keys;
+        self
+    }
+
+    /// Builds the limiter on `rt`'s clock.
+    ///
+    /// # Errors
+    ///
+    /// As [`RateLimiterBuilder::build`](super::rate::RateLimiterBuilder::build)
+    /// for `rate`, `period` and `burst`; `max_keys` and `sweep_every` when
+    /// zero.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let err = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
+    ///     .rate(1, Duration::from_secs(1)).max_keys(0).build(rt).unwrap_err();
+    /// assert_eq!(err.field(), "max_keys");
+    /// # }
+    /// ```
+    pub fn build(self, rt: R) -> Result<KeyedRateLimiter<K, R>, ConfigError> {
+        let clock = rt.clone();
+        self.build_with_clock(rt, clock)
+    }
+
+    /// Builds the limiter with a separate check clock (see
+    /// [`RateLimiterBuilder::build_with_clock`](super::rate::RateLimiterBuilder::build_with_clock)).
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// use weir_core::limit::rate::StdClock;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(1, Duration::from_secs(1)).build_with_clock(rt, StdClock)?;
+    /// assert!(l.try_acquire(&'x').is_ok());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn build_with_clock<C: Clock>(
+        self,
+        rt: R,
+        clock: C,
+    ) -> Result<KeyedRateLimiter<K, R, C>, ConfigError> {
+        let params = self.config.params(COMPONENT)?;
+        if self.max_keys == 0 {
+            return Err(ConfigError::new(COMPONENT, "max_keys", Rule::Zero));
+        }
+        if self.sweep_every == 0 {
+            return Err(ConfigError::new(COMPONENT, "sweep_every", Rule::Zero));
+        }
+        let epoch = clock.now();
+        Ok(KeyedRateLimiter {
+            inner: Arc::new(Inner {
+                map: DashMap::new(),
+                params,
+                max_keys: self.max_keys,
+                sweep_every: self.sweep_every,
+                eviction: Mutex::new(Eviction {
+                    index: Box::new(Expiry::new()),
+                    since_sweep: 0,
+                    peak: 0,
+                }),
+                clock,
+                epoch,
+                _rt: rt,
+            }),
+        })
+    }
+}
