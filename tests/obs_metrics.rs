@@ -424,3 +424,66 @@ fn adaptive_limiter_metrics_match_its_stats() {
         "the initial limit was applied at least"
     );
 }
+
+#[test]
+fn rate_limiter_metrics_count_admissions_refusals_and_waits() {
+    use weir::limit::RateLimiter;
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let rate = metrics::with_local_recorder(&recorder, || {
+        RateLimiter::builder()
+            .rate(10, Duration::from_secs(1))
+            .burst(2)
+            .name("api")
+            .build(rt.clone())
+            .unwrap()
+    });
+    assert!(rate.try_acquire().is_ok());
+    assert!(rate.try_acquire().is_ok());
+    let refused = rate.try_acquire().unwrap_err();
+    assert_eq!(refused.retry_after, Duration::from_millis(100));
+    rt.block_on(async {
+        rate.acquire().await; // waits 100 ms
+    });
+    assert_eq!(rt.elapsed(), Duration::from_millis(100));
+    let text = handle.render();
+    let n = [("name", "api")];
+    assert_eq!(scrape(&text, "weir_rate_admitted_total", &n), 3.0);
+    assert_eq!(scrape(&text, "weir_rate_limited_total", &n), 1.0);
+    assert_eq!(scrape(&text, "weir_rate_delayed_total", &n), 1.0);
+    assert_eq!(scrape(&text, "weir_rate_delay_seconds_sum", &n), 0.1);
+}
+
+#[test]
+fn keyed_limiter_metrics_count_per_limiter_not_per_key() {
+    use weir::limit::{KeyedError, KeyedRateLimiter};
+    let (recorder, handle) = recorder();
+    let rt = VirtualRuntime::new();
+    let keyed = metrics::with_local_recorder(&recorder, || {
+        KeyedRateLimiter::builder()
+            .rate(1, Duration::from_secs(1))
+            .max_keys(2)
+            .name("per-user")
+            .build(rt.clone())
+            .unwrap()
+    });
+    assert!(keyed.try_acquire(&"alice").is_ok());
+    assert!(keyed.try_acquire(&"bob").is_ok());
+    assert!(matches!(
+        keyed.try_acquire(&"alice"),
+        Err(KeyedError::RateLimited(_))
+    ));
+    assert!(matches!(
+        keyed.try_acquire(&"carol"),
+        Err(KeyedError::KeyLimitReached { .. })
+    ));
+    assert!(
+        keyed.try_acquire_n(&"bob", 0).is_err(),
+        "a probe, not counted"
+    );
+    let text = handle.render();
+    let n = [("name", "per-user")];
+    assert_eq!(scrape(&text, "weir_keyed_admitted_total", &n), 2.0);
+    assert_eq!(scrape(&text, "weir_keyed_limited_total", &n), 1.0);
+    assert_eq!(scrape(&text, "weir_keyed_key_limit_total", &n), 1.0);
+}

@@ -249,8 +249,43 @@ fn a_rate_limit_rejection_is_an_event_with_its_retry_after() {
     });
     let line = text
         .lines()
-        .find(|l| l.contains("rate limiter rejected a call"))
+        .find(|l| l.contains("policy refused a call over its rate limit"))
         .unwrap_or_else(|| panic!("no rejection in:\n{text}"));
     assert!(line.contains("weir.policy{name=api}"), "{line}");
     assert!(line.contains("retry_after=1s"), "{line}");
+}
+
+#[test]
+fn rate_limiters_report_refusals_and_waits_under_their_names() {
+    use weir::limit::{KeyedRateLimiter, RateLimiter};
+    let rt = VirtualRuntime::new();
+    let text = captured(|| {
+        let rate = RateLimiter::builder()
+            .rate(1, Duration::from_secs(1))
+            .name("api")
+            .build(rt.clone())
+            .unwrap();
+        assert!(rate.try_acquire().is_ok());
+        assert!(rate.try_acquire().is_err());
+        rt.block_on(rate.acquire());
+        let keyed = KeyedRateLimiter::builder()
+            .rate(1, Duration::from_secs(1))
+            .name("per-user")
+            .build(rt.clone())
+            .unwrap();
+        assert!(keyed.try_acquire(&1u8).is_ok());
+        assert!(keyed.try_acquire(&1u8).is_err());
+    });
+    assert!(
+        text.contains("rate limiter refused a call name=api retry_after=1s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rate limiter delayed a call name=api wait=1s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("keyed rate limiter refused a call name=per-user retry_after=1s"),
+        "{text}"
+    );
 }

@@ -103,6 +103,7 @@ use dashmap::mapref::entry::Entry;
 use super::rate::gcra::{Params, State};
 use super::rate::{Clock, InsufficientCapacity, MAX_NOW_NS, RateLimited};
 use crate::loom::sync::Mutex;
+use crate::obs::rate::RateObs;
 use crate::rt::Runtime;
 
 mod builder;
@@ -152,6 +153,7 @@ struct Inner<K, R, C: Clock> {
     epoch: C::Instant,
     /// Kept for a future waiting API and so that the type names its runtime.
     _rt: R,
+    obs: RateObs,
 }
 
 /// The keys in the map, filed by when they may be full; see the module docs.
@@ -228,6 +230,15 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn try_acquire_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
+        let out = self.take_n(key, n);
+        if n > 0 {
+            self.inner.obs.checked_keyed(&out);
+        }
+        out
+    }
+
+    #[inline]
+    fn take_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
         let inner = &*self.inner;
         let p = &inner.params;
         if n > p.burst {

@@ -82,6 +82,7 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::obs::rate::RateObs;
 use crate::rt::Runtime;
 
 mod acquire;
@@ -139,6 +140,7 @@ struct Inner<R, C: Clock> {
     clock: C,
     epoch: C::Instant,
     rt: R,
+    obs: RateObs,
 }
 
 impl<R: Runtime> RateLimiter<R> {
@@ -162,7 +164,7 @@ impl<R: Runtime> RateLimiter<R> {
 }
 
 impl<R: Runtime, C: Clock> RateLimiter<R, C> {
-    pub(crate) fn from_parts(rt: R, clock: C, params: Params) -> Self {
+    pub(crate) fn from_parts(rt: R, clock: C, params: Params, obs: RateObs) -> Self {
         let epoch = clock.now();
         RateLimiter {
             inner: Arc::new(Inner {
@@ -171,6 +173,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
                 clock,
                 epoch,
                 rt,
+                obs,
             }),
         }
     }
@@ -197,10 +200,11 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     pub fn try_acquire(&self) -> Result<(), RateLimited> {
         let inner = &*self.inner;
         let now = inner.now_ns();
+        let taken = inner.state.try_take(&inner.params, now, 1);
         inner
-            .state
-            .try_take(&inner.params, now, 1)
-            .map_err(|at| rate_limited(at, now))
+            .obs
+            .checked(taken.err().map(|at| rate_limited(at, now).retry_after));
+        taken.map_err(|at| rate_limited(at, now))
     }
 
     /// Takes `n` units if they all conform now (all or nothing); with
@@ -245,6 +249,11 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
         } else {
             inner.state.try_take(p, now, n)
         };
+        if n > 0 {
+            inner
+                .obs
+                .checked(outcome.err().map(|at| rate_limited(at, now).retry_after));
+        }
         outcome.map_err(|at| rate_limited(at, now).into())
     }
 
@@ -351,6 +360,10 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
 
     pub(crate) fn params(&self) -> &Params {
         &self.inner.params
+    }
+
+    pub(crate) fn obs(&self) -> &RateObs {
+        &self.inner.obs
     }
 
     pub(crate) fn runtime(&self) -> &R {

@@ -87,6 +87,25 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "How long each job ran.",
     ),
     (
+        "weir_rate_admitted_total",
+        "Checks admitted and waits reserved.",
+    ),
+    ("weir_rate_limited_total", "Checks refused."),
+    ("weir_rate_delayed_total", "Acquires that had to wait."),
+    (
+        "weir_rate_delay_seconds",
+        "How long each delayed acquire waits.",
+    ),
+    (
+        "weir_keyed_admitted_total",
+        "Checks admitted, over all keys.",
+    ),
+    ("weir_keyed_limited_total", "Checks refused, over all keys."),
+    (
+        "weir_keyed_key_limit_total",
+        "New keys refused at max_keys.",
+    ),
+    (
         "weir_resource_pool_size",
         "Slots taken (resources alive or being created).",
     ),

@@ -51,6 +51,13 @@
 //! | `weir_worker_pool_rejected_total` | counter | | jobs refused |
 //! | `weir_worker_pool_jobs_total` | counter | `outcome` (`completed`, `panicked`) | jobs run |
 //! | `weir_worker_pool_job_duration_seconds` | histogram | | how long each job ran |
+//! | `weir_rate_admitted_total` | counter | | units taken: checks admitted and waits reserved |
+//! | `weir_rate_limited_total` | counter | | `try_acquire` checks refused |
+//! | `weir_rate_delayed_total` | counter | | `acquire` calls that had to wait |
+//! | `weir_rate_delay_seconds` | histogram | | how long each of those waits |
+//! | `weir_keyed_admitted_total` | counter | | checks admitted, over all keys |
+//! | `weir_keyed_limited_total` | counter | | checks refused, over all keys |
+//! | `weir_keyed_key_limit_total` | counter | | new keys refused at `max_keys` |
 //! | `weir_resource_pool_size` | gauge | | slots taken (resources alive or being created) |
 //! | `weir_resource_pool_created_total` | counter | | resources created (the pool grew; `PoolStats::created`) |
 //! | `weir_resource_pool_discarded_total` | counter | | resources dropped for good (the pool shrank; `PoolStats::discarded`) |
@@ -61,8 +68,7 @@
 //! | `weir_semaphore_permits_added_total` | counter | | permits added by `add_permits` |
 //! | `weir_semaphore_permits_forgotten_total` | counter | | permits removed by `forget_permits` |
 //!
-//! Not instrumented yet: the rate limiters (`RateLimiter`, `KeyedRateLimiter`)
-//! and the queues. The standalone [`timeout`](crate::resilience::timeout)
+//! Not instrumented: the queues. The standalone [`timeout`](crate::resilience::timeout)
 //! emits its event but counts no metric (it has no name).
 //!
 //! # Tracing (feature `tracing`)
@@ -79,7 +85,11 @@
 //! | `weir::hedge` | DEBUG | hedge started / hedge refused by the retry budget | `name`, `hedge`, `delay` |
 //! | `weir::timeout` | DEBUG | timed out | `name`, `after` (a policy's timeout layer); `deadline` ([`timeout`](crate::resilience::timeout), [`Timeout`](crate::resilience::Timeout): no name) |
 //! | `weir::bulkhead` | DEBUG | bulkhead rejected a call | `name`, `reason` |
-//! | `weir::rate` | DEBUG | rate limiter rejected a call | `retry_after` (from a policy's `rate_limit_or_reject` layer, inside its span) |
+//! | `weir::rate` | DEBUG | rate limiter refused a call | `name`, `retry_after` |
+//! | `weir::rate` | DEBUG | rate limiter delayed a call | `name`, `wait` |
+//! | `weir::rate` | DEBUG | policy refused a call over its rate limit | `retry_after` (a policy's `rate_limit_or_reject` layer, inside its span) |
+//! | `weir::keyed` | DEBUG | keyed rate limiter refused a call | `name`, `retry_after` |
+//! | `weir::keyed` | DEBUG | keyed rate limiter refused a new key: max_keys reached | `name`, `max_keys` |
 //! | `weir::bulkhead` | INFO | bulkhead limit changed | `name`, `from`, `to` |
 //! | `weir::adaptive` | TRACE | adaptive limiter sample | `name`, `latency`, `in_flight`, `dropped`, `limit` |
 //! | `weir::worker_pool` | DEBUG | worker pool grew / shrank / rejected a job | `name`, `threads` |

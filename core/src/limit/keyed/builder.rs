@@ -3,6 +3,7 @@
 use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
 use crate::error::{ConfigError, Rule};
 use crate::limit::rate::{Clock, Config};
 use crate::loom::sync::Mutex;
+use crate::obs::{Name, rate::RateObs};
 use crate::rt::Runtime;
 
 /// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
@@ -38,6 +40,7 @@ pub struct KeyedRateLimiterBuilder<K, R> {
     config: Config,
     max_keys: usize,
     sweep_every: usize,
+    name: Name,
     _types: PhantomData<fn() -> (K, R)>,
 }
 
@@ -47,6 +50,7 @@ impl<K, R> fmt::Debug for KeyedRateLimiterBuilder<K, R> {
             .field("config", &self.config)
             .field("max_keys", &self.max_keys)
             .field("sweep_every", &self.sweep_every)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -57,8 +61,27 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
             config: Config::new(),
             max_keys: usize::MAX,
             sweep_every: 1024,
+            name: Name::default(),
             _types: PhantomData,
         }
+    }
+
+    /// Names the limiter in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    ///     .rate(1, Duration::from_secs(1)).name("per-user").build(rt)?;
+    /// assert!(l.try_acquire(&1u8).is_ok());
+    /// # }
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
     }
 
     /// `units` per `period` for every key (see
@@ -234,6 +257,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
                 clock,
                 epoch,
                 _rt: rt,
+                obs: RateObs::keyed(self.name),
             }),
         })
     }

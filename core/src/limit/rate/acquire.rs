@@ -119,6 +119,9 @@ impl<R: Runtime, C: Clock> Future for AcquireN<'_, R, C> {
                         continue;
                     }
                     let r = state.reserve(params, now, *this.n);
+                    limiter
+                        .obs()
+                        .reserved(Duration::from_nanos(r.ready_at.saturating_sub(now)));
                     if r.ready_at <= now {
                         *this.step = Step::Done;
                         return Poll::Ready(Ok(()));

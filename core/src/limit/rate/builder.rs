@@ -2,12 +2,14 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::RateLimiter;
 use super::clock::Clock;
 use super::gcra::{MAX_TOLERANCE_NS, Params};
 use crate::error::{ConfigError, Rule};
+use crate::obs::{Name, rate::RateObs};
 use crate::rt::Runtime;
 
 const COMPONENT: &str = "RateLimiter";
@@ -50,6 +52,7 @@ enum Rate {
 #[must_use = "a builder does nothing itself: call .build(rt) to make the limiter"]
 pub struct RateLimiterBuilder<R> {
     config: Config,
+    name: Name,
     _runtime: PhantomData<fn() -> R>,
 }
 
@@ -66,6 +69,7 @@ impl<R> fmt::Debug for RateLimiterBuilder<R> {
         f.debug_struct("RateLimiterBuilder")
             .field("rate", &self.config.rate)
             .field("burst", &self.config.burst)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -74,6 +78,7 @@ impl<R> Clone for RateLimiterBuilder<R> {
     fn clone(&self) -> Self {
         RateLimiterBuilder {
             config: self.config,
+            name: self.name.clone(),
             _runtime: PhantomData,
         }
     }
@@ -83,8 +88,24 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     pub(crate) fn new() -> Self {
         RateLimiterBuilder {
             config: Config::new(),
+            name: Name::default(),
             _runtime: PhantomData,
         }
+    }
+
+    /// Names the limiter in its tracing events and metric labels (the
+    /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1))
+    ///     .name("api").build(weir_core::rt::VirtualRuntime::new());
+    /// assert!(l.is_ok());
+    /// # }
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
+        self
     }
 
     /// `units` per `period`: one unit every `period / units` (rounded up to
@@ -227,7 +248,12 @@ impl<R: Runtime> RateLimiterBuilder<R> {
         clock: C,
     ) -> Result<RateLimiter<R, C>, ConfigError> {
         let params = self.config.params(COMPONENT)?;
-        Ok(RateLimiter::from_parts(rt, clock, params))
+        Ok(RateLimiter::from_parts(
+            rt,
+            clock,
+            params,
+            RateObs::rate(self.name),
+        ))
     }
 }
 
