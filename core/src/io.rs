@@ -9,6 +9,9 @@
 //! vocabulary smol, async-std and async-process already use; tokio's streams
 //! reach it through a small compatibility wrapper in `weir-tokio`.
 //!
+//! With feature `test-util` on Linux, [`census`] reads the process table, so
+//! tests can prove that no process or zombie outlives them.
+//!
 //! ```
 //! use weir_core::io::{Command, Signal};
 //!
@@ -18,6 +21,9 @@
 //! ```
 
 pub mod process;
+
+#[cfg(all(feature = "test-util", target_os = "linux"))]
+pub mod census;
 
 pub use futures_io::{AsyncRead, AsyncWrite};
 pub use process::{Child, Command, ProcessGroup, ProcessSpawner, Signal, Spawned};
