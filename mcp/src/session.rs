@@ -446,30 +446,27 @@ async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S) {
                     sink.negotiated(era, v);
                     Ok(())
                 }
-                Item::Cancel(id, reason) => {
-                    Counters::bump(&shared.counters.cancels);
-                    match sink.cancel(&id) {
-                        CancelAction::Done => Ok(()),
-                        CancelAction::Notify => {
-                            let params = to_raw(&json!({"requestId": id, "reason": reason})).ok();
-                            let msg = Message::Notification(Notification::new(
-                                "notifications/cancelled",
-                                params,
-                            ));
-                            match Outbound::from_message(&msg) {
-                                Ok(mut out) => {
-                                    out.lane = Lane::Control;
-                                    out.method = Some(Cow::Borrowed("notifications/cancelled"));
-                                    let era = shared.state.lock().era;
-                                    out.era = era.map(|e| e.0);
-                                    out.protocol_version = era.map(|e| e.1);
-                                    sink.send(out).await
-                                }
-                                Err(_) => Ok(()),
+                Item::Cancel(id, reason) => match sink.cancel(&id) {
+                    CancelAction::Done => Ok(()),
+                    CancelAction::Notify => {
+                        let params = to_raw(&json!({"requestId": id, "reason": reason})).ok();
+                        let msg = Message::Notification(Notification::new(
+                            "notifications/cancelled",
+                            params,
+                        ));
+                        match Outbound::from_message(&msg) {
+                            Ok(mut out) => {
+                                out.lane = Lane::Control;
+                                out.method = Some(Cow::Borrowed("notifications/cancelled"));
+                                let era = shared.state.lock().era;
+                                out.era = era.map(|e| e.0);
+                                out.protocol_version = era.map(|e| e.1);
+                                sink.send(out).await
                             }
+                            Err(_) => Ok(()),
                         }
                     }
-                }
+                },
             };
             if let Err(e) = r {
                 shared.fail_all(e);
@@ -639,6 +636,7 @@ fn abandon(shared: &Shared, id: i64, done: &mut bool, cancellable: bool, reason:
     };
     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
     if slot.outcome.is_none() && cancellable && st.dead.is_none() {
+        Counters::bump(&shared.counters.cancels);
         shared.enqueue(
             &mut st,
             Item::Cancel(RequestId::Number(id), reason),
