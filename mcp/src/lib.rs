@@ -13,10 +13,12 @@
 
 mod builder;
 mod client;
+pub mod config;
 mod error;
 pub mod framing;
 pub mod handler;
 pub mod jsonrpc;
+pub mod manager;
 pub mod memory;
 mod progress;
 pub mod protocol;
