@@ -53,6 +53,8 @@ impl ProcessSpawner for SmolProcess {
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
+            // Not left running unseen (it is reaped in the background).
+            let _ = child.kill();
             return Err(io::Error::other("a standard stream was not piped"));
         };
         Ok(Spawned::new(SmolChild(child), group, stdin, stdout, stderr))

@@ -58,6 +58,8 @@ impl ProcessSpawner for TokioProcess {
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
+            // Not left running unseen (it is reaped in the background).
+            let _ = child.start_kill();
             return Err(io::Error::other("a standard stream was not piped"));
         };
         Ok(Spawned::new(
