@@ -165,7 +165,16 @@ pub fn everything() -> Option<Command> {
         "@modelcontextprotocol/server-everything",
         peers_dir().join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
     )?;
-    Some(Command::new("node").arg(entry).arg("stdio"))
+    let node = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("node"))
+        .find(|p| p.exists());
+    let node = require(
+        "node (for server-everything)",
+        node.unwrap_or_else(|| "node".into()),
+    )?;
+    Some(Command::new(node).arg(entry).arg("stdio"))
 }
 
 /// Waits (polling, bounded by 30 s) until `done` holds.
