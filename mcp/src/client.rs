@@ -747,9 +747,22 @@ impl<R: Runtime, L> Client<R, L>
 where
     L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
+    /// Runs a logical call; the call's token ends every wait in it (a
+    /// rate-limit slot, a bulkhead queue, a connection, a back-off, the
+    /// response).
+    async fn run(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
+        match call.opts.token.clone() {
+            Some(token) => token
+                .run_until_cancelled(self.run_policy(call))
+                .await
+                .unwrap_or(Err(McpError::Cancelled)),
+            None => self.run_policy(call).await,
+        }
+    }
+
     /// Runs a logical call through the policy, retrying only what may be
     /// retried.
-    async fn run(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
+    async fn run_policy(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
         let inner = &self.inner;
         let total = call.opts.total.unwrap_or(inner.config.total_timeout);
         let deadline = total.map(|t| deadline_after(inner.rt.now(), t));
@@ -834,8 +847,11 @@ where
         )))
     }
 
-    /// Every tool the server offers, all pages. Remembers each tool's
-    /// annotations and schema for later calls.
+    /// Every tool the server offers, all pages, less those whose
+    /// `x-mcp-header` declarations break the rules
+    /// ([`tool_headers_valid`](protocol::tool_headers_valid); the handler
+    /// hears of each). Remembers each tool's annotations and schema for
+    /// later calls.
     ///
     /// # Errors
     ///
@@ -849,7 +865,14 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn list_tools(&self) -> Result<Vec<Tool>, McpError> {
-        let tools: Vec<Tool> = self.list_all("tools/list").await?;
+        let mut tools: Vec<Tool> = self.list_all("tools/list").await?;
+        tools.retain(|t| match protocol::tool_headers_valid(&t.input_schema) {
+            Ok(()) => true,
+            Err(reason) => {
+                self.inner.handler.on_tool_rejected(t, &reason);
+                false
+            }
+        });
         let mut known = self.inner.tools.lock();
         for t in &tools {
             known.insert(

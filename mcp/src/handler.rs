@@ -89,6 +89,13 @@ pub trait ClientHandler: Send + Sync + 'static {
         let _ = notification;
     }
 
+    /// A listed tool was left out of [`list_tools`](crate::Client::list_tools)
+    /// because its `x-mcp-header` declarations break the rules (`reason`
+    /// says which).
+    fn on_tool_rejected(&self, tool: &crate::protocol::Tool, reason: &str) {
+        let _ = (tool, reason);
+    }
+
     /// A frame that was not a JSON-RPC message (also counted in the
     /// client's stats). Runs on the reader task: must not block.
     fn on_malformed(&self, error: &FrameError) {
