@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use parking_lot::Mutex;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use weir_core::cancel::CancellationToken;
 use weir_core::policy::{Identity, Layer, Policy};
@@ -160,6 +160,8 @@ pub(crate) struct Inner<R: Runtime, L> {
     pub(crate) server: Mutex<Option<ServerInfo>>,
     tools: Mutex<HashMap<String, ToolMeta>>,
     pub(crate) closed: AtomicBool,
+    /// What the handler declares, computed once.
+    capabilities: Value,
 }
 
 /// A client of one MCP server, on any runtime, with a weir [`Policy`]
@@ -222,6 +224,42 @@ impl<R: Runtime, L> fmt::Debug for Client<R, L> {
     }
 }
 
+/// A request's params as sent: the call's own, then the envelope.
+#[derive(Serialize)]
+struct ParamsOut<'a> {
+    #[serde(flatten)]
+    base: &'a Map<String, Value>,
+    #[serde(rename = "_meta")]
+    meta: MetaOut<'a>,
+    #[serde(rename = "inputResponses", skip_serializing_if = "Option::is_none")]
+    input_responses: Option<&'a Map<String, Value>>,
+    #[serde(rename = "requestState", skip_serializing_if = "Option::is_none")]
+    request_state: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct MetaOut<'a> {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    user: Option<&'a Map<String, Value>>,
+    #[serde(rename = "progressToken")]
+    progress_token: i64,
+    #[serde(
+        rename = "io.modelcontextprotocol/protocolVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    protocol_version: Option<&'static str>,
+    #[serde(
+        rename = "io.modelcontextprotocol/clientCapabilities",
+        skip_serializing_if = "Option::is_none"
+    )]
+    capabilities: Option<&'a Value>,
+    #[serde(
+        rename = "io.modelcontextprotocol/clientInfo",
+        skip_serializing_if = "Option::is_none"
+    )]
+    client_info: Option<&'a Implementation>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultHead {
@@ -236,7 +274,10 @@ struct ResultHead {
 /// One logical request, re-sent as needed (retries, re-issues, rounds).
 struct Call<'a> {
     method: &'static str,
+    /// The params, without `_meta`.
     params: Map<String, Value>,
+    /// The caller's own `_meta`, merged under the client's keys.
+    meta: Option<Map<String, Value>>,
     name: Option<String>,
     tool_schema: Option<Arc<Value>>,
     idempotent: bool,
@@ -265,6 +306,7 @@ impl<R: Runtime, L> Client<R, L> {
             ProtocolMode::Modern => Some((Era::Modern, protocol::MODERN_VERSION)),
             _ => None,
         };
+        let capabilities = handler::capabilities(&*handler);
         Inner {
             rt,
             policy,
@@ -280,6 +322,7 @@ impl<R: Runtime, L> Client<R, L> {
             server: Mutex::new(None),
             tools: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            capabilities,
         }
     }
 
@@ -393,7 +436,7 @@ impl<R: Runtime, L> Client<R, L> {
         m.insert(meta::PROTOCOL_VERSION.into(), Value::String(version.into()));
         m.insert(
             meta::CLIENT_CAPABILITIES.into(),
-            handler::capabilities(&*self.inner.handler),
+            self.inner.capabilities.clone(),
         );
         m.insert(meta::CLIENT_INFO.into(), self.client_info());
         m
@@ -521,7 +564,7 @@ impl<R: Runtime, L> Client<R, L> {
         let id = s.next_id();
         let params = json!({
             "protocolVersion": protocol::LEGACY_VERSIONS[0],
-            "capabilities": handler::capabilities(&*self.inner.handler),
+            "capabilities": self.inner.capabilities,
             "clientInfo": self.client_info(),
         });
         let wait = WaitSpec {
@@ -605,22 +648,28 @@ impl<R: Runtime, L> Client<R, L> {
                 .era()
                 .unwrap_or((Era::Legacy, protocol::LEGACY_VERSIONS[0]));
             let id = s.next_id();
-            let mut params = call.params.clone();
-            let mut m = match params.remove("_meta") {
-                Some(Value::Object(m)) => m,
-                _ => Map::new(),
+            // Serialized from borrowed parts: no copy of the arguments.
+            let modern = era == Era::Modern;
+            let params = ParamsOut {
+                base: &call.params,
+                meta: MetaOut {
+                    user: call.meta.as_ref(),
+                    progress_token: id,
+                    protocol_version: modern.then_some(version),
+                    capabilities: modern.then_some(&self.inner.capabilities),
+                    client_info: modern.then_some(&self.inner.config.client_info),
+                },
+                input_responses: if modern {
+                    input_responses.as_ref()
+                } else {
+                    None
+                },
+                request_state: if modern {
+                    request_state.as_deref()
+                } else {
+                    None
+                },
             };
-            m.insert("progressToken".into(), Value::from(id));
-            if era == Era::Modern {
-                m.extend(self.modern_meta(version));
-                if let Some(r) = &input_responses {
-                    params.insert("inputResponses".into(), Value::Object(r.clone()));
-                }
-                if let Some(st) = &request_state {
-                    params.insert("requestState".into(), Value::String(st.clone()));
-                }
-            }
-            params.insert("_meta".into(), Value::Object(m));
             let spec = RequestSpec {
                 method: Cow::Borrowed(call.method),
                 params: Some(to_raw(&params).map_err(|e| McpError::Decode(e.to_string()))?),
@@ -807,12 +856,18 @@ where
     }
 
     fn call<'a>(&self, method: &'static str, params: Value, opts: &'a CallOptions) -> Call<'a> {
+        let mut params = match params {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let meta = match params.remove("_meta") {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
         Call {
             method,
-            params: match params {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
+            params,
+            meta,
             name: None,
             tool_schema: None,
             idempotent: true,
@@ -896,6 +951,7 @@ where
                 m.insert("arguments".into(), arguments);
                 m
             },
+            meta: None,
             name: Some(name.to_owned()),
             tool_schema: schema,
             idempotent: self.tool_is_idempotent(name),

@@ -42,7 +42,7 @@ use crate::progress::ProgressQueue;
 use crate::protocol::Progress;
 use crate::stats::Counters;
 use crate::transport::{
-    CancelAction, Era, Inbound, Lane, MessageSink, MessageSource, Outbound, Transport,
+    CancelAction, Era, Inbound, Lane, MessageKind, MessageSink, MessageSource, Outbound, Transport,
     TransportError, TransportEvent,
 };
 
@@ -299,11 +299,8 @@ impl<R: Runtime> Session<R> {
     /// Sends request `id` (from [`next_id`](Self::next_id)) and returns the
     /// future of its outcome.
     pub(crate) fn request(&self, id: i64, spec: RequestSpec, wait: WaitSpec) -> PendingCall<R> {
-        let msg = Message::Request(crate::jsonrpc::Request {
-            id: RequestId::Number(id),
-            method: spec.method.clone().into_owned(),
-            params: spec.params,
-        });
+        let rid = RequestId::Number(id);
+        let body = Message::encode_request(&rid, &spec.method, spec.params.as_deref());
         let rt = self.rt.clone();
         let idle_sleep = wait
             .idle
@@ -323,13 +320,18 @@ impl<R: Runtime> Session<R> {
             total_sleep,
             cancelled: wait.token.as_ref().map(CancellationToken::cancelled),
         };
-        let out = match Outbound::from_message(&msg) {
-            Ok(mut out) => {
-                out.method = Some(spec.method);
-                out.name = spec.name;
-                out.tool_schema = spec.tool_schema;
-                out
-            }
+        let out = match body {
+            Ok(body) => Outbound {
+                body,
+                kind: MessageKind::Request,
+                id: Some(rid),
+                method: Some(spec.method),
+                name: spec.name,
+                protocol_version: None,
+                era: None,
+                lane: Lane::Normal,
+                tool_schema: spec.tool_schema,
+            },
             Err(e) => {
                 call.done = true;
                 call.early = Some(Err(McpError::Decode(e.to_string())));
