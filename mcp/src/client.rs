@@ -162,6 +162,9 @@ pub(crate) struct Inner<R: Runtime, L> {
     pub(crate) closed: AtomicBool,
     /// What the handler declares, computed once.
     capabilities: Value,
+    /// The server asked the whole client to wait (429/503 with
+    /// Retry-After) until then.
+    paused_until: Mutex<Option<Instant>>,
 }
 
 /// A client of one MCP server, on any runtime, with a weir [`Policy`]
@@ -323,6 +326,7 @@ impl<R: Runtime, L> Client<R, L> {
             tools: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             capabilities,
+            paused_until: Mutex::new(None),
         }
     }
 
@@ -643,6 +647,7 @@ impl<R: Runtime, L> Client<R, L> {
         let mut input_responses: Option<Map<String, Value>> = None;
         let mut request_state: Option<String> = None;
         loop {
+            self.wait_for_server(deadline).await?;
             let s = self.session().await?;
             let (era, version) = s
                 .era()
@@ -727,7 +732,11 @@ impl<R: Runtime, L> Client<R, L> {
                     if e.is_fatal() {
                         self.drop_session(&s);
                     }
-                    return Err(McpError::from(e));
+                    let e = McpError::from(e);
+                    if let McpError::RateLimited { retry_after } = e {
+                        self.pause_until(deadline_after(self.inner.rt.now(), retry_after));
+                    }
+                    return Err(e);
                 }
                 Outcome::StreamLost => {
                     reissues += 1;
@@ -774,6 +783,34 @@ impl<R: Runtime, L> Client<R, L> {
             out.insert(key, answer);
         }
         Ok(out)
+    }
+
+    /// The server said "slow down": no attempt of any call goes out
+    /// before `until` (the pause only ever grows).
+    fn pause_until(&self, until: Instant) {
+        let mut p = self.inner.paused_until.lock();
+        if p.is_none_or(|cur| cur < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// Waits out the server's pause, if any; a pause past the call's
+    /// deadline fails the call at once with the server's wait.
+    async fn wait_for_server(&self, deadline: Option<Instant>) -> Result<(), McpError> {
+        let Some(until) = *self.inner.paused_until.lock() else {
+            return Ok(());
+        };
+        let now = self.inner.rt.now();
+        if until <= now {
+            return Ok(());
+        }
+        if deadline.is_some_and(|d| until > d) {
+            return Err(McpError::RateLimited {
+                retry_after: until - now,
+            });
+        }
+        self.inner.rt.sleep_until(until).await;
+        Ok(())
     }
 
     fn tool_is_idempotent(&self, name: &str) -> bool {
