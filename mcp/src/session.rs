@@ -637,7 +637,21 @@ fn abandon(shared: &Shared, id: i64, done: &mut bool, cancellable: bool, reason:
         return;
     };
     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-    if slot.outcome.is_none() && cancellable && st.dead.is_none() {
+    if slot.outcome.is_some() {
+        return;
+    }
+    // Not written yet: take it back instead of cancelling it, so the
+    // server never sees a cancellation before (or without) its request.
+    let rid = RequestId::Number(id);
+    if let Some(at) = st
+        .normal
+        .iter()
+        .position(|item| matches!(item, Item::Msg(out) if out.id.as_ref() == Some(&rid)))
+    {
+        st.normal.remove(at);
+        return;
+    }
+    if cancellable && st.dead.is_none() {
         Counters::bump(&shared.counters.cancels);
         shared.enqueue(
             &mut st,

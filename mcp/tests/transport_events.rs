@@ -210,3 +210,36 @@ fn tools_with_invalid_header_declarations_are_dropped() {
     assert_eq!(seen.lock().len(), 6);
     let _ = (McpError::Closed, TransportError::Closed);
 }
+
+/// A call dropped before the writer sent its request takes the request
+/// back: the server sees neither the request nor a cancellation.
+#[test]
+fn a_call_dropped_before_its_request_is_written_sends_nothing() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    rt.block_on(async {
+        // Connected, with nothing in flight.
+        let srv = server.clone();
+        let first = rt.spawn(async move {
+            let r = srv.request().await.unwrap();
+            srv.reply(r.id, text("one"));
+        });
+        client.call_tool("warm", json!({})).await.unwrap();
+        first.await.unwrap();
+        // One poll queues the request; the writer has not run yet.
+        let mut call = Box::pin(client.call_tool("gone", json!({})));
+        assert!(futures_lite::future::poll_once(&mut call).await.is_none());
+        drop(call);
+        rt.sleep(std::time::Duration::from_millis(1)).await;
+    });
+    assert!(
+        server.peer.try_recv().is_none(),
+        "nothing reached the server"
+    );
+    assert_eq!(client.stats().cancels, 0);
+    assert_eq!(server.peer.cancels(), 0);
+}
