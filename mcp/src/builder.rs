@@ -39,6 +39,7 @@ pub(crate) struct Config {
     pub protocol: ProtocolMode,
     pub client_info: Implementation,
     pub trust_annotations: bool,
+    pub max_restarts: Option<u32>,
 }
 
 impl Default for Config {
@@ -55,6 +56,7 @@ impl Default for Config {
             protocol: ProtocolMode::Auto,
             client_info: Implementation::new("weir-mcp", env!("CARGO_PKG_VERSION")),
             trust_annotations: false,
+            max_restarts: None,
         }
     }
 }
@@ -359,6 +361,24 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     pub fn handshake_timeout(mut self, d: Duration) -> Self {
         self.config.handshake_timeout = d;
+        self
+    }
+
+    /// How many times the client connects again after its connection
+    /// failed (a server process that exited, a connection lost): `None`
+    /// (the default) without limit, `Some(0)` never. Every connection
+    /// attempt after the first counts, failed ones included. A restart
+    /// happens on the next call, not at once. Once the restarts are spent, calls fail
+    /// with the error that ended the last connection.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).max_restarts(Some(3));
+    /// # drop(b);
+    /// # }
+    /// ```
+    pub fn max_restarts(mut self, max: Option<u32>) -> Self {
+        self.config.max_restarts = max;
         self
     }
 

@@ -165,6 +165,11 @@ pub(crate) struct Inner<R: Runtime, L> {
     /// The server asked the whole client to wait (429/503 with
     /// Retry-After) until then.
     paused_until: Mutex<Option<Instant>>,
+    /// A connection was attempted before (later ones are restarts).
+    connected_once: AtomicBool,
+    restarts: std::sync::atomic::AtomicU32,
+    /// Why the last connection was given up.
+    last_failure: Mutex<Option<TransportError>>,
 }
 
 /// A client of one MCP server, on any runtime, with a weir [`Policy`]
@@ -327,6 +332,9 @@ impl<R: Runtime, L> Client<R, L> {
             closed: AtomicBool::new(false),
             capabilities,
             paused_until: Mutex::new(None),
+            connected_once: AtomicBool::new(false),
+            restarts: std::sync::atomic::AtomicU32::new(0),
+            last_failure: Mutex::new(None),
         }
     }
 
@@ -380,7 +388,8 @@ impl<R: Runtime, L> Client<R, L> {
         self.inner.connecting.close();
     }
 
-    fn drop_session(&self, s: &Arc<Session<R>>) {
+    fn drop_session(&self, s: &Arc<Session<R>>, why: TransportError) {
+        *self.inner.last_failure.lock() = Some(why);
         let mut cur = self.inner.current.lock();
         if cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, s)) {
             *cur = None;
@@ -403,11 +412,24 @@ impl<R: Runtime, L> Client<R, L> {
             return Err(McpError::Closed);
         };
         // Whoever held the permit before may have connected already.
-        if let Some(s) = inner.current.lock().clone()
+        let previous = inner.current.lock().clone();
+        if let Some(s) = &previous
             && s.is_alive()
         {
-            return Ok(s);
+            return Ok(s.clone());
         }
+        // A connection was made before: this one is a restart.
+        if inner.connected_once.load(Ordering::SeqCst) {
+            let restarts = inner.restarts.load(Ordering::SeqCst);
+            if inner.config.max_restarts.is_some_and(|max| restarts >= max) {
+                let why = previous
+                    .and_then(|s| s.failure())
+                    .or_else(|| inner.last_failure.lock().clone());
+                return Err(why.map_or(McpError::Closed, McpError::from));
+            }
+            inner.restarts.fetch_add(1, Ordering::SeqCst);
+        }
+        inner.connected_once.store(true, Ordering::SeqCst);
         let s = inner
             .connector
             .open(
@@ -730,7 +752,7 @@ impl<R: Runtime, L> Client<R, L> {
                 Outcome::Error(e) => return Err(McpError::Server(e)),
                 Outcome::Failed(e) => {
                     if e.is_fatal() {
-                        self.drop_session(&s);
+                        self.drop_session(&s, e.clone());
                     }
                     let e = McpError::from(e);
                     if let McpError::RateLimited { retry_after } = e {
@@ -748,7 +770,13 @@ impl<R: Runtime, L> Client<R, L> {
                 }
                 Outcome::SessionExpired => {
                     reinits += 1;
-                    self.drop_session(&s);
+                    self.drop_session(
+                        &s,
+                        TransportError::Http {
+                            status: 404,
+                            body: "session expired".into(),
+                        },
+                    );
                     s.close();
                     if reinits > 1 {
                         return Err(McpError::Transport(TransportError::Http {

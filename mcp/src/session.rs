@@ -283,6 +283,11 @@ impl<R: Runtime> Session<R> {
         st.dead.is_none() && !st.closing
     }
 
+    /// The error that ended the connection, if it ended.
+    pub(crate) fn failure(&self) -> Option<TransportError> {
+        self.shared.state.lock().dead.clone()
+    }
+
     pub(crate) fn era(&self) -> Option<(Era, &'static str)> {
         self.shared.state.lock().era
     }

@@ -328,3 +328,54 @@ fn server_requests_get_default_answers() {
     assert_eq!(lanes, vec![weir_mcp::transport::Lane::Control; 3]);
     let _ = Duration::ZERO;
 }
+
+/// Restarts are configurable: with none allowed, the call after a lost
+/// connection fails with the error that ended it.
+#[test]
+fn restarts_can_be_limited() {
+    for (max, expect_second_ok) in [(Some(0), false), (Some(1), true), (None, true)] {
+        let rt = VirtualRuntime::new();
+        let (t1, p1) = memory::pair();
+        let (t2, p2) = memory::pair();
+        let client = Client::builder(rt.clone())
+            .protocol(ProtocolMode::Legacy)
+            .max_restarts(max)
+            .build(connector(vec![t1, t2]));
+        let (s1, s2) = (Server::new(p1), Server::new(p2));
+        rt.block_on(async {
+            let srv = s1.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let _ = srv.request().await.unwrap();
+                srv.peer.close();
+            })
+            .detach();
+            assert!(client.call_tool("a", json!({})).await.is_err());
+            let srv = s2.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let r = srv.request().await.unwrap();
+                srv.reply(r.id, text("restarted"));
+            })
+            .detach();
+            let second = client.call_tool("b", json!({})).await;
+            assert_eq!(second.is_ok(), expect_second_ok, "{max:?}: {second:?}");
+            if !expect_second_ok {
+                assert!(
+                    matches!(
+                        second,
+                        Err(McpError::Transport(
+                            weir_mcp::transport::TransportError::Closed
+                        ))
+                    ),
+                    "{second:?}"
+                );
+            }
+        });
+        assert_eq!(
+            client.stats().connects,
+            if expect_second_ok { 2 } else { 1 },
+            "{max:?}"
+        );
+    }
+}
