@@ -17,13 +17,29 @@ use crate::protocol::Implementation;
 use crate::transport::Connect;
 
 /// The default idle timeout: 60 s without a response or a progress report.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_IDLE_TIMEOUT.as_secs(), 60);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default hard total of a call: 5 minutes, retries and rounds included.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_TOTAL_TIMEOUT.as_secs(), 300);
+/// ```
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default wait for an answer to the `server/discover` probe before
 /// falling back to `initialize`: 5 s.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_PROBE_TIMEOUT.as_secs(), 5);
+/// ```
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default wait for `initialize`: 30 s.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_HANDSHAKE_TIMEOUT.as_secs(), 30);
+/// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]

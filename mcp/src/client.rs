@@ -1307,6 +1307,13 @@ pub enum CallEvent {
 
 /// A tool call reporting progress: a [`Stream`] of [`CallEvent`]s.
 /// Dropping it before [`CallEvent::Done`] cancels the call.
+///
+/// ```
+/// # fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+/// let call: weir_mcp::ProgressCall = c.call_tool_with_progress("long", serde_json::json!({}));
+/// drop(call); // before it was polled: nothing was sent, nothing to cancel
+/// # }
+/// ```
 pub struct ProgressCall {
     queue: Arc<ProgressQueue>,
     fut: Option<BoxFuture<'static, Result<CallToolResult, McpError>>>,

@@ -34,6 +34,11 @@ use crate::framing::FrameError;
 use crate::jsonrpc::{ErrorObject, Notification};
 
 /// A boxed, sendable future: the handler is a trait object.
+///
+/// ```
+/// let f: weir_mcp::handler::BoxFuture<'static, u8> = Box::pin(async { 1 });
+/// assert_eq!(futures_lite::future::block_on(f), 1);
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The client's answers to the server; every method has a safe default.

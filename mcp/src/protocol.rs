@@ -16,9 +16,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The modern revision weir-mcp speaks.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::MODERN_VERSION, "2026-07-28");
+/// ```
 pub const MODERN_VERSION: &str = "2026-07-28";
 
 /// Every revision weir-mcp speaks, newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::SUPPORTED_VERSIONS.last(), Some(&"2024-11-05"));
+/// ```
 pub const SUPPORTED_VERSIONS: [&str; 5] = [
     MODERN_VERSION,
     "2025-11-25",
@@ -28,9 +36,17 @@ pub const SUPPORTED_VERSIONS: [&str; 5] = [
 ];
 
 /// The legacy revisions (negotiated through `initialize`), newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::LEGACY_VERSIONS[0], "2025-11-25");
+/// ```
 pub const LEGACY_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// The modern revisions (declared per request), newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::MODERN_VERSIONS, ["2026-07-28"]);
+/// ```
 pub const MODERN_VERSIONS: [&str; 1] = [MODERN_VERSION];
 
 /// The supported version equal to `v`, as a `'static` string.
@@ -44,6 +60,10 @@ pub fn known_version(v: &str) -> Option<&'static str> {
 }
 
 /// `_meta` keys of the modern envelope.
+///
+/// ```
+/// assert!(weir_mcp::protocol::meta::PROTOCOL_VERSION.starts_with("io.modelcontextprotocol/"));
+/// ```
 pub mod meta {
     /// The protocol version of a modern request.
     pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
