@@ -56,6 +56,7 @@ pub(crate) struct Config {
     pub client_info: Implementation,
     pub trust_annotations: bool,
     pub max_restarts: Option<u32>,
+    pub token: Option<weir_core::cancel::CancellationToken>,
 }
 
 impl Default for Config {
@@ -73,6 +74,7 @@ impl Default for Config {
             client_info: Implementation::new("weir-mcp", env!("CARGO_PKG_VERSION")),
             trust_annotations: false,
             max_restarts: None,
+            token: None,
         }
     }
 }
@@ -395,6 +397,23 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     pub fn max_restarts(mut self, max: Option<u32>) -> Self {
         self.config.max_restarts = max;
+        self
+    }
+
+    /// A token that ends every call of this client when it fires (each is
+    /// cancelled at the server, as if dropped), on top of each call's own
+    /// token. A fired token stays fired: later calls end at once with
+    /// [`McpError::Cancelled`](crate::McpError::Cancelled).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let shutdown = weir_core::cancel::CancellationToken::new();
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).cancellation(shutdown.child());
+    /// # drop(b);
+    /// # }
+    /// ```
+    pub fn cancellation(mut self, token: weir_core::cancel::CancellationToken) -> Self {
+        self.config.token = Some(token);
         self
     }
 

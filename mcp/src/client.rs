@@ -865,12 +865,22 @@ where
     /// rate-limit slot, a bulkhead queue, a connection, a back-off, the
     /// response).
     async fn run(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
-        match call.opts.token.clone() {
-            Some(token) => token
-                .run_until_cancelled(self.run_policy(call))
+        let own = call.opts.token.clone();
+        let inner = async move {
+            match own {
+                Some(token) => token
+                    .run_until_cancelled(self.run_policy(call))
+                    .await
+                    .unwrap_or(Err(McpError::Cancelled)),
+                None => self.run_policy(call).await,
+            }
+        };
+        match &self.inner.config.token {
+            Some(all) => all
+                .run_until_cancelled(inner)
                 .await
                 .unwrap_or(Err(McpError::Cancelled)),
-            None => self.run_policy(call).await,
+            None => inner.await,
         }
     }
 

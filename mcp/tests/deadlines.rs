@@ -200,3 +200,37 @@ fn a_cancellation_token_ends_a_wait_in_the_bulkhead_queue() {
     );
     drop(holder);
 }
+
+/// A client-wide token ends every call in flight, each cancelled once.
+#[test]
+fn a_client_token_ends_every_call() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let shutdown = CancellationToken::new();
+    shutdown.cancel_at(&rt, rt.now() + S(2));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .cancellation(shutdown.child())
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        while srv.request().await.is_some() {}
+    })
+    .detach();
+    let (a, b) = rt.block_on(futures_lite::future::zip(
+        client.call_tool("a", json!({})),
+        client.call_tool("b", json!({})),
+    ));
+    assert!(
+        matches!(a, Err(McpError::Cancelled)) && matches!(b, Err(McpError::Cancelled)),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(rt.elapsed(), S(2));
+    assert_eq!(client.stats().cancels, 2);
+    assert!(matches!(
+        rt.block_on(client.call_tool("c", json!({}))),
+        Err(McpError::Cancelled)
+    ));
+}

@@ -379,3 +379,60 @@ fn restarts_can_be_limited() {
         );
     }
 }
+
+/// The same out-of-order test over real framing and byte pipes, with a
+/// pipe smaller than the traffic so writes and reads interleave.
+async fn many_calls_out_of_order_over_byte_pipes<R: Runtime>(rt: R) {
+    let (framed, mut reader, mut writer) = common::pipe_pair(4096);
+    let slot = parking_lot::Mutex::new(Some(framed));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(move || {
+            std::future::ready(
+                slot.lock()
+                    .take()
+                    .ok_or(weir_mcp::transport::TransportError::Closed),
+            )
+        });
+    let server = rt.spawn(async move {
+        let mut held = Vec::new();
+        let mut initialized = false;
+        while held.len() < 128 {
+            match reader.recv().await.unwrap() {
+                Inbound::Message(Message::Request(r)) if r.method == "initialize" => {
+                    let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": {"protocolVersion": "2025-11-25", "capabilities": {}}});
+                    writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+                    writer.flush_lines().await.unwrap();
+                }
+                Inbound::Message(Message::Notification(n)) => initialized |= n.method == "notifications/initialized",
+                Inbound::Message(Message::Request(r)) => held.push(r),
+                other => panic!("{other:?}"),
+            }
+        }
+        for r in held.into_iter().rev() {
+            let n = params(r.params.as_deref())["arguments"]["n"].clone();
+            let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": text(&n.to_string())});
+            writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+        }
+        writer.flush_lines().await.unwrap();
+        initialized
+    });
+    let calls: Vec<_> = (0..128)
+        .map(|n| {
+            let c = client.clone();
+            rt.spawn(async move {
+                c.call_tool("echo", json!({ "n": n, "pad": "x".repeat(100) }))
+                    .await
+            })
+        })
+        .collect();
+    for (n, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap().unwrap().text(), n.to_string());
+    }
+    assert!(
+        server.await.unwrap(),
+        "the client sent notifications/initialized"
+    );
+}
+
+on_every_runtime!(many_calls_out_of_order_over_byte_pipes);
