@@ -475,15 +475,29 @@ impl<R: Runtime, L> Client<R, L> {
                 s.set_era(Era::Modern, v);
                 Ok(())
             }
-            (Some((Era::Legacy, _)), _) | (None, ProtocolMode::Legacy) => self.initialize(s).await,
-            (None, _) => match self.discover(s, protocol::MODERN_VERSION).await? {
-                Some(v) => {
-                    s.set_era(Era::Modern, v);
-                    *self.inner.era.lock() = Some((Era::Modern, v));
-                    Ok(())
+            (_, ProtocolMode::Legacy) => self.initialize(s).await,
+            // Found legacy by an earlier probe: if the server now refuses
+            // `initialize`, the assumption failed (the server was replaced
+            // by a modern one): probe again, once.
+            (Some((Era::Legacy, _)), _) => match self.initialize(s).await {
+                Err(McpError::Server(_)) => {
+                    *self.inner.era.lock() = None;
+                    self.probe(s).await
                 }
-                None => self.initialize(s).await,
+                r => r,
             },
+            (None, _) => self.probe(s).await,
+        }
+    }
+
+    async fn probe(&self, s: &Session<R>) -> Result<(), McpError> {
+        match self.discover(s, protocol::MODERN_VERSION).await? {
+            Some(v) => {
+                s.set_era(Era::Modern, v);
+                *self.inner.era.lock() = Some((Era::Modern, v));
+                Ok(())
+            }
+            None => self.initialize(s).await,
         }
     }
 
