@@ -659,7 +659,17 @@ impl<R: Runtime, L> Client<R, L> {
                 s.notify("notifications/initialized", None);
                 Ok(())
             }
-            Outcome::Error(e) => Err(McpError::Server(e)),
+            // A modern server refusing `initialize` with the versions it
+            // speaks (for example one that saw a probe we gave up on too
+            // early): speak modern with it.
+            Outcome::Error(e) => match pick(&supported_list(&e), &protocol::MODERN_VERSIONS) {
+                Some(v) if self.inner.config.protocol != ProtocolMode::Legacy => {
+                    s.set_era(Era::Modern, v);
+                    *self.inner.era.lock() = Some((Era::Modern, v));
+                    Ok(())
+                }
+                _ => Err(McpError::Server(e)),
+            },
             Outcome::Failed(e) => Err(McpError::from(e)),
             Outcome::StreamLost | Outcome::SessionExpired => {
                 Err(McpError::Protocol("initialize interrupted".into()))

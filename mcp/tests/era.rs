@@ -447,3 +447,46 @@ fn a_cached_legacy_era_is_reprobed_when_initialize_is_refused() {
     });
     assert_eq!(client.era(), Some((Era::Modern, "2026-07-28")));
 }
+
+/// A modern server that starts slowly: the probe times out, the server
+/// (having seen it) answers `initialize` with -32022 naming 2026-07-28,
+/// and the client goes modern instead of failing (h-mcp-stdio's finding
+/// against the Python SDK 2.x).
+#[test]
+fn initialize_refused_with_a_modern_version_list_goes_modern() {
+    let rt = VirtualRuntime::new();
+    let (client, server) = auto(&rt);
+    let srv = server.clone();
+    rt.spawn(async move {
+        let probe = srv.request().await.unwrap();
+        let init = srv.request().await.unwrap();
+        assert_eq!(init.method, "initialize");
+        let mut e = ErrorObject::new(
+            ErrorObject::UNSUPPORTED_PROTOCOL_VERSION,
+            "Unsupported protocol version",
+        );
+        e.data = Some(json!({"requested": "2025-11-25", "supported": ["2026-07-28"]}));
+        srv.error_obj(init.id, e);
+        srv.reply(probe.id, discover_result());
+        let call = srv.request().await.unwrap();
+        let meta = &params(call.params.as_deref())["_meta"];
+        assert_eq!(
+            meta["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
+        srv.reply(call.id, text("modern"));
+    })
+    .detach();
+    let reply = rt.block_on(client.call_tool("t", json!({}))).unwrap();
+    assert_eq!(reply.text(), "modern");
+    assert_eq!(client.era(), Some((Era::Modern, "2026-07-28")));
+    assert_eq!(
+        rt.elapsed(),
+        Duration::from_secs(3),
+        "after the probe timeout"
+    );
+    assert!(
+        server.notes.lock().is_empty(),
+        "no notifications/initialized"
+    );
+}
