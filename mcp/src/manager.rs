@@ -140,6 +140,15 @@ where
 }
 
 /// Named clients, one per server; see the [module docs](self).
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let mut m = weir_mcp::manager::Manager::new();
+/// m.insert("local", weir_mcp::Client::builder(rt).build(|| async { Ok(weir_mcp::memory::pair().0) }));
+/// assert_eq!(m.names().collect::<Vec<_>>(), ["local"]);
+/// # }
+/// ```
 pub struct Manager<R: Runtime, L = Identity> {
     clients: BTreeMap<String, Client<R, L>>,
     /// Tool name → server, from the last listing. A name offered by

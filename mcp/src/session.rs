@@ -42,7 +42,7 @@ use crate::progress::ProgressQueue;
 use crate::protocol::Progress;
 use crate::stats::Counters;
 use crate::transport::{
-    CancelAction, Era, Inbound, Lane, MessageSink, MessageSource, Outbound, Transport,
+    CancelAction, Era, Inbound, Lane, MessageKind, MessageSink, MessageSource, Outbound, Transport,
     TransportError, TransportEvent,
 };
 
@@ -283,6 +283,11 @@ impl<R: Runtime> Session<R> {
         st.dead.is_none() && !st.closing
     }
 
+    /// The error that ended the connection, if it ended.
+    pub(crate) fn failure(&self) -> Option<TransportError> {
+        self.shared.state.lock().dead.clone()
+    }
+
     pub(crate) fn era(&self) -> Option<(Era, &'static str)> {
         self.shared.state.lock().era
     }
@@ -299,11 +304,8 @@ impl<R: Runtime> Session<R> {
     /// Sends request `id` (from [`next_id`](Self::next_id)) and returns the
     /// future of its outcome.
     pub(crate) fn request(&self, id: i64, spec: RequestSpec, wait: WaitSpec) -> PendingCall<R> {
-        let msg = Message::Request(crate::jsonrpc::Request {
-            id: RequestId::Number(id),
-            method: spec.method.clone().into_owned(),
-            params: spec.params,
-        });
+        let rid = RequestId::Number(id);
+        let body = Message::encode_request(&rid, &spec.method, spec.params.as_deref());
         let rt = self.rt.clone();
         let idle_sleep = wait
             .idle
@@ -323,13 +325,18 @@ impl<R: Runtime> Session<R> {
             total_sleep,
             cancelled: wait.token.as_ref().map(CancellationToken::cancelled),
         };
-        let out = match Outbound::from_message(&msg) {
-            Ok(mut out) => {
-                out.method = Some(spec.method);
-                out.name = spec.name;
-                out.tool_schema = spec.tool_schema;
-                out
-            }
+        let out = match body {
+            Ok(body) => Outbound {
+                body,
+                kind: MessageKind::Request,
+                id: Some(rid),
+                method: Some(spec.method),
+                name: spec.name,
+                protocol_version: None,
+                era: None,
+                lane: Lane::Normal,
+                tool_schema: spec.tool_schema,
+            },
             Err(e) => {
                 call.done = true;
                 call.early = Some(Err(McpError::Decode(e.to_string())));
@@ -635,7 +642,21 @@ fn abandon(shared: &Shared, id: i64, done: &mut bool, cancellable: bool, reason:
         return;
     };
     shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-    if slot.outcome.is_none() && cancellable && st.dead.is_none() {
+    if slot.outcome.is_some() {
+        return;
+    }
+    // Not written yet: take it back instead of cancelling it, so the
+    // server never sees a cancellation before (or without) its request.
+    let rid = RequestId::Number(id);
+    if let Some(at) = st
+        .normal
+        .iter()
+        .position(|item| matches!(item, Item::Msg(out) if out.id.as_ref() == Some(&rid)))
+    {
+        st.normal.remove(at);
+        return;
+    }
+    if cancellable && st.dead.is_none() {
         Counters::bump(&shared.counters.cancels);
         shared.enqueue(
             &mut st,

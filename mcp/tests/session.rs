@@ -328,3 +328,111 @@ fn server_requests_get_default_answers() {
     assert_eq!(lanes, vec![weir_mcp::transport::Lane::Control; 3]);
     let _ = Duration::ZERO;
 }
+
+/// Restarts are configurable: with none allowed, the call after a lost
+/// connection fails with the error that ended it.
+#[test]
+fn restarts_can_be_limited() {
+    for (max, expect_second_ok) in [(Some(0), false), (Some(1), true), (None, true)] {
+        let rt = VirtualRuntime::new();
+        let (t1, p1) = memory::pair();
+        let (t2, p2) = memory::pair();
+        let client = Client::builder(rt.clone())
+            .protocol(ProtocolMode::Legacy)
+            .max_restarts(max)
+            .build(connector(vec![t1, t2]));
+        let (s1, s2) = (Server::new(p1), Server::new(p2));
+        rt.block_on(async {
+            let srv = s1.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let _ = srv.request().await.unwrap();
+                srv.peer.close();
+            })
+            .detach();
+            assert!(client.call_tool("a", json!({})).await.is_err());
+            let srv = s2.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let r = srv.request().await.unwrap();
+                srv.reply(r.id, text("restarted"));
+            })
+            .detach();
+            let second = client.call_tool("b", json!({})).await;
+            assert_eq!(second.is_ok(), expect_second_ok, "{max:?}: {second:?}");
+            if !expect_second_ok {
+                assert!(
+                    matches!(
+                        second,
+                        Err(McpError::Transport(
+                            weir_mcp::transport::TransportError::Closed
+                        ))
+                    ),
+                    "{second:?}"
+                );
+            }
+        });
+        assert_eq!(
+            client.stats().connects,
+            if expect_second_ok { 2 } else { 1 },
+            "{max:?}"
+        );
+    }
+}
+
+/// The same out-of-order test over real framing and byte pipes, with a
+/// pipe smaller than the traffic so writes and reads interleave.
+async fn many_calls_out_of_order_over_byte_pipes<R: Runtime>(rt: R) {
+    let (framed, mut reader, mut writer) = common::pipe_pair(4096);
+    let slot = parking_lot::Mutex::new(Some(framed));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(move || {
+            std::future::ready(
+                slot.lock()
+                    .take()
+                    .ok_or(weir_mcp::transport::TransportError::Closed),
+            )
+        });
+    let server = rt.spawn(async move {
+        let mut held = Vec::new();
+        let mut initialized = false;
+        while held.len() < 128 {
+            match reader.recv().await.unwrap() {
+                Inbound::Message(Message::Request(r)) if r.method == "initialize" => {
+                    let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": {"protocolVersion": "2025-11-25", "capabilities": {}}});
+                    writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+                    writer.flush_lines().await.unwrap();
+                }
+                Inbound::Message(Message::Notification(n)) => initialized |= n.method == "notifications/initialized",
+                Inbound::Message(Message::Request(r)) => held.push(r),
+                other => panic!("{other:?}"),
+            }
+        }
+        for r in held.into_iter().rev() {
+            let n = params(r.params.as_deref())["arguments"]["n"].clone();
+            let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": text(&n.to_string())});
+            writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+        }
+        writer.flush_lines().await.unwrap();
+        initialized
+    });
+    let calls: Vec<_> = (0..128)
+        .map(|n| {
+            let c = client.clone();
+            rt.spawn(async move {
+                c.call_tool("echo", json!({ "n": n, "pad": "x".repeat(100) }))
+                    .await
+            })
+        })
+        .collect();
+    for (n, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap().unwrap().text(), n.to_string());
+    }
+    assert!(
+        server.await.unwrap(),
+        "the client sent notifications/initialized"
+    );
+}
+
+on_every_runtime!(many_calls_out_of_order_over_byte_pipes);
