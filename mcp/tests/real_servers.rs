@@ -83,12 +83,10 @@ struct Connected<E: Env> {
 fn connect<E: Env>(rt: E, cmd: Command) -> Connected<E> {
     let stdio = Stdio::new(E::spawner(), rt, cmd).stderr_lines(50);
     let handle = stdio.handle();
-    // Python servers take seconds to start under load; a probe that gives
-    // up early makes a modern server look legacy (see NOTES).
-    let client = Client::builder(rt)
-        .handler(Answers)
-        .probe_timeout(LONG)
-        .build(stdio);
+    // The default probe timeout: Python servers can take longer than it
+    // to start under load, and the era must come out right either way (a
+    // modern server refuses the fallback initialize with its versions).
+    let client = Client::builder(rt).handler(Answers).build(stdio);
     Connected { client, handle }
 }
 

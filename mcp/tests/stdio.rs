@@ -1,7 +1,7 @@
 //! The supervised stdio transport against plain servers (no SDK; see
 //! servers/plain.py): calls, the bounded close and each of its steps,
 //! grandchildren, drop without close, a server killed or exiting mid-call
-//! and its restart, the restart limit, garbage lines, a server that never
+//! and its restart, the client's restart limit, garbage lines, a server that never
 //! answers, stderr. After each test no process of the server is left and no
 //! child of the test is a zombie (counted from /proc).
 #![cfg(target_os = "linux")]
@@ -213,15 +213,19 @@ async fn exit_mid_call_is_a_typed_error<E: Env>(rt: E) {
 
 async fn the_restart_limit_holds<E: Env>(rt: E) {
     let Some(cmd) = plain("echo") else { return };
-    let stdio = Stdio::new(E::spawner(), rt, cmd).max_restarts(Some(0));
+    let stdio = Stdio::new(E::spawner(), rt, cmd);
     let handle = stdio.handle();
-    let client = client(rt, stdio);
+    let client = Client::builder(rt)
+        .protocol(ProtocolMode::Legacy)
+        .max_restarts(Some(0))
+        .build(stdio);
     assert!(client.call_tool("crash", json!({})).await.is_err());
+    // No restart: the next call gets the error that ended the server.
     match client.call_tool("echo", json!({"message": "x"})).await {
-        Err(McpError::Transport(TransportError::Connect(e))) => {
-            assert!(e.to_string().contains("max_restarts"), "{e}");
+        Err(McpError::Transport(TransportError::Exited { status })) => {
+            assert_eq!(status, "exit status: 3");
         }
-        other => panic!("expected a Connect error, got {other:?}"),
+        other => panic!("expected the last exit, got {other:?}"),
     }
     assert_eq!(handle.spawns(), 1);
     assert!(handle.wait_all_gone(&rt, LONG).await);
@@ -333,7 +337,45 @@ async fn stderr_lines_reach_the_log<E: Env>(rt: E) {
     close_and_check(rt, &client, &handle, pid).await;
 }
 
+/// An `mcpServers` configuration served by the stdio factory: two servers
+/// with their own environment, each its own process.
+async fn a_manager_of_stdio_servers<E: Env>(rt: E) {
+    let Some(cmd) = plain("echo") else { return };
+    let program = cmd.program().to_string_lossy().into_owned();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let config = json!({"mcpServers": {
+        "a": {"command": program, "args": args},
+        "b": {"command": program, "args": args, "env": {"WEIR_TEST": "b"}},
+    }});
+    let config = weir_mcp::config::McpServers::from_json(&config.to_string()).unwrap();
+    let factory = weir_mcp::stdio::factory(E::spawner(), rt);
+    let manager = weir_mcp::manager::Manager::from_config(
+        &config,
+        &factory,
+        |_, b| b.protocol(ProtocolMode::Legacy),
+        rt,
+    )
+    .unwrap();
+    let all = manager.list_all_tools().await;
+    assert_eq!(all.len(), 2);
+    assert!(all.values().all(|tools| tools.as_ref().unwrap().len() == 3));
+    for server in ["a", "b"] {
+        let r = manager
+            .call_tool_on(server, "echo", json!({"message": server}))
+            .await
+            .unwrap();
+        assert_eq!(r.text(), server);
+    }
+    let stats = manager.stats();
+    assert!(stats.values().all(|s| s.connects == 1), "{stats:?}");
+    manager.close();
+}
+
 on_real_runtimes!(
+    a_manager_of_stdio_servers,
     calls_then_close_leaves_nothing,
     close_sends_sigterm_to_a_server_that_ignores_eof,
     close_sends_sigkill_to_a_server_that_ignores_sigterm,

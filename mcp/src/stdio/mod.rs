@@ -4,7 +4,8 @@
 //! adapter's [`ProcessSpawner`], so weir-mcp depends on no executor) and
 //! returns a [`StdioTransport`] over its stdin and stdout. The client
 //! connects again on the next call after the server died, so a crashed
-//! server is restarted then (bounded by [`Stdio::max_restarts`]).
+//! server is restarted then (bounded by the client's
+//! [`max_restarts`](crate::ClientBuilder::max_restarts)).
 //!
 //! The rules, and why:
 //!
@@ -65,7 +66,9 @@ use weir_core::error::{ConfigError, Rule};
 use weir_core::io::{Command, ProcessSpawner};
 use weir_core::rt::Runtime;
 
+use crate::config::{ConfigFileError, ServerConfig, StdioConfig};
 use crate::framing::DEFAULT_MAX_FRAME;
+use crate::manager::BoxConnect;
 use crate::transport::{Connect, TransportError};
 use handle::Registry;
 use supervisor::Waits;
@@ -94,7 +97,6 @@ pub const DEFAULT_STDERR_LINES: usize = 100;
 ///
 /// let stdio = Stdio::new(weir_smol::SmolProcess, weir_smol::Smol, Command::new("python3").args(["-u", "server.py"]))
 ///     .close_waits(Duration::from_secs(1), Duration::from_secs(1), Duration::from_secs(1))
-///     .max_restarts(Some(3))
 ///     .stderr_lines(20);
 /// assert_eq!(stdio.command().program(), "python3");
 /// ```
@@ -104,7 +106,6 @@ pub struct Stdio<S, R> {
     command: Command,
     waits: Waits,
     max_frame: usize,
-    max_restarts: Option<u64>,
     stderr_lines: usize,
     on_stderr: Option<StderrCallback>,
     registry: Arc<Registry>,
@@ -116,7 +117,6 @@ impl<S: fmt::Debug, R: fmt::Debug> fmt::Debug for Stdio<S, R> {
             .field("command", &self.command.to_string())
             .field("waits", &self.waits)
             .field("max_frame", &self.max_frame)
-            .field("max_restarts", &self.max_restarts)
             .field("spawns", &self.registry.spawns())
             .finish_non_exhaustive()
     }
@@ -142,7 +142,6 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
                 kill: DEFAULT_KILL_WAIT,
             },
             max_frame: DEFAULT_MAX_FRAME,
-            max_restarts: None,
             stderr_lines: DEFAULT_STDERR_LINES,
             on_stderr: None,
             registry: Arc::new(Registry::new(DEFAULT_STDERR_LINES, None)),
@@ -167,6 +166,30 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
     /// ```
     pub fn command_line(spawner: S, rt: R, command_line: &str) -> Result<Self, ConfigError> {
         Ok(Stdio::new(spawner, rt, parse_command_line(command_line)?))
+    }
+
+    /// A connector for an `mcpServers` entry (`command`, `args`, `env`,
+    /// `cwd`), as a [`TransportFactory`](crate::manager::TransportFactory)
+    /// makes it.
+    ///
+    /// ```
+    /// use weir_mcp::config::StdioConfig;
+    /// use weir_mcp::stdio::Stdio;
+    ///
+    /// let mut cfg = StdioConfig::new("uvx", ["mcp-server-time"]);
+    /// cfg.env.insert("TZ".into(), "UTC".into());
+    /// let s = Stdio::from_config(weir_smol::SmolProcess, weir_smol::Smol, &cfg);
+    /// assert_eq!(s.command().program(), "uvx");
+    /// ```
+    pub fn from_config(spawner: S, rt: R, config: &StdioConfig) -> Self {
+        let mut command = Command::new(&config.command).args(&config.args);
+        for (key, value) in &config.env {
+            command = command.env(key, value);
+        }
+        if let Some(dir) = &config.cwd {
+            command = command.current_dir(dir);
+        }
+        Stdio::new(spawner, rt, command)
     }
 
     /// Sets the three waits of a close: after stdin is closed (before
@@ -196,20 +219,6 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
     /// ```
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
-        self
-    }
-
-    /// How many times the server may be started again after the first
-    /// start (`None`, the default: no limit; `Some(0)`: never restarted, so
-    /// after it dies every call fails with [`TransportError::Connect`]).
-    ///
-    /// ```
-    /// let s = weir_mcp::stdio::Stdio::new(weir_smol::SmolProcess, weir_smol::Smol, weir_core::io::Command::new("srv"))
-    ///     .max_restarts(Some(0));
-    /// # drop(s);
-    /// ```
-    pub fn max_restarts(mut self, restarts: Option<u64>) -> Self {
-        self.max_restarts = restarts;
         self
     }
 
@@ -274,8 +283,8 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
     ///
     /// # Errors
     ///
-    /// [`TransportError::Connect`] when the restart limit is reached or the
-    /// program cannot be started (not found, not executable).
+    /// [`TransportError::Connect`] when the program cannot be started (not
+    /// found, not executable).
     ///
     /// ```no_run
     /// # smol::block_on(async {
@@ -286,16 +295,6 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
     /// # });
     /// ```
     pub fn spawn(&self) -> Result<StdioTransport<S, R>, TransportError> {
-        if let Some(max) = self.max_restarts
-            && self.registry.spawns() > max
-        {
-            return Err(TransportError::Connect(Arc::new(std::io::Error::other(
-                format!(
-                    "`{}` was restarted {max} times, the limit set with max_restarts",
-                    self.command
-                ),
-            ))));
-        }
         let spawned = self.spawner.spawn(&self.command).map_err(|e| {
             TransportError::Connect(Arc::new(std::io::Error::new(
                 e.kind(),
@@ -317,6 +316,46 @@ impl<S: ProcessSpawner, R: Runtime> Connect for Stdio<S, R> {
 
     async fn connect(&self) -> Result<StdioTransport<S, R>, TransportError> {
         self.spawn()
+    }
+}
+
+/// A [`TransportFactory`](crate::manager::TransportFactory) for the stdio
+/// entries of an `mcpServers` configuration: each becomes a [`Stdio`]
+/// connector on `spawner` and `rt`. An HTTP entry is refused, naming the
+/// server (combine with the HTTP transport's factory to serve both).
+///
+/// ```
+/// use weir_mcp::config::McpServers;
+/// use weir_mcp::manager::Manager;
+/// use weir_mcp::stdio;
+///
+/// let cfg = McpServers::from_json(r#"{"mcpServers": {"time": {"command": "uvx", "args": ["mcp-server-time"]}}}"#).unwrap();
+/// let factory = stdio::factory(weir_smol::SmolProcess, weir_smol::Smol);
+/// let manager = Manager::from_config(&cfg, &factory, |_name, b| b, weir_smol::Smol).unwrap();
+/// assert_eq!(manager.names().collect::<Vec<_>>(), ["time"]);
+/// ```
+pub fn factory<S, R>(
+    spawner: S,
+    rt: R,
+) -> impl Fn(&str, &ServerConfig) -> Result<BoxConnect<R>, ConfigFileError>
+where
+    S: ProcessSpawner + Clone,
+    R: Runtime,
+{
+    move |name: &str, server: &ServerConfig| match server {
+        ServerConfig::Stdio(config) => Ok(BoxConnect::new(Stdio::from_config(
+            spawner.clone(),
+            rt.clone(),
+            config,
+        ))),
+        _ => Err(ConfigFileError::Server {
+            server: name.to_owned(),
+            error: ConfigError::new(
+                "mcpServers",
+                "command",
+                Rule::Other("this factory starts stdio servers only"),
+            ),
+        }),
     }
 }
 
