@@ -189,6 +189,77 @@ async fn killed_mid_call_fails_the_call_then_restarts<E: Env>(rt: E) {
     close_and_check(rt, &client, &handle, second).await;
 }
 
+/// A process that left the group (`setsid`) keeps the server's stdout open
+/// after the server died: the client must still see the end, after the kill
+/// wait, rather than hang. (What escaped the group is not ours to kill; the
+/// test kills it itself.)
+async fn a_pipe_held_outside_the_group_does_not_hang_the_client<E: Env>(rt: E) {
+    let Some(plain) = plain("echo") else { return };
+    let line = format!(
+        "setsid sleep 1000 & echo \"holder $!\" >&2; exec {} {}",
+        plain.program().to_string_lossy(),
+        plain
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let stdio = Stdio::new(E::spawner(), rt, Command::new("sh").args(["-c", &line])).close_waits(
+        LONG,
+        LONG,
+        Duration::from_millis(200),
+    );
+    let handle = stdio.handle();
+    let client = client(rt, stdio);
+    client
+        .call_tool("echo", json!({"message": "x"}))
+        .await
+        .unwrap();
+    let pid = handle.pid().unwrap();
+    let mut holder = None;
+    eventually(&rt, "the holder's pid on stderr", || {
+        holder = handle
+            .stderr_tail()
+            .iter()
+            .find_map(|l| l.strip_prefix("holder ")?.parse::<u32>().ok());
+        holder.is_some()
+    })
+    .await;
+    let holder = holder.unwrap();
+    // setsid made it the leader of a group of its own; ended even if the
+    // test fails.
+    struct EndHolder(u32);
+    impl Drop for EndHolder {
+        fn drop(&mut self) {
+            let _ = ProcessGroup::led_by(self.0).unwrap().signal(Signal::Kill);
+        }
+    }
+    let _end_holder = EndHolder(holder);
+    let call = client.call_tool("mute", json!({}));
+    let kill = async {
+        eventually(&rt, "the call in flight", || client.stats().in_flight == 1).await;
+        ProcessGroup::led_by(pid)
+            .unwrap()
+            .signal(Signal::Kill)
+            .unwrap();
+    };
+    let (result, ()) = futures_lite::future::zip(call, kill).await;
+    assert!(
+        matches!(&result, Err(McpError::Transport(TransportError::Exited { status })) if status == "signal: 9 (SIGKILL)"),
+        "{result:?}"
+    );
+    assert_no_leftovers(&rt, pid).await;
+    // The holder is alive and outside the group (ended by `_end_holder`).
+    let holder_proc = weir_core::io::census::processes()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.pid == holder)
+        .expect("the holder still runs");
+    assert_eq!(holder_proc.pgid, holder);
+    client.close();
+    assert!(handle.wait_all_gone(&rt, LONG).await);
+}
+
 async fn exit_mid_call_is_a_typed_error<E: Env>(rt: E) {
     let Some(cmd) = plain("echo") else { return };
     let stdio = Stdio::new(E::spawner(), rt, cmd);
@@ -337,8 +408,8 @@ async fn stderr_lines_reach_the_log<E: Env>(rt: E) {
     close_and_check(rt, &client, &handle, pid).await;
 }
 
-/// An `mcpServers` configuration served by the stdio factory: two servers
-/// with their own environment, each its own process.
+/// An `mcpServers` configuration with stdio connectors made from its
+/// entries: two servers, each its own process, all gone after the close.
 async fn a_manager_of_stdio_servers<E: Env>(rt: E) {
     let Some(cmd) = plain("echo") else { return };
     let program = cmd.program().to_string_lossy().into_owned();
@@ -351,7 +422,19 @@ async fn a_manager_of_stdio_servers<E: Env>(rt: E) {
         "b": {"command": program, "args": args, "env": {"WEIR_TEST": "b"}},
     }});
     let config = weir_mcp::config::McpServers::from_json(&config.to_string()).unwrap();
-    let factory = weir_mcp::stdio::factory(E::spawner(), rt);
+    // stdio::factory's connectors, with their handles kept to wait for the
+    // close (a runtime dropped before the close finishes would kill the
+    // servers instead, and tokio reaps them only while a runtime runs).
+    let handles = Mutex::new(Vec::<StdioHandle>::new());
+    let stdio_factory = weir_mcp::stdio::factory(E::spawner(), rt);
+    let factory = |name: &str, server: &weir_mcp::config::ServerConfig| {
+        let weir_mcp::config::ServerConfig::Stdio(c) = server else {
+            return stdio_factory(name, server);
+        };
+        let stdio = Stdio::from_config(E::spawner(), rt, c);
+        handles.lock().push(stdio.handle());
+        Ok(weir_mcp::manager::BoxConnect::new(stdio))
+    };
     let manager = weir_mcp::manager::Manager::from_config(
         &config,
         &factory,
@@ -371,7 +454,16 @@ async fn a_manager_of_stdio_servers<E: Env>(rt: E) {
     }
     let stats = manager.stats();
     assert!(stats.values().all(|s| s.connects == 1), "{stats:?}");
+    let pids: Vec<u32> = handles.lock().iter().filter_map(StdioHandle::pid).collect();
+    assert_eq!(pids.len(), 2);
     manager.close();
+    let handles = handles.lock().clone();
+    for h in &handles {
+        assert!(h.wait_all_gone(&rt, LONG).await);
+    }
+    for pid in pids {
+        assert_no_leftovers(&rt, pid).await;
+    }
 }
 
 on_real_runtimes!(
@@ -382,6 +474,7 @@ on_real_runtimes!(
     close_takes_grandchildren_too,
     dropping_the_transport_kills_the_group,
     killed_mid_call_fails_the_call_then_restarts,
+    a_pipe_held_outside_the_group_does_not_hang_the_client,
     exit_mid_call_is_a_typed_error,
     the_restart_limit_holds,
     a_missing_program_is_a_connect_error,
