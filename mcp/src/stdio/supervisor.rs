@@ -90,6 +90,11 @@ pub(crate) struct Supervisor<R> {
     gone: AtomicBool,
     /// Set when the client closes the connection (its exit is expected).
     pub(crate) closing: AtomicBool,
+    /// Set when the reading half is dropped: the session is ending (closed,
+    /// or its reader failed), so a write still waiting on a server that
+    /// stopped reading must give up and let the close run.
+    reader_gone: AtomicBool,
+    reader_event: Event,
     registry: Arc<Registry>,
 }
 
@@ -127,8 +132,33 @@ impl<R: Runtime> Supervisor<R> {
             waits,
             gone: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            reader_gone: AtomicBool::new(false),
+            reader_event: Event::new(),
             registry,
         })
+    }
+
+    pub(crate) fn reader_dropped(&self) {
+        self.reader_gone.store(true, Ordering::Release);
+        self.reader_event.notify(usize::MAX);
+    }
+
+    pub(crate) fn is_reader_gone(&self) -> bool {
+        self.reader_gone.load(Ordering::Acquire)
+    }
+
+    /// Completes once the reading half is dropped.
+    pub(crate) async fn reader_gone(&self) {
+        loop {
+            if self.reader_gone.load(Ordering::Acquire) {
+                return;
+            }
+            listener!(self.reader_event => l);
+            if self.reader_gone.load(Ordering::Acquire) {
+                return;
+            }
+            l.await;
+        }
     }
 
     /// Waits up to `wait` for the exit; the caller decides what next.

@@ -119,9 +119,22 @@ impl<S: ProcessSpawner, R: Runtime> fmt::Debug for StdioSink<S, R> {
     }
 }
 
+/// Ends a write that waits on a server that stopped reading its stdin (a
+/// full pipe) once the session is ending, so the writer reaches `close`
+/// and the bounded stop instead of waiting forever. A line cut short does
+/// not matter on a connection being closed.
+async fn session_ended<R: Runtime>(sup: &Supervisor<R>) -> Result<(), TransportError> {
+    sup.reader_gone().await;
+    Err(TransportError::Closed)
+}
+
 /// A write failed: if the server is exiting, say so (the typed cause)
 /// rather than the broken pipe it left behind.
 async fn write_failed<R: Runtime>(sup: &Supervisor<R>, error: TransportError) -> TransportError {
+    if sup.is_reader_gone() {
+        // The session is ending: no one will read the cause.
+        return error;
+    }
     match sup.exit_within(sup.waits.stdin).await {
         Some(status) => TransportError::Exited { status },
         None => error,
@@ -133,9 +146,10 @@ impl<S: ProcessSpawner, R: Runtime> MessageSink for StdioSink<S, R> {
         let Some(writer) = self.writer.as_mut() else {
             return Err(TransportError::Closed);
         };
-        match writer.write_line(&msg.body).await {
+        let sup = &self.sup.0;
+        match writer.write_line(&msg.body).or(session_ended(sup)).await {
             Ok(()) => Ok(()),
-            Err(e) => Err(write_failed(&self.sup.0, e).await),
+            Err(e) => Err(write_failed(sup, e).await),
         }
     }
 
@@ -143,9 +157,10 @@ impl<S: ProcessSpawner, R: Runtime> MessageSink for StdioSink<S, R> {
         let Some(writer) = self.writer.as_mut() else {
             return Err(TransportError::Closed);
         };
-        match writer.flush_lines().await {
+        let sup = &self.sup.0;
+        match writer.flush_lines().or(session_ended(sup)).await {
             Ok(()) => Ok(()),
-            Err(e) => Err(write_failed(&self.sup.0, e).await),
+            Err(e) => Err(write_failed(sup, e).await),
         }
     }
 
@@ -210,6 +225,12 @@ impl<S: ProcessSpawner, R: Runtime> MessageSource for StdioSource<S, R> {
         };
         self.done = Some(error.clone());
         Err(error)
+    }
+}
+
+impl<S: ProcessSpawner, R: Runtime> Drop for StdioSource<S, R> {
+    fn drop(&mut self) {
+        self.sup.0.reader_dropped();
     }
 }
 

@@ -9,6 +9,8 @@ and misbehaves on purpose, chosen by the first argument:
   ignore-eof  keeps running after stdin closes (until SIGTERM)
   stubborn    ignores both stdin closing and SIGTERM (only SIGKILL ends it)
   stderr      writes three lines to stderr on startup, then as `echo`
+  deaf        as `echo`, but the tool `deafen` answers and then the server
+              never reads stdin again (it stays alive, its stdin pipe fills)
 
 A `server/discover` probe gets "method not found", as a legacy server's
 would. Every stdin line it reads is appended to $PLAIN_LOG if set.
@@ -45,7 +47,7 @@ def answer(req):
         return {}
     if method == "tools/list":
         schema = {"type": "object", "properties": {"message": {"type": "string"}}}
-        tools = [{"name": n, "inputSchema": schema} for n in ("echo", "crash", "mute")]
+        tools = [{"name": n, "inputSchema": schema} for n in ("echo", "crash", "mute", "deafen")]
         return {"tools": tools}
     if method == "tools/call":
         name = req["params"]["name"]
@@ -53,6 +55,10 @@ def answer(req):
             os._exit(3)
         if name == "mute":
             return None
+        if name == "deafen":
+            send({"jsonrpc": "2.0", "id": rid, "result": {"content": []}})
+            while True:
+                time.sleep(1000)
         text = req["params"].get("arguments", {}).get("message", "")
         return {"content": [{"type": "text", "text": text}]}
     raise LookupError(method)
