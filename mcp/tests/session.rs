@@ -436,3 +436,112 @@ async fn many_calls_out_of_order_over_byte_pipes<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(many_calls_out_of_order_over_byte_pipes);
+
+/// Accepts elicitations with one field of its own; sampling answers after
+/// 10 ms (the server cancels it before then).
+struct Handler(VirtualRuntime);
+impl weir_mcp::handler::ClientHandler for Handler {
+    fn elicitation(&self) -> bool {
+        true
+    }
+    fn elicit(
+        &self,
+        _params: Value,
+    ) -> weir_mcp::handler::BoxFuture<'_, Result<Value, weir_mcp::jsonrpc::ErrorObject>> {
+        Box::pin(async { Ok(json!({"action": "accept", "content": {"name": "mine"}})) })
+    }
+    fn sampling(&self) -> bool {
+        true
+    }
+    fn create_message(
+        &self,
+        _params: Value,
+    ) -> weir_mcp::handler::BoxFuture<'_, Result<Value, weir_mcp::jsonrpc::ErrorObject>> {
+        let rt = self.0.clone();
+        Box::pin(async move {
+            rt.sleep(Duration::from_millis(10)).await;
+            Ok(
+                json!({"role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}),
+            )
+        })
+    }
+}
+
+/// Legacy server requests: elicitation answers get the schema's defaults;
+/// a request the server cancels gets no reply; capabilities are declared.
+#[test]
+fn elicitation_defaults_and_server_cancelled_requests() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .handler(Handler(rt.clone()))
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let seen = rt.spawn(async move {
+        let init = srv.request().await.unwrap();
+        let caps = params(init.params.as_deref())["capabilities"].clone();
+        srv.reply(
+            init.id,
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+        );
+        let call = srv.request().await.unwrap();
+        let schema = json!({"type": "object", "properties": {
+            "name": {"type": "string", "default": "anon"},
+            "count": {"type": "integer", "default": 3},
+            "ratio": {"type": "number", "default": 0.5},
+            "colour": {"type": "string", "enum": ["red", "blue"], "default": "blue"},
+            "ok": {"type": "boolean", "default": true}
+        }});
+        let el = weir_mcp::jsonrpc::Request::new(
+            7,
+            "elicitation/create",
+            Some(
+                weir_mcp::jsonrpc::to_raw(&json!({"message": "?", "requestedSchema": schema}))
+                    .unwrap(),
+            ),
+        );
+        srv.peer.send(Message::Request(el)).unwrap();
+        let sm = weir_mcp::jsonrpc::Request::new(
+            8,
+            "sampling/createMessage",
+            Some(weir_mcp::jsonrpc::to_raw(&json!({"messages": []})).unwrap()),
+        );
+        srv.peer.send(Message::Request(sm)).unwrap();
+        let cancel = weir_mcp::jsonrpc::Notification::new(
+            "notifications/cancelled",
+            Some(weir_mcp::jsonrpc::to_raw(&json!({"requestId": 8})).unwrap()),
+        );
+        srv.peer.send(Message::Notification(cancel)).unwrap();
+        let answer = loop {
+            match srv.next().await.unwrap() {
+                Message::Response(r) => {
+                    break (r.id, serde_json::from_str::<Value>(r.result.get()).unwrap());
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        srv.reply(call.id, text("done"));
+        (caps, answer)
+    });
+    assert_eq!(
+        rt.block_on(client.call_tool("t", json!({})))
+            .unwrap()
+            .text(),
+        "done"
+    );
+    let (caps, (id, answer)) = rt.block_on(seen).unwrap();
+    assert_eq!(caps, json!({"elicitation": {}, "sampling": {}}));
+    assert_eq!(id, RequestId::Number(7));
+    assert_eq!(
+        answer,
+        json!({"action": "accept", "content": {"name": "mine", "count": 3, "ratio": 0.5, "colour": "blue", "ok": true}})
+    );
+    // Let everything settle: the cancelled sampling request never gets a reply.
+    rt.block_on(async { rt.sleep(Duration::from_secs(1)).await });
+    assert!(
+        server.peer.try_recv().is_none(),
+        "no reply to the cancelled request"
+    );
+}
