@@ -514,13 +514,9 @@ fn elicitation_defaults_and_server_cancelled_requests() {
             Some(weir_mcp::jsonrpc::to_raw(&json!({"requestId": 8})).unwrap()),
         );
         srv.peer.send(Message::Notification(cancel)).unwrap();
-        let answer = loop {
-            match srv.next().await.unwrap() {
-                Message::Response(r) => {
-                    break (r.id, serde_json::from_str::<Value>(r.result.get()).unwrap());
-                }
-                other => panic!("{other:?}"),
-            }
+        let answer = match srv.next().await.unwrap() {
+            Message::Response(r) => (r.id, serde_json::from_str::<Value>(r.result.get()).unwrap()),
+            other => panic!("{other:?}"),
         };
         srv.reply(call.id, text("done"));
         (caps, answer)
