@@ -155,7 +155,7 @@ where
     }
 
     /// Calls tool `name`; the stream yields its progress reports, then
-    /// [`CallEvent::Done`] with the result, then ends. Dropping the stream
+    /// [`CallEvent::Done`](crate::CallEvent::Done) with the result, then ends. Dropping the stream
     /// before the end cancels the call at the server.
     ///
     /// Reports beyond the client's progress capacity drop the oldest.
