@@ -541,3 +541,78 @@ fn elicitation_defaults_and_server_cancelled_requests() {
         "no reply to the cancelled request"
     );
 }
+
+/// 10,000 calls, 256 in flight at a time, over framed byte pipes: every
+/// call answered with its own result, nothing lost, nothing left pending.
+async fn ten_thousand_calls_256_in_flight<R: Runtime>(rt: R) {
+    const CALLS: usize = 10_000;
+    const IN_FLIGHT: usize = 256;
+    let (framed, mut reader, mut writer) = common::pipe_pair(64 * 1024);
+    let slot = parking_lot::Mutex::new(Some(framed));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(move || {
+            std::future::ready(
+                slot.lock()
+                    .take()
+                    .ok_or(weir_mcp::transport::TransportError::Closed),
+            )
+        });
+    rt.spawn(async move {
+        // An echo server answering in arrival order, flushing when idle.
+        loop {
+            let Ok(item) = reader.recv().await else {
+                return;
+            };
+            if let Inbound::Message(Message::Request(r)) = item {
+                let result = if r.method == "initialize" {
+                    json!({"protocolVersion": "2025-11-25", "capabilities": {}})
+                } else {
+                    text(&params(r.params.as_deref())["arguments"]["n"].to_string())
+                };
+                let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": result});
+                if writer
+                    .write_line(reply.to_string().as_bytes())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if writer.flush_lines().await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .detach();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let c = client.clone();
+            let next = next.clone();
+            rt.spawn(async move {
+                let mut ok = 0usize;
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= CALLS {
+                        return ok;
+                    }
+                    let reply = c.call_tool("echo", json!({ "n": n })).await.unwrap();
+                    assert_eq!(reply.text(), n.to_string());
+                    ok += 1;
+                }
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for w in workers {
+        answered += w.await.unwrap();
+    }
+    assert_eq!(answered, CALLS);
+    let stats = client.stats();
+    assert_eq!(stats.responses as usize, CALLS + 1);
+    assert_eq!(stats.in_flight, 0);
+    assert_eq!(stats.unmatched, 0);
+}
+
+on_every_runtime!(ten_thousand_calls_256_in_flight);
