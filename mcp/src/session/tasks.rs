@@ -130,6 +130,13 @@ fn dispatch<R: Runtime>(shared: &Arc<Shared>, rt: &R, msg: Message) {
         },
         Message::Notification(n) => match n.method.as_str() {
             "notifications/progress" => shared.progress(n.params.as_deref()),
+            "notifications/tools/list_changed" => {
+                shared
+                    .counters
+                    .tools_changed
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                shared.handler.on_notification(&n);
+            }
             "notifications/cancelled" => {
                 #[derive(Deserialize)]
                 #[serde(rename_all = "camelCase")]
