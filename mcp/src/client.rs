@@ -299,6 +299,20 @@ impl<R: Runtime, L> Client<R, L> {
         self.inner.server.lock().clone()
     }
 
+    /// Whether the server announced (`notifications/tools/list_changed`)
+    /// that its tools changed since the last [`list_tools`](Self::list_tools).
+    /// Until the next listing, tools are not retried on the strength of
+    /// their old annotations, and a manager lists again before routing.
+    ///
+    /// ```
+    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// if c.tools_changed() { /* list again */ }
+    /// # }
+    /// ```
+    pub fn tools_changed(&self) -> bool {
+        self.inner.counters.tools_changed.load(Ordering::SeqCst)
+    }
+
     /// Closes the connection; calls in flight fail with
     /// [`McpError::Closed`], and so does every later call.
     ///
@@ -572,7 +586,7 @@ impl<R: Runtime, L> Client<R, L> {
         if let Some(rule) = &self.inner.idempotent {
             return rule(name);
         }
-        if !self.inner.config.trust_annotations {
+        if !self.inner.config.trust_annotations || self.tools_changed() {
             return false;
         }
         self.inner

@@ -363,7 +363,9 @@ where
         tool: &str,
         arguments: Value,
     ) -> Result<CallToolResult, McpError> {
-        let server = match self.route(tool) {
+        // A server that announced a new tool list gets listed again first.
+        let stale = self.clients.values().any(Client::tools_changed);
+        let server = match self.route(tool).filter(|_| !stale) {
             Some(s) => s,
             None => {
                 self.list_all_tools().await;

@@ -243,3 +243,71 @@ async fn manager_on_every_runtime<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(manager_on_every_runtime);
+
+/// A server that announces a new tool list is listed again before the
+/// next routed call: a tool it dropped is routed to the server that still
+/// has it.
+#[test]
+fn a_changed_tool_list_is_listed_again_before_routing() {
+    let rt = VirtualRuntime::new();
+    let mut manager = Manager::new();
+    let mut clients = Vec::new();
+    for name in ["a", "b"] {
+        let (t, peer) = memory::pair();
+        let slot = Mutex::new(Some(t));
+        let client = weir_mcp::Client::builder(rt.clone())
+            .protocol(ProtocolMode::Legacy)
+            .build(move || std::future::ready(slot.lock().take().ok_or(TransportError::Closed)));
+        manager.insert(name, client.clone());
+        clients.push(client);
+        let server = Server::new(peer);
+        rt.spawn(async move {
+            server.accept_initialize("2025-11-25").await;
+            let mut dropped_x = false;
+            while let Some(r) = server.request().await {
+                match r.method.as_str() {
+                    "tools/list" => {
+                        let tools = if dropped_x {
+                            json!([])
+                        } else {
+                            json!([{"name": "x", "inputSchema": {}}])
+                        };
+                        server.reply(r.id, json!({ "tools": tools }));
+                    }
+                    _ => {
+                        server.reply(r.id, text(name));
+                        if name == "a" {
+                            // Server a stops offering x, and says so.
+                            dropped_x = true;
+                            let n = weir_mcp::jsonrpc::Notification::new(
+                                "notifications/tools/list_changed",
+                                None,
+                            );
+                            server
+                                .peer
+                                .send(weir_mcp::jsonrpc::Message::Notification(n))
+                                .unwrap();
+                        }
+                    }
+                }
+            }
+        })
+        .detach();
+    }
+    assert_eq!(
+        rt.block_on(manager.call_tool("x", json!({})))
+            .unwrap()
+            .text(),
+        "a"
+    );
+    rt.block_on(async { rt.sleep(std::time::Duration::from_millis(1)).await });
+    assert!(clients[0].tools_changed());
+    assert_eq!(
+        rt.block_on(manager.call_tool("x", json!({})))
+            .unwrap()
+            .text(),
+        "b"
+    );
+    assert!(!clients[0].tools_changed(), "listed again");
+    assert_eq!(manager.route("x").as_deref(), Some("b"));
+}

@@ -64,7 +64,19 @@ where
     /// # Ok(()) }
     /// ```
     pub async fn list_tools(&self) -> Result<Vec<Tool>, McpError> {
-        let mut tools: Vec<Tool> = self.list_all("tools/list").await?;
+        // Cleared before listing: a change announced during the listing
+        // stays announced.
+        let flag = &self.inner.counters.tools_changed;
+        let was = flag.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let mut tools: Vec<Tool> = match self.list_all("tools/list").await {
+            Ok(t) => t,
+            Err(e) => {
+                if was {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                return Err(e);
+            }
+        };
         tools.retain(|t| match protocol::tool_headers_valid(&t.input_schema) {
             Ok(()) => true,
             Err(reason) => {
@@ -155,7 +167,7 @@ where
     }
 
     /// Calls tool `name`; the stream yields its progress reports, then
-    /// [`CallEvent::Done`] with the result, then ends. Dropping the stream
+    /// [`CallEvent::Done`](crate::CallEvent::Done) with the result, then ends. Dropping the stream
     /// before the end cancels the call at the server.
     ///
     /// Reports beyond the client's progress capacity drop the oldest.
