@@ -9,7 +9,7 @@
 //! vocabulary smol, async-std and async-process already use; tokio's streams
 //! reach it through a small compatibility wrapper in `weir-tokio`.
 //!
-//! With feature `test-util` on Linux, [`census`] reads the process table, so
+//! With feature `test-util` on Linux, `census` reads the process table, so
 //! tests can prove that no process or zombie outlives them.
 //!
 //! ```
