@@ -26,4 +26,4 @@ pub mod process;
 pub mod census;
 
 pub use futures_io::{AsyncRead, AsyncWrite};
-pub use process::{Child, Command, ProcessGroup, ProcessSpawner, Signal, Spawned};
+pub use process::{Child, Command, ProcessGroup, ProcessRuntime, ProcessSpawner, Signal, Spawned};

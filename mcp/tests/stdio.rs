@@ -35,7 +35,8 @@ async fn close_and_check<E: Env>(rt: E, client: &Client<E>, handle: &StdioHandle
 
 async fn calls_then_close_leaves_nothing<E: Env>(rt: E) {
     let Some(cmd) = plain("echo") else { return };
-    let stdio = Stdio::new(E::spawner(), rt, cmd).close_waits(LONG, LONG, LONG);
+    // The runtime's own spawner (ProcessRuntime), as a user writes it.
+    let stdio = Stdio::on(rt, cmd).close_waits(LONG, LONG, LONG);
     let handle = stdio.handle();
     let client = client(rt, stdio);
     let reply = client

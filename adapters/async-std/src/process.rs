@@ -6,7 +6,7 @@ use std::io;
 use std::process::{ExitStatus, Stdio};
 
 use async_process::{ChildStderr, ChildStdin, ChildStdout};
-use weir_core::io::{Child, Command, ProcessGroup, ProcessSpawner, Spawned};
+use weir_core::io::{Child, Command, ProcessGroup, ProcessRuntime, ProcessSpawner, Spawned};
 
 /// Spawns child processes with async-process, whose pipes are async-io
 /// sources and whose exits are watched by its own reaper thread.
@@ -82,5 +82,13 @@ impl Child for AsyncStdChild {
         // async-process's status future owns a handle to the child, so
         // dropping it loses nothing.
         self.0.status()
+    }
+}
+
+impl ProcessRuntime for crate::AsyncStd {
+    type Spawner = AsyncStdProcess;
+
+    fn process_spawner(&self) -> AsyncStdProcess {
+        AsyncStdProcess
     }
 }

@@ -4,7 +4,7 @@ use std::io;
 use std::process::{ExitStatus, Stdio};
 
 use smol::process::{ChildStderr, ChildStdin, ChildStdout};
-use weir_core::io::{Child, Command, ProcessGroup, ProcessSpawner, Spawned};
+use weir_core::io::{Child, Command, ProcessGroup, ProcessRuntime, ProcessSpawner, Spawned};
 
 /// Spawns child processes with async-process, whose pipes are async-io
 /// sources and whose exits are watched by its own reaper thread.
@@ -74,5 +74,13 @@ impl Child for SmolChild {
         // async-process's status future owns a handle to the child, so
         // dropping it loses nothing.
         self.0.status()
+    }
+}
+
+impl ProcessRuntime for crate::Smol {
+    type Spawner = SmolProcess;
+
+    fn process_spawner(&self) -> SmolProcess {
+        SmolProcess
     }
 }

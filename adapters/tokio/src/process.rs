@@ -4,7 +4,7 @@ use std::io;
 use std::process::ExitStatus;
 
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
-use weir_core::io::{Child, Command, ProcessGroup, ProcessSpawner, Spawned};
+use weir_core::io::{Child, Command, ProcessGroup, ProcessRuntime, ProcessSpawner, Spawned};
 
 use crate::Compat;
 
@@ -84,5 +84,13 @@ impl Child for TokioChild {
     fn wait(&mut self) -> impl Future<Output = io::Result<ExitStatus>> + Send + '_ {
         // Cancel-safe (tokio documents it so).
         self.inner.wait()
+    }
+}
+
+impl ProcessRuntime for crate::Tokio {
+    type Spawner = TokioProcess;
+
+    fn process_spawner(&self) -> TokioProcess {
+        TokioProcess
     }
 }

@@ -287,6 +287,42 @@ pub trait ProcessSpawner: Send + Sync + 'static {
     fn spawn(&self, command: &Command) -> io::Result<Spawned<Self>>;
 }
 
+/// A runtime that knows its adapter's [`ProcessSpawner`], so code generic
+/// over the runtime can start processes without naming the spawner
+/// (`weir_smol::Smol` → `SmolProcess`, `weir_tokio::Tokio` →
+/// `TokioProcess`, `weir_async_std::AsyncStd` → `AsyncStdProcess`).
+///
+/// ```
+/// use weir_core::io::{Command, ProcessRuntime, ProcessSpawner};
+///
+/// fn start<R: ProcessRuntime>(rt: &R) -> std::io::Result<()> {
+///     let spawned = rt.process_spawner().spawn(&Command::new("true"))?;
+///     # drop(spawned);
+///     Ok(())
+/// }
+/// # #[cfg(feature = "test-util")]
+/// # let _ = start::<weir_core::rt::VirtualRuntime>;
+/// ```
+pub trait ProcessRuntime: crate::rt::Runtime {
+    /// The adapter's spawner.
+    type Spawner: ProcessSpawner + Clone + fmt::Debug;
+
+    /// The spawner for this runtime.
+    fn process_spawner(&self) -> Self::Spawner;
+}
+
+/// The virtual runtime starts no process: its spawner refuses every
+/// command, so process-dependent code still type-checks in virtual-time
+/// tests.
+#[cfg(feature = "test-util")]
+impl ProcessRuntime for crate::rt::VirtualRuntime {
+    type Spawner = NeverSpawns;
+
+    fn process_spawner(&self) -> NeverSpawns {
+        NeverSpawns
+    }
+}
+
 /// A child just started: its exit handle, its process group and its three
 /// pipes, each owned separately so that a writer, a reader and a supervisor
 /// can hold one each.

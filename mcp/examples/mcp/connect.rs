@@ -16,7 +16,8 @@ pub struct Server<E: Env> {
 
 pub fn server<E: Env>(rt: E, args: &Args) -> Result<Server<E>, String> {
     let line = args.required("--server")?.to_owned();
-    let mut stdio = Stdio::command_line(E::spawner(), rt, &line).map_err(|e| e.to_string())?;
+    let mut stdio =
+        Stdio::command_line(rt.process_spawner(), rt, &line).map_err(|e| e.to_string())?;
     if args.switch("--server-stderr") {
         stdio = stdio.on_stderr(|l| eprintln!("[server] {l}"));
     }

@@ -1,44 +1,28 @@
-//! `--runtime`: runs a subcommand on smol, tokio or async-std, each with its
-//! adapter's process spawner.
+//! `--runtime`: runs a subcommand on smol, tokio or async-std (each starts
+//! processes with its own adapter's spawner, through `ProcessRuntime`).
 
-use std::fmt::Debug;
 use std::future::Future;
 use std::process::ExitCode;
 
-use weir_core::io::ProcessSpawner;
-use weir_core::rt::Runtime;
+use weir_core::io::ProcessRuntime;
 
 use crate::args::Args;
 
-/// A runtime with the spawner of the same adapter.
-pub trait Env: Runtime + Copy {
-    type Spawner: ProcessSpawner + Copy + Debug;
+/// A runtime the CLI runs on, with its name for the report.
+pub trait Env: ProcessRuntime + Copy {
     const NAME: &'static str;
-    fn spawner() -> Self::Spawner;
 }
 
 impl Env for weir_smol::Smol {
-    type Spawner = weir_smol::SmolProcess;
     const NAME: &'static str = "smol";
-    fn spawner() -> Self::Spawner {
-        weir_smol::SmolProcess
-    }
 }
 
 impl Env for weir_tokio::Tokio {
-    type Spawner = weir_tokio::TokioProcess;
     const NAME: &'static str = "tokio";
-    fn spawner() -> Self::Spawner {
-        weir_tokio::TokioProcess
-    }
 }
 
 impl Env for weir_async_std::AsyncStd {
-    type Spawner = weir_async_std::AsyncStdProcess;
     const NAME: &'static str = "async-std";
-    fn spawner() -> Self::Spawner {
-        weir_async_std::AsyncStdProcess
-    }
 }
 
 /// A subcommand, written once for every runtime.

@@ -35,11 +35,11 @@
 //! use weir_core::io::Command;
 //! use weir_mcp::Client;
 //! use weir_mcp::stdio::Stdio;
-//! use weir_smol::{Smol, SmolProcess};
+//! use weir_smol::Smol;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! smol::block_on(async {
-//!     let server = Stdio::new(SmolProcess, Smol, Command::new("npx").args(["-y", "@modelcontextprotocol/server-everything"]));
+//!     let server = Stdio::on(Smol, Command::new("npx").args(["-y", "@modelcontextprotocol/server-everything"]));
 //!     let handle = server.handle();
 //!     let client = Client::builder(Smol).build(server);
 //!     let reply = client.call_tool("echo", json!({"message": "hi"})).await?;
@@ -63,7 +63,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weir_core::error::{ConfigError, Rule};
-use weir_core::io::{Command, ProcessSpawner};
+use weir_core::io::{Command, ProcessRuntime, ProcessSpawner};
 use weir_core::rt::Runtime;
 
 use crate::config::{ConfigFileError, ServerConfig, StdioConfig};
@@ -308,6 +308,24 @@ impl<S: ProcessSpawner, R: Runtime> Stdio<S, R> {
             self.max_frame,
             self.registry.clone(),
         ))
+    }
+}
+
+impl<R: ProcessRuntime> Stdio<R::Spawner, R> {
+    /// A connector that starts `command` with `rt`'s own spawner (the
+    /// adapter's: `Smol` → `SmolProcess`, `Tokio` → `TokioProcess`,
+    /// `AsyncStd` → `AsyncStdProcess`).
+    ///
+    /// ```
+    /// use weir_core::io::Command;
+    /// use weir_mcp::stdio::Stdio;
+    ///
+    /// let stdio = Stdio::on(weir_tokio::Tokio, Command::new("uvx").arg("mcp-server-time"));
+    /// let client = weir_mcp::Client::builder(weir_tokio::Tokio).build(stdio);
+    /// # drop(client);
+    /// ```
+    pub fn on(rt: R, command: Command) -> Self {
+        Stdio::new(rt.process_spawner(), rt, command)
     }
 }
 

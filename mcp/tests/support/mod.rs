@@ -12,31 +12,29 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use weir_core::io::{Command, ProcessSpawner, census};
+use weir_core::io::{Command, ProcessRuntime, census};
 use weir_core::rt::Runtime;
 
-/// A runtime together with its adapter's process spawner.
-pub trait Env: Runtime + Copy {
-    type Spawner: ProcessSpawner + Copy + std::fmt::Debug;
+/// A runtime whose adapter's process spawner (`ProcessRuntime`) is `Copy`
+/// and can be named without an instance, for test bodies that build
+/// several connectors.
+pub trait Env: ProcessRuntime<Spawner: Copy> + Copy {
     fn spawner() -> Self::Spawner;
 }
 
 impl Env for weir_smol::Smol {
-    type Spawner = weir_smol::SmolProcess;
     fn spawner() -> Self::Spawner {
         weir_smol::SmolProcess
     }
 }
 
 impl Env for weir_tokio::Tokio {
-    type Spawner = weir_tokio::TokioProcess;
     fn spawner() -> Self::Spawner {
         weir_tokio::TokioProcess
     }
 }
 
 impl Env for weir_async_std::AsyncStd {
-    type Spawner = weir_async_std::AsyncStdProcess;
     fn spawner() -> Self::Spawner {
         weir_async_std::AsyncStdProcess
     }
