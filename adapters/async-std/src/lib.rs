@@ -22,7 +22,9 @@
 
 #![warn(missing_docs)]
 
+mod process;
 mod tcp;
+pub use process::{AsyncStdChild, AsyncStdProcess};
 pub use tcp::{AsyncStdTcp, TcpManager};
 
 use core::fmt;

@@ -17,7 +17,9 @@
 
 #![warn(missing_docs)]
 
+mod process;
 mod tcp;
+pub use process::{SmolChild, SmolProcess};
 pub use tcp::{SmolTcp, TcpManager};
 
 use core::fmt;

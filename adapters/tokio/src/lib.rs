@@ -22,7 +22,11 @@
 
 #![warn(missing_docs)]
 
+mod compat;
+mod process;
 mod tcp;
+pub use compat::Compat;
+pub use process::{TokioChild, TokioProcess};
 pub use tcp::{TcpManager, TokioTcp};
 
 use core::fmt;
