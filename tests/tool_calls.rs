@@ -1,6 +1,7 @@
 //! The tool_calls demonstration, small, on every real runtime: both runs
-//! account for every call, and the policy run fails no more calls than the
-//! naive one.
+//! account for every call, the policy run fails no more calls than the
+//! naive one, the slow tool's progress reaches the calls, and the attempts
+//! the policy's timeout cut off are cancelled at the servers.
 //!
 //! The virtual runtime is left out: the demo talks to real TCP servers on
 //! real time.
@@ -13,7 +14,11 @@ use weir_demo::report::Report;
 const CALLS: usize = 200;
 
 fn config() -> DemoConfig {
-    DemoConfig::quick(CALLS, 7)
+    let mut c = DemoConfig::quick(CALLS, 7);
+    // A quarter of search's accepted calls stall past its timeout, so the
+    // policy run cuts some off whatever the order the calls arrive in.
+    c.servers[0].slow_share = 0.25;
+    c
 }
 
 fn assert_report(report: Report) {
@@ -42,6 +47,31 @@ fn assert_report(report: Report) {
         "{}",
         report.table()
     );
+    // The code tool works 40 ms or more and reports every 25 ms, so every
+    // call of it the server accepts sends progress before its answer.
+    for run in [&report.naive, &report.policy] {
+        assert!(run.progress_by_tool["code"] > 0, "{}", report.table());
+        assert_eq!(
+            run.progress_seen,
+            run.progress_by_tool.values().sum::<u64>()
+        );
+    }
+    // Nothing in the naive run times out, so nothing is cancelled.
+    assert_eq!(report.naive.cancels_sent, 0, "{}", report.table());
+    assert_eq!(report.naive.server_cancel_notices, 0);
+    // Every attempt cut off by the timeout had been sent (the stalled ones
+    // outlast it at the server), so each is cancelled there, once.
+    let p = &report.policy;
+    assert!(p.timeouts > 0, "{}", report.table());
+    assert!(p.cancels_sent >= 1, "{}", report.table());
+    assert!(p.cancels_sent <= p.timeouts, "{}", report.table());
+    assert!(
+        p.server_cancel_notices <= p.cancels_sent,
+        "{}",
+        report.table()
+    );
+    assert!(p.server_cancelled <= p.server_cancel_notices);
+    assert!(p.server_cancelled > 0, "{}", report.table());
 }
 
 #[cfg(feature = "smol")]

@@ -52,7 +52,7 @@ impl Percentiles {
 }
 
 /// Totals a run knows besides its outcomes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunTotals {
     /// From the burst's start to the last call's end.
     pub wall: Duration,
@@ -68,6 +68,14 @@ pub struct RunTotals {
     pub rejections: u64,
     /// Attempts cut off by a timeout.
     pub timeouts: u64,
+    /// Progress notifications the calls saw, by tool.
+    pub progress_by_tool: BTreeMap<&'static str, u64>,
+    /// `notifications/cancelled` the clients sent.
+    pub cancels_sent: u64,
+    /// `notifications/cancelled` the servers received.
+    pub server_cancel_notices: u64,
+    /// Calls whose work the servers stopped on a cancellation.
+    pub server_cancelled: u64,
 }
 
 /// One run's report.
@@ -95,6 +103,17 @@ pub struct RunReport {
     pub server_requests: u64,
     /// Requests the servers refused for quota.
     pub server_rate_limited: u64,
+    /// Progress notifications the calls saw, all tools.
+    pub progress_seen: u64,
+    /// Progress notifications the calls saw, by tool.
+    pub progress_by_tool: BTreeMap<&'static str, u64>,
+    /// `notifications/cancelled` the clients sent (one per abandoned
+    /// request on the wire).
+    pub cancels_sent: u64,
+    /// `notifications/cancelled` the servers received.
+    pub server_cancel_notices: u64,
+    /// Calls whose work the servers stopped on a cancellation.
+    pub server_cancelled: u64,
     /// Wall time of the run in milliseconds.
     pub wall_ms: f64,
     /// Successful calls per second of wall time.
@@ -128,6 +147,11 @@ impl RunReport {
             timeouts: t.timeouts,
             server_requests: t.server_requests,
             server_rate_limited: t.server_rate_limited,
+            progress_seen: t.progress_by_tool.values().sum(),
+            progress_by_tool: t.progress_by_tool,
+            cancels_sent: t.cancels_sent,
+            server_cancel_notices: t.server_cancel_notices,
+            server_cancelled: t.server_cancelled,
             wall_ms: secs * 1e3,
             ok_per_sec: ok as f64 / secs,
             latency: Priority::ALL
@@ -235,6 +259,38 @@ impl Report {
             "attempts timed out",
             a.timeouts.to_string(),
             b.timeouts.to_string(),
+        );
+        row(
+            "progress events seen",
+            a.progress_seen.to_string(),
+            b.progress_seen.to_string(),
+        );
+        let mut tools: Vec<&str> = a.progress_by_tool.keys().copied().collect();
+        tools.dedup();
+        for tool in tools {
+            let get = |x: &RunReport| {
+                x.progress_by_tool
+                    .get(tool)
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string()
+            };
+            row(&format!("  {tool}"), get(a), get(b));
+        }
+        row(
+            "cancellations sent",
+            a.cancels_sent.to_string(),
+            b.cancels_sent.to_string(),
+        );
+        row(
+            "  received by the servers",
+            a.server_cancel_notices.to_string(),
+            b.server_cancel_notices.to_string(),
+        );
+        row(
+            "  work stopped by them",
+            a.server_cancelled.to_string(),
+            b.server_cancelled.to_string(),
         );
         row(
             "requests the servers saw",
