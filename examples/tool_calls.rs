@@ -28,15 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut config = DemoConfig::new(args.calls, args.seed);
-    let against = match &args.server {
-        Some(line) => {
-            config.target = Target::Command(line.clone());
-            config.tool = args.tool.clone();
-            config.arguments = args.args.clone();
-            format!("the MCP server `{line}` (stdio)")
-        }
-        None => "the embedded MCP servers (loopback TCP)".to_string(),
+    let config = DemoConfig::for_args(&args);
+    let against = match &config.target {
+        Target::Command(line) => format!("the MCP server `{line}` (stdio)"),
+        Target::Embedded => "the embedded MCP servers (loopback TCP)".to_string(),
     };
     println!(
         "tool_calls: {} calls on {}, seed {}, against {against}",

@@ -9,7 +9,9 @@
 mod common;
 
 use weir_demo::DemoConfig;
+use weir_demo::cli::Args;
 use weir_demo::report::Report;
+use weir_demo::run::Target;
 
 const CALLS: usize = 200;
 
@@ -96,4 +98,102 @@ fn on_tokio_current_thread() {
 #[test]
 fn on_async_std() {
     assert_report(common::async_std(weir_demo::run_on(weir::AsyncStd, &config())).unwrap());
+}
+
+/// The same burst against a real MCP server over stdio (`--server`):
+/// `@modelcontextprotocol/server-everything` as `.ci/mcp-peers.sh` installs
+/// it, its long-running tool reporting 4 steps of progress per call.
+fn everything() -> Option<DemoConfig> {
+    let dir = match std::env::var_os("WEIR_MCP_PEERS_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mcp-peers"),
+    };
+    let entry = dir.join("npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    if !entry.exists() {
+        let msg = format!(
+            "MCP PEER MISSING: server-everything not found at {}; run `bash .ci/mcp-peers.sh`",
+            entry.display()
+        );
+        assert!(
+            std::env::var("WEIR_REQUIRE_MCP_PEERS").as_deref() != Ok("1"),
+            "{msg} (WEIR_REQUIRE_MCP_PEERS=1)"
+        );
+        eprintln!("\n!!!! SKIPPED: {msg} !!!!\n");
+        return None;
+    }
+    let args = Args::parse([
+        "--calls".to_string(),
+        REAL_CALLS.to_string(),
+        "--server".into(),
+        format!("node {} stdio", entry.display()),
+        "--tool".into(),
+        "trigger-long-running-operation".into(),
+        "--args".into(),
+        r#"{"duration": 0.2, "steps": 4}"#.into(),
+    ])
+    .unwrap();
+    let mut c = DemoConfig::for_args(&args);
+    c.progress = false;
+    Some(c)
+}
+
+const REAL_CALLS: usize = 40;
+
+fn assert_real(report: Report) {
+    if let Err(msg) = report.check() {
+        panic!("{msg}\n{}", report.table());
+    }
+    for run in [&report.naive, &report.policy] {
+        assert_eq!(run.ok, REAL_CALLS, "{}", report.table());
+        // Every step's report reaches its call before the result does.
+        assert_eq!(
+            run.progress_by_tool["trigger-long-running-operation"],
+            4 * REAL_CALLS as u64,
+            "{}",
+            report.table()
+        );
+    }
+}
+
+/// A command that cannot start is an error of the demo, not a hang.
+fn missing() -> DemoConfig {
+    let mut c = DemoConfig::quick(10, 1);
+    c.target = Target::Command("/nonexistent/weir-demo-no-such-server".into());
+    c
+}
+
+#[cfg(feature = "smol")]
+#[test]
+fn a_real_server_on_smol() {
+    assert!(common::smol(weir_demo::run_on(weir::Smol, &missing())).is_err());
+    if let Some(c) = everything() {
+        assert_real(common::smol(weir_demo::run_on(weir::Smol, &c)).unwrap());
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_real_server_on_tokio_multi_thread() {
+    assert!(common::tokio_multi(weir_demo::run_on(weir::Tokio, &missing())).is_err());
+    if let Some(c) = everything() {
+        assert_real(common::tokio_multi(weir_demo::run_on(weir::Tokio, &c)).unwrap());
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_real_server_on_tokio_current_thread() {
+    assert!(common::tokio_current(weir_demo::run_on(weir::Tokio, &missing())).is_err());
+    if let Some(c) = everything() {
+        assert_real(common::tokio_current(weir_demo::run_on(weir::Tokio, &c)).unwrap());
+    }
+}
+
+#[cfg(feature = "async-std")]
+#[test]
+fn a_real_server_on_async_std() {
+    assert!(common::async_std(weir_demo::run_on(weir::AsyncStd, &missing())).is_err());
+    if let Some(c) = everything() {
+        assert_real(common::async_std(weir_demo::run_on(weir::AsyncStd, &c)).unwrap());
+    }
 }

@@ -82,6 +82,26 @@ impl DemoConfig {
         }
     }
 
+    /// What the command line asks for: the demonstration's servers, or the
+    /// one run with `--server`.
+    ///
+    /// ```
+    /// use weir_demo::{DemoConfig, cli::Args, run::Target};
+    /// let a = Args::parse(["--server", "my-server --stdio", "--tool", "echo"].map(String::from)).unwrap();
+    /// let c = DemoConfig::for_args(&a);
+    /// assert_eq!(c.target, Target::Command("my-server --stdio".into()));
+    /// assert_eq!(c.tool.as_deref(), Some("echo"));
+    /// ```
+    pub fn for_args(args: &cli::Args) -> Self {
+        let mut c = DemoConfig::new(args.calls, args.seed);
+        if let Some(line) = &args.server {
+            c.target = Target::Command(line.clone());
+            c.tool = args.tool.clone();
+            c.arguments = args.args.clone();
+        }
+        c
+    }
+
     /// Short downtime and tails, no progress bar: for tests.
     ///
     /// ```
@@ -128,6 +148,7 @@ pub async fn run_on<R: NetRuntime>(rt: R, config: &DemoConfig) -> io::Result<Rep
     Ok(Report {
         runtime: String::new(),
         seed: config.seed,
+        server_counts: config.target == Target::Embedded,
         naive,
         policy,
     })

@@ -194,6 +194,9 @@ pub struct Report {
     pub runtime: String,
     /// The seed.
     pub seed: u64,
+    /// Whether the servers were the embedded ones, which count what they
+    /// see (a real server run with `--server` counts nothing for us).
+    pub server_counts: bool,
     /// Everything fired at once, no policy.
     pub naive: RunReport,
     /// Through the per-server policies, by priority.
@@ -260,6 +263,13 @@ impl Report {
             a.timeouts.to_string(),
             b.timeouts.to_string(),
         );
+        let server = |n: u64| {
+            if self.server_counts {
+                n.to_string()
+            } else {
+                "-".to_string()
+            }
+        };
         row(
             "progress events seen",
             a.progress_seen.to_string(),
@@ -284,23 +294,23 @@ impl Report {
         );
         row(
             "  received by the servers",
-            a.server_cancel_notices.to_string(),
-            b.server_cancel_notices.to_string(),
+            server(a.server_cancel_notices),
+            server(b.server_cancel_notices),
         );
         row(
             "  work stopped by them",
-            a.server_cancelled.to_string(),
-            b.server_cancelled.to_string(),
+            server(a.server_cancelled),
+            server(b.server_cancelled),
         );
         row(
             "requests the servers saw",
-            a.server_requests.to_string(),
-            b.server_requests.to_string(),
+            server(a.server_requests),
+            server(b.server_requests),
         );
         row(
             "  refused over quota",
-            a.server_rate_limited.to_string(),
-            b.server_rate_limited.to_string(),
+            server(a.server_rate_limited),
+            server(b.server_rate_limited),
         );
         row(
             "wall time (s)",
