@@ -58,6 +58,25 @@ fn assert_report(report: Report) {
             run.progress_by_tool.values().sum::<u64>()
         );
     }
+    // search answers the modern probe; fetch and code are legacy servers,
+    // so their clients fall back to the initialize handshake.
+    for run in [&report.naive, &report.policy] {
+        assert!(
+            run.protocol["search"].starts_with("modern "),
+            "{}",
+            report.table()
+        );
+        assert!(
+            run.protocol["fetch"].starts_with("legacy "),
+            "{}",
+            report.table()
+        );
+        assert!(
+            run.protocol["code"].starts_with("legacy "),
+            "{}",
+            report.table()
+        );
+    }
     // Nothing in the naive run times out, so nothing is cancelled.
     assert_eq!(report.naive.cancels_sent, 0, "{}", report.table());
     assert_eq!(report.naive.server_cancel_notices, 0);

@@ -76,6 +76,8 @@ pub struct RunTotals {
     pub server_cancel_notices: u64,
     /// Calls whose work the servers stopped on a cancellation.
     pub server_cancelled: u64,
+    /// The era and version each server's client settled on, by tool.
+    pub protocol: BTreeMap<&'static str, String>,
 }
 
 /// One run's report.
@@ -114,6 +116,8 @@ pub struct RunReport {
     pub server_cancel_notices: u64,
     /// Calls whose work the servers stopped on a cancellation.
     pub server_cancelled: u64,
+    /// The era and version each server's client settled on, by tool.
+    pub protocol: BTreeMap<&'static str, String>,
     /// Wall time of the run in milliseconds.
     pub wall_ms: f64,
     /// Successful calls per second of wall time.
@@ -152,6 +156,7 @@ impl RunReport {
             cancels_sent: t.cancels_sent,
             server_cancel_notices: t.server_cancel_notices,
             server_cancelled: t.server_cancelled,
+            protocol: t.protocol,
             wall_ms: secs * 1e3,
             ok_per_sec: ok as f64 / secs,
             latency: Priority::ALL
@@ -229,7 +234,7 @@ impl Report {
         let (a, b) = (&self.naive, &self.policy);
         let mut out = String::new();
         let mut row = |label: &str, x: String, y: String| {
-            let _ = writeln!(out, "  {label:<34} {x:>14} {y:>14}");
+            let _ = writeln!(out, "  {label:<34} {x:>18} {y:>18}");
         };
         row("", "naive".into(), "policy".into());
         row("calls", a.calls.to_string(), b.calls.to_string());
@@ -302,6 +307,11 @@ impl Report {
             server(a.server_cancelled),
             server(b.server_cancelled),
         );
+        row("protocol (era, version)", String::new(), String::new());
+        for (tool, era) in &b.protocol {
+            let naive = a.protocol.get(tool).cloned().unwrap_or_default();
+            row(&format!("  {tool}"), naive, era.clone());
+        }
         row(
             "requests the servers saw",
             server(a.server_requests),

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use weir::mcp::Client;
 use weir::mcp::manager::BoxConnect;
+use weir::mcp::transport::Era;
+use weir::mcp::{Client, Stats};
 use weir::resilience::State;
 use weir::sched::{Job, Scheduler, Shutdown};
 
@@ -46,6 +47,9 @@ pub struct RunSetup {
     /// Draw a progress bar (when stdout is a terminal).
     pub progress: bool,
 }
+
+/// A client's counts and the era it settled with its server.
+type ClientView = (Stats, Option<(Era, &'static str)>);
 
 /// One connector per spec, to fresh servers.
 struct Fixture<R: NetRuntime> {
@@ -88,8 +92,9 @@ impl<R: NetRuntime> Fixture<R> {
         }
     }
 
-    /// What the servers and the clients counted, once every call ended.
-    fn totals(&self, setup: &RunSetup, stats: &[weir::mcp::Stats]) -> RunTotals {
+    /// What the servers and the clients counted, once every call ended;
+    /// `clients` gives each server's client stats and settled era.
+    fn totals(&self, setup: &RunSetup, clients: &[ClientView]) -> RunTotals {
         let mut t = RunTotals::default();
         if let Some(farm) = &self.farm {
             for c in setup.specs.iter().filter_map(|s| farm.counts(s.name)) {
@@ -99,7 +104,20 @@ impl<R: NetRuntime> Fixture<R> {
                 t.server_cancel_notices += c.cancel_notices;
             }
         }
-        t.cancels_sent = stats.iter().map(|s| s.cancels).sum();
+        t.cancels_sent = clients.iter().map(|c| c.0.cancels).sum();
+        t.protocol = setup
+            .specs
+            .iter()
+            .zip(clients)
+            .map(|(s, c)| {
+                let era = match c.1 {
+                    Some((Era::Modern, v)) => format!("modern {v}"),
+                    Some((_, v)) => format!("legacy {v}"),
+                    None => "none".to_string(),
+                };
+                (s.name, era)
+            })
+            .collect();
         t.progress_by_tool = setup
             .specs
             .iter()
@@ -171,13 +189,13 @@ pub async fn naive<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<RunRep
     }
     let wall = rt.now() - start;
     bar.finish();
-    let stats: Vec<_> = clients.iter().map(|c| c.stats()).collect();
+    let views: Vec<ClientView> = clients.iter().map(|c| (c.stats(), c.era())).collect();
     for c in &clients {
         c.close();
     }
     let totals = RunTotals {
         wall,
-        ..fixture.totals(setup, &stats)
+        ..fixture.totals(setup, &views)
     };
     Ok(RunReport::new("naive", n, &outcomes, totals))
 }
@@ -268,7 +286,10 @@ pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<
         s.shutdown(Shutdown::Graceful).await;
     }
     bar.finish();
-    let stats: Vec<_> = policies.iter().map(|p| p.client.stats()).collect();
+    let views: Vec<ClientView> = policies
+        .iter()
+        .map(|p| (p.client.stats(), p.client.era()))
+        .collect();
     for p in &policies {
         p.client.close();
     }
@@ -279,7 +300,7 @@ pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<
         breaker_trips: sum(&|p| p.breaker.stats().opened),
         rejections: sum(&|p| p.breaker.stats().rejected),
         timeouts: sum(&|p| p.counters.timeouts.load(Ordering::Relaxed)),
-        ..fixture.totals(setup, &stats)
+        ..fixture.totals(setup, &views)
     };
     Ok(RunReport::new("policy", n, &outcomes, totals))
 }
