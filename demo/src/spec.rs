@@ -127,6 +127,8 @@ impl ServerSpec {
     /// ```
     pub fn external(tool: &str) -> ServerSpec {
         ServerSpec {
+            // Names are `&'static` so the report's maps stay borrowed; one
+            // leaked name per `--server` run is the price.
             name: Box::leak(tool.to_owned().into_boxed_str()),
             weight: 1,
             latency: (ms(0), ms(2_000)),
