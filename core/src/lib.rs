@@ -21,6 +21,7 @@ mod loom;
 
 pub mod cancel;
 pub mod error;
+pub mod io;
 pub mod limit;
 pub mod policy;
 pub mod pool;

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod net;
 mod tcp;
 pub use tcp::{AsyncStdTcp, TcpManager};
 

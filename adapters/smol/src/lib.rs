@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod net;
 mod tcp;
 pub use tcp::{SmolTcp, TcpManager};
 

@@ -22,7 +22,9 @@
 
 #![warn(missing_docs)]
 
+mod net;
 mod tcp;
+pub use net::TokioIoTcp;
 pub use tcp::{TcpManager, TokioTcp};
 
 use core::fmt;
