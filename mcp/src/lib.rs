@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod framing;
+pub mod http;
 pub mod jsonrpc;
 pub mod memory;
 pub mod transport;

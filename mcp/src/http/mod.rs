@@ -1,0 +1,39 @@
+//! Streamable HTTP: the HTTP/1.1 client under weir-mcp's remote transports.
+//!
+//! Built on hyper 1.x's connection-level client (`client::conn::http1`),
+//! which leaves executors, sockets and pooling to its user: the sockets come
+//! from the runtime's [`NetRuntime`](weir_core::io::NetRuntime) connector as
+//! futures-io streams, each connection's driver runs as a task on weir's
+//! [`Runtime`](weir_core::Runtime), and connections are kept per origin in
+//! weir's [`ResourcePool`](weir_core::ResourcePool). TLS is rustls
+//! (futures-rustls) behind feature `rustls`. Server-sent events are decoded
+//! by [`sse-stream`](https://docs.rs/sse-stream), the decoder rmcp uses,
+//! which works on any `http_body::Body` and needs no runtime.
+//!
+//! ```no_run
+//! use weir_mcp::http::HttpClient;
+//!
+//! # smol::block_on(async {
+//! let client = HttpClient::new(weir_smol::Smol);
+//! let req = http::Request::post("http://127.0.0.1:8000/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(bytes::Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#))?;
+//! let reply = client.send(req).await?;
+//! let bytes = client.read_to_end(reply.into_body()).await?;
+//! # drop(bytes);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # });
+//! ```
+
+mod body;
+mod client;
+mod conn;
+mod error;
+mod io;
+mod origin;
+#[cfg(feature = "rustls")]
+mod tls;
+
+pub use body::ResponseBody;
+pub use client::{HttpClient, HttpClientBuilder};
+pub use error::HttpError;
