@@ -74,6 +74,7 @@ struct Config {
 /// assert!(ok.is_ok());
 /// ```
 #[must_use = "builder does nothing itself, use .build() to build it"]
+#[derive(Clone)]
 pub struct HttpClientBuilder {
     cfg: Config,
     #[cfg(feature = "rustls")]

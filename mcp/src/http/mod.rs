@@ -29,11 +29,15 @@ mod body;
 mod client;
 mod conn;
 mod error;
+mod headers;
 mod io;
 mod origin;
 #[cfg(feature = "rustls")]
 mod tls;
+mod transport;
 
 pub use body::ResponseBody;
 pub use client::{HttpClient, HttpClientBuilder};
 pub use error::HttpError;
+pub use headers::{X_MCP_HEADER, tool_headers_valid};
+pub use transport::{HttpSink, HttpSource, StreamableHttp, StreamableHttpBuilder};
