@@ -161,6 +161,13 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
                     self.skipping = false;
                     continue;
                 }
+                // A whole line can arrive in one read: the limit holds for
+                // it too, not only for a line still growing.
+                if end - line_start > self.max {
+                    return Ok(Inbound::Event(TransportEvent::Malformed(
+                        FrameError::TooLarge { limit: self.max },
+                    )));
+                }
                 if let Some(item) = decode_line(&self.buf[line_start..end]) {
                     return Ok(item);
                 }

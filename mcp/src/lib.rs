@@ -11,8 +11,25 @@
 
 #![warn(missing_docs)]
 
+mod builder;
+mod client;
+mod error;
 pub mod framing;
+pub mod handler;
 pub mod http;
 pub mod jsonrpc;
 pub mod memory;
+mod progress;
+pub mod protocol;
+mod session;
+mod stats;
 pub mod transport;
+
+pub use builder::{
+    ClientBuilder, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+};
+pub use client::{CallEvent, CallOptions, Client, ProgressCall, ProtocolMode};
+pub use error::{MAX_RETRY_AFTER, McpError, TimeoutKind};
+pub use progress::DEFAULT_PROGRESS_CAPACITY;
+pub use stats::Stats;
