@@ -303,7 +303,59 @@ async fn the_control_lane_passes_a_full_normal_lane<R: NetRuntime>(rt: R) {
     }
 }
 
+async fn the_get_stream_carries_server_messages_on_its_own_connection<R: NetRuntime>(rt: R) {
+    let streams: Arc<Mutex<Vec<async_channel::Sender<String>>>> = Arc::default();
+    let held = streams.clone();
+    let server = Server::start(
+        move |seen| match (seen.method.as_str(), seen.rpc_method()) {
+            ("POST", Some("initialize")) => init_reply(seen),
+            ("POST", _) if seen.body.get("id").is_some() => Reply::Json(
+                StatusCode::OK,
+                vec![],
+                result(&seen.body["id"], json!({})).to_string(),
+            ),
+            ("GET", _) => {
+                let (tx, rx) = async_channel::unbounded();
+                let changed =
+                    json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+                tx.try_send(sse_message(Some("g1"), &changed)).unwrap();
+                held.lock().push(tx);
+                Reply::Sse(vec![], rx)
+            }
+            _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+        },
+    );
+    // One request connection: the open GET stream must not take it.
+    let (mut sink, mut source) = StreamableHttpBuilder::new(&server.url)
+        .max_connections(1)
+        .build(rt)
+        .unwrap()
+        .split();
+    sink.send(request(1, "initialize", json!({})))
+        .await
+        .unwrap();
+    next_inbound(&mut source).await;
+    sink.negotiated(Era::Legacy, "2025-11-25");
+    let pushed = next_inbound(&mut source).await;
+    assert!(
+        matches!(&pushed, Inbound::Message(Message::Notification(n)) if n.method == "notifications/tools/list_changed")
+    );
+    sink.send(request(2, "ping", json!({}))).await.unwrap();
+    assert_eq!(
+        response_id(&next_inbound(&mut source).await),
+        Some(&RequestId::from(2))
+    );
+    server.next().await;
+    let get = server.next().await;
+    assert_eq!(get.method.as_str(), "GET");
+    assert_eq!(get.header("accept"), Some("text/event-stream"));
+    assert_eq!(get.header("mcp-session-id"), Some("s-1"));
+    assert_eq!(get.header("mcp-protocol-version"), Some("2025-11-25"));
+    assert_eq!(streams.lock().len(), 1, "the GET stream is still open");
+}
+
 on_every_net_runtime!(
+    the_get_stream_carries_server_messages_on_its_own_connection,
     json_and_sse_replies_carry_the_session,
     a_404_on_the_session_is_reported_once_and_forgets_it,
     a_closed_stream_resumes_from_its_last_event_id,

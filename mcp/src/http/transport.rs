@@ -255,8 +255,12 @@ impl StreamableHttpBuilder {
             .max_connections_per_origin(self.max_connections)
             .build(rt.clone())?;
         let control = http
+            .clone()
             .max_connections_per_origin(self.control_connections)
             .build(rt.clone())?;
+        // The legacy GET stream lives as long as the session: it gets a
+        // connection of its own instead of holding one of the requests'.
+        let listener = http.max_connections_per_origin(1).build(rt.clone())?;
         let (tx, rx) = unbounded();
         let shared = Arc::new(Shared {
             rt,
@@ -264,6 +268,7 @@ impl StreamableHttpBuilder {
             headers: self.headers,
             client,
             control,
+            listener,
             inbox: tx,
             max_retry_after: self.max_retry_after,
             default_retry: self.default_retry,
@@ -301,6 +306,7 @@ struct Shared<R: NetRuntime> {
     headers: HeaderMap,
     client: HttpClient<R>,
     control: HttpClient<R>,
+    listener: HttpClient<R>,
     inbox: Sender<Inbound>,
     max_retry_after: Duration,
     default_retry: Duration,
@@ -670,7 +676,7 @@ impl<R: NetRuntime> Shared<R> {
             {
                 req.headers_mut().insert(LAST_EVENT_ID, last);
             }
-            match self.client.send(req).await {
+            match self.listener.send(req).await {
                 Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
                     failures = 0;
                     self.drain(resp.into_body(), None, &mut cursor).await;
