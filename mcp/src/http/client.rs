@@ -12,7 +12,7 @@ use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use parking_lot::Mutex;
 use weir_core::io::NetRuntime;
-use weir_core::pool::{PoolError, ResourcePool};
+use weir_core::pool::{PoolError, PoolStats, ResourcePool};
 use weir_core::{ConfigError, Rule};
 
 use super::HttpError;
@@ -311,23 +311,22 @@ impl<R: NetRuntime> HttpClient<R> {
         }
     }
 
-    /// Connections per origin currently open (idle or in use), for tests and metrics.
+    /// The connection pool's figures for `url`'s origin (connections
+    /// open, idle, in use, created, discarded); `None` before the first
+    /// request there.
     ///
     /// ```
     /// let c = weir_mcp::http::HttpClient::new(weir_smol::Smol);
-    /// assert_eq!(c.open_connections("http://127.0.0.1:1/"), 0);
+    /// assert!(c.pool_stats("http://127.0.0.1:1/").is_none());
     /// ```
-    pub fn open_connections(&self, url: &str) -> usize {
-        let Ok(uri) = url.parse::<Uri>() else {
-            return 0;
-        };
-        let Ok((origin, _)) = Origin::split(&uri) else {
-            return 0;
-        };
-        self.inner.pools.lock().get(&origin).map_or(0, |p| {
-            let s = p.stats();
-            s.idle + s.in_use
-        })
+    pub fn pool_stats(&self, url: &str) -> Option<PoolStats> {
+        let uri = url.parse::<Uri>().ok()?;
+        let (origin, _) = Origin::split(&uri).ok()?;
+        self.inner
+            .pools
+            .lock()
+            .get(&origin)
+            .map(ResourcePool::stats)
     }
 
     fn pool_for(&self, origin: &Origin) -> ResourcePool<OriginManager<R>, R> {
