@@ -95,4 +95,128 @@ async fn a_dropped_call_is_cancelled_past_a_full_bulkhead<R: NetRuntime>(rt: R) 
     client.close();
 }
 
-on_every_net_runtime!(a_dropped_call_is_cancelled_past_a_full_bulkhead);
+/// What a connector closure returns: a boxed future of a fresh transport.
+type Connecting<R> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<weir_mcp::http::StreamableHttp<R>, TransportError>>
+            + Send,
+    >,
+>;
+
+fn connector<R: NetRuntime>(
+    rt: R,
+    transport: StreamableHttpBuilder,
+) -> impl Fn() -> Connecting<R> + Send + Sync + 'static {
+    move || {
+        let transport = transport.clone();
+        let rt = rt.clone();
+        Box::pin(async move {
+            transport
+                .build(rt)
+                .map_err(|e| TransportError::Connect(Arc::new(e)))
+        })
+    }
+}
+
+fn legacy_init(seen: &http_support::Seen, session: &str) -> Reply {
+    Reply::Json(
+        StatusCode::OK,
+        vec![("mcp-session-id", session.to_owned())],
+        result(&seen.body["id"], json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "t", "version": "1"}})).to_string(),
+    )
+}
+
+async fn an_expired_session_is_initialised_again_once<R: NetRuntime>(rt: R) {
+    // Sessions s-1 and s-2 expire at their first tools/list; s-3 lives.
+    let inits = Arc::new(Mutex::new(0u32));
+    let expired: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (i, e) = (inits.clone(), expired.clone());
+    let server = Server::start(move |seen| {
+        let session = seen.header("mcp-session-id").map(str::to_owned);
+        match (seen.rpc_method(), session) {
+            (Some("initialize"), _) => {
+                let mut n = i.lock();
+                *n += 1;
+                legacy_init(seen, &format!("s-{n}"))
+            }
+            (Some("tools/list"), Some(s)) if s != "s-3" && !e.lock().contains(&s) => {
+                e.lock().push(s);
+                Reply::Status(StatusCode::NOT_FOUND, vec![])
+            }
+            (Some("tools/list"), _) => Reply::Json(
+                StatusCode::OK,
+                vec![],
+                result(&seen.body["id"], json!({"tools": []})).to_string(),
+            ),
+            _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+        }
+    });
+    let transport = StreamableHttpBuilder::new(&server.url).get_stream(false);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(connector(rt, transport));
+    // s-1 expires: one re-initialisation (s-2), which expires too: the call fails.
+    assert!(client.list_tools().await.is_err());
+    assert_eq!(*inits.lock(), 2);
+    // The next call initialises s-3 and succeeds.
+    assert!(client.list_tools().await.unwrap().is_empty());
+    assert_eq!(*inits.lock(), 3);
+    client.close();
+}
+
+async fn overload_becomes_rate_limited<R: NetRuntime>(rt: R) {
+    let server = Server::start(|seen| match seen.rpc_method() {
+        Some("initialize") => legacy_init(seen, "s-1"),
+        Some("tools/call") => Reply::Status(
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![("retry-after", "9".into())],
+        ),
+        _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+    });
+    let transport = StreamableHttpBuilder::new(&server.url).get_stream(false);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(connector(rt, transport));
+    match client.call_tool("t", json!({})).await {
+        Err(weir_mcp::McpError::RateLimited { retry_after }) => {
+            assert_eq!(retry_after, Duration::from_secs(9))
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    client.close();
+}
+
+async fn a_dropped_modern_call_closes_its_stream_and_posts_nothing<R: NetRuntime>(rt: R) {
+    let streams: Arc<Mutex<Vec<async_channel::Sender<String>>>> = Arc::default();
+    let held = streams.clone();
+    let server = Server::start(move |_| {
+        let (tx, rx) = async_channel::bounded(1);
+        held.lock().push(tx);
+        Reply::Sse(vec![], rx)
+    });
+    let transport = StreamableHttpBuilder::new(&server.url);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(connector(rt, transport));
+    let mut call = Box::pin(client.call_tool("slow", json!({})));
+    assert!(poll_once(&mut call).await.is_none());
+    let seen = server.next().await;
+    assert_eq!(seen.header("mcp-method"), Some("tools/call"));
+    let tx = streams.lock().pop().unwrap();
+    drop(call);
+    for _ in 0..10_000 {
+        if tx.send(": working\n\n".into()).await.is_err() {
+            break;
+        }
+    }
+    assert!(tx.is_closed(), "the dropped call's stream stayed open");
+    client.close();
+    assert!(server.try_next().is_none(), "a modern cancel posts nothing");
+}
+
+on_every_net_runtime!(
+    a_dropped_call_is_cancelled_past_a_full_bulkhead,
+    an_expired_session_is_initialised_again_once,
+    overload_becomes_rate_limited,
+    a_dropped_modern_call_closes_its_stream_and_posts_nothing,
+);
