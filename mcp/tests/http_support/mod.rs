@@ -154,7 +154,7 @@ async fn serve(
 }
 
 /// futures-io to hyper's I/O traits, for the server side.
-struct Io<S>(S);
+pub struct Io<S>(pub S);
 
 impl<S: AsyncRead + Unpin> hyper::rt::Read for Io<S> {
     fn poll_read(
