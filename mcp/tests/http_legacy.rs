@@ -354,7 +354,93 @@ async fn the_get_stream_carries_server_messages_on_its_own_connection<R: NetRunt
     assert_eq!(streams.lock().len(), 1, "the GET stream is still open");
 }
 
+async fn a_fallback_from_a_modern_probe_keeps_the_legacy_session<R: NetRuntime>(rt: R) {
+    let server = Server::start(|seen| {
+        match seen.rpc_method() {
+        Some("initialize") => init_reply(seen),
+        Some("server/discover") => Reply::Json(
+            StatusCode::BAD_REQUEST,
+            vec![],
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": "Bad Request: Server not initialized"}}).to_string(),
+        ),
+        _ => Reply::Json(StatusCode::OK, vec![], result(&seen.body["id"], json!({})).to_string()),
+    }
+    });
+    let (mut sink, mut source) = StreamableHttpBuilder::new(&server.url)
+        .get_stream(false)
+        .build(rt)
+        .unwrap()
+        .split();
+    // The session probes in the modern era, is refused, and initialises.
+    sink.negotiated(Era::Modern, "2026-07-28");
+    let mut probe = request(1, "server/discover", json!({}));
+    probe.era = Some(Era::Modern);
+    probe.protocol_version = Some("2026-07-28");
+    sink.send(probe).await.unwrap();
+    assert_eq!(
+        response_id(&next_inbound(&mut source).await),
+        Some(&RequestId::from(1))
+    );
+    sink.send(request(2, "initialize", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(
+        response_id(&next_inbound(&mut source).await),
+        Some(&RequestId::from(2))
+    );
+    sink.negotiated(Era::Legacy, "2025-11-25");
+    sink.send(request(3, "tools/list", json!({})))
+        .await
+        .unwrap();
+    next_inbound(&mut source).await;
+    server.next().await;
+    let init = server.next().await;
+    assert_eq!(
+        init.header("mcp-method"),
+        None,
+        "initialize is never sent as a modern request"
+    );
+    assert_eq!(server.next().await.header("mcp-session-id"), Some("s-1"));
+}
+
+async fn a_400_refusing_the_session_is_an_expiry<R: NetRuntime>(rt: R) {
+    // What servers built on the TypeScript SDK's example answer for a
+    // session they do not know (after a restart).
+    let server = Server::start(|seen| {
+        match (seen.rpc_method(), seen.header("mcp-session-id")) {
+        (Some("initialize"), _) => init_reply(seen),
+        (_, Some(_)) => Reply::Json(
+            StatusCode::BAD_REQUEST,
+            vec![],
+            json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": "Bad Request: No valid session ID provided"}}).to_string(),
+        ),
+        _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+    }
+    });
+    let (mut sink, mut source) = StreamableHttpBuilder::new(&server.url)
+        .get_stream(false)
+        .build(rt)
+        .unwrap()
+        .split();
+    sink.send(request(1, "initialize", json!({})))
+        .await
+        .unwrap();
+    next_inbound(&mut source).await;
+    sink.negotiated(Era::Legacy, "2025-11-25");
+    sink.send(request(2, "tools/list", json!({})))
+        .await
+        .unwrap();
+    match next_inbound(&mut source).await {
+        Inbound::Event(TransportEvent::SessionExpired { id }) => {
+            assert_eq!(id, Some(RequestId::from(2)))
+        }
+        other => panic!("expected SessionExpired, got {other:?}"),
+    }
+}
+
 on_every_net_runtime!(
+    a_fallback_from_a_modern_probe_keeps_the_legacy_session,
+    a_400_refusing_the_session_is_an_expiry,
     the_get_stream_carries_server_messages_on_its_own_connection,
     json_and_sse_replies_carry_the_session,
     a_404_on_the_session_is_reported_once_and_forgets_it,

@@ -167,7 +167,26 @@ async fn an_unsupported_version_error_reaches_the_session<R: NetRuntime>(rt: R) 
     }
 }
 
+async fn a_null_id_error_answers_the_posted_request<R: NetRuntime>(rt: R) {
+    let server = Server::start(|_| {
+        let error = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": "Bad Request: Server not initialized"}});
+        Reply::Json(StatusCode::BAD_REQUEST, vec![], error.to_string())
+    });
+    let (mut sink, mut source) = StreamableHttpBuilder::new(&server.url)
+        .build(rt)
+        .unwrap()
+        .split();
+    sink.send(modern_request(5, "server/discover", json!({})))
+        .await
+        .unwrap();
+    match source.recv().await.unwrap() {
+        Inbound::Message(Message::Error(e)) => assert_eq!(e.id, Some(RequestId::from(5))),
+        other => panic!("expected the JSON-RPC error, got {other:?}"),
+    }
+}
+
 on_every_net_runtime!(
+    a_null_id_error_answers_the_posted_request,
     requests_carry_method_name_and_parameter_headers,
     closing_the_stream_is_the_cancel,
     a_broken_stream_is_lost_not_resumed,

@@ -480,8 +480,11 @@ impl<R: NetRuntime> Shared<R> {
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(ACCEPT, JSON_OR_SSE);
         let era = msg.era.or(self.state.lock().era);
-        let modern =
-            era == Some(Era::Modern) || msg.protocol_version.is_some_and(|v| v >= "2026-07-28");
+        // `initialize` exists only in the legacy era, whatever a probe left
+        // the state at.
+        let modern = msg.method.as_deref() != Some("initialize")
+            && (era == Some(Era::Modern)
+                || msg.protocol_version.is_some_and(|v| v >= "2026-07-28"));
         if let Some(version) = msg.protocol_version {
             headers.insert(PROTOCOL_VERSION, HeaderValue::from_static(version));
         }
@@ -531,6 +534,8 @@ impl<R: NetRuntime> Shared<R> {
     /// One POST and everything its reply carries.
     async fn exchange(&self, req: Request<Bytes>, lane: Lane, id: Option<RequestId>) {
         let had_session = req.headers().contains_key(SESSION_ID);
+        // Only a legacy request opens or continues a session.
+        let sent_modern = req.headers().contains_key(MCP_METHOD);
         let client = if lane == Lane::Control {
             &self.control
         } else {
@@ -540,11 +545,8 @@ impl<R: NetRuntime> Shared<R> {
             Ok(resp) => resp,
             Err(e) => return self.fail(id, http_error(e)),
         };
-        if let Some(session) = resp.headers().get(SESSION_ID) {
-            let mut state = self.state.lock();
-            if state.era != Some(Era::Modern) {
-                state.session = Some(session.clone());
-            }
+        if let Some(session) = resp.headers().get(SESSION_ID).filter(|_| !sent_modern) {
+            self.state.lock().session = Some(session.clone());
         }
         let status = resp.status();
         match status {
@@ -570,7 +572,26 @@ impl<R: NetRuntime> Shared<R> {
                 // server answers an unsupported version with HTTP 400 and
                 // the error the session retries on).
                 match Message::decode(&body) {
-                    Ok(message) if json || status.is_success() => {
+                    Ok(mut message) if json || status.is_success() => {
+                        // An error with a null id in the reply to a POST
+                        // answers that POST's request (servers that reject a
+                        // request before parsing it cannot name its id).
+                        if let (Message::Error(e), Some(id)) = (&mut message, &id)
+                            && e.id.is_none()
+                        {
+                            // A session the server no longer knows, refused
+                            // before dispatch with 400 instead of the 404 the
+                            // spec asks for (servers built on the TypeScript
+                            // SDK's example do this after a restart): the
+                            // same as an expiry.
+                            if status == StatusCode::BAD_REQUEST && had_session && !sent_modern {
+                                self.state.lock().session = None;
+                                return self.push(Inbound::Event(TransportEvent::SessionExpired {
+                                    id: Some(id.clone()),
+                                }));
+                            }
+                            e.id = Some(id.clone());
+                        }
                         self.push(Inbound::Message(message))
                     }
                     _ if status.is_success() => self.fail(
