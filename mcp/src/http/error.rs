@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::io;
-use std::time::Duration;
 
 /// An HTTP-level failure of weir-mcp's Streamable HTTP client.
 ///
@@ -30,22 +29,6 @@ pub enum HttpError {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// The server answered 429 or 503: it asks for fewer requests.
-    Overloaded {
-        /// The HTTP status (429 or 503).
-        status: u16,
-        /// The server's `Retry-After`, bounded by the client's maximum; `None` when absent.
-        retry_after: Option<Duration>,
-    },
-    /// Any other status that is not a success.
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// The start of the body, for the error message.
-        body: String,
-    },
-    /// A response that breaks the Streamable HTTP rules (wrong content type, bad SSE, ...).
-    Protocol(String),
 }
 
 impl fmt::Display for HttpError {
@@ -64,17 +47,6 @@ impl fmt::Display for HttpError {
             HttpError::TooLarge { limit } => {
                 write!(f, "response larger than the {limit}-byte limit")
             }
-            HttpError::Overloaded {
-                status,
-                retry_after,
-            } => match retry_after {
-                Some(d) => write!(f, "server overloaded (HTTP {status}), retry after {d:?}"),
-                None => write!(f, "server overloaded (HTTP {status})"),
-            },
-            HttpError::Status { status, body } => {
-                write!(f, "HTTP {status} from the MCP server: {body}")
-            }
-            HttpError::Protocol(why) => write!(f, "Streamable HTTP protocol error: {why}"),
         }
     }
 }

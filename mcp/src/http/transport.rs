@@ -359,7 +359,7 @@ impl<R: NetRuntime> fmt::Debug for HttpSink<R> {
 }
 
 impl<R: NetRuntime> MessageSink for HttpSink<R> {
-    async fn send(&mut self, msg: Outbound) -> Result<(), TransportError> {
+    async fn send(&mut self, mut msg: Outbound) -> Result<(), TransportError> {
         let shared = self.shared.clone();
         let id = (msg.kind == MessageKind::Request)
             .then(|| msg.id.clone())
@@ -375,7 +375,7 @@ impl<R: NetRuntime> MessageSink for HttpSink<R> {
             }
         }
         let req = shared
-            .post_request(&msg)
+            .post_request(&mut msg)
             .map_err(|e| TransportError::Protocol(e.to_string()))?;
         let task_shared = shared.clone();
         let exchange = async move {
@@ -473,9 +473,8 @@ impl<R: NetRuntime> Shared<R> {
     }
 
     /// The POST carrying `msg`, with the headers its era asks for.
-    fn post_request(&self, msg: &Outbound) -> Result<Request<Bytes>, http::Error> {
+    fn post_request(&self, msg: &mut Outbound) -> Result<Request<Bytes>, http::Error> {
         let mut req = self.base_request(Method::POST);
-        *req.body_mut() = Bytes::from(msg.body.clone());
         let headers = req.headers_mut();
         headers.insert(CONTENT_TYPE, JSON);
         headers.insert(ACCEPT, JSON_OR_SSE);
@@ -511,6 +510,8 @@ impl<R: NetRuntime> Shared<R> {
                 mirror_params(schema, params.get("arguments"), headers);
             }
         }
+        // The body moves into the request: no copy of the message.
+        *req.body_mut() = Bytes::from(std::mem::take(&mut msg.body));
         Ok(req)
     }
 
@@ -795,8 +796,7 @@ fn name_of(method: Option<&str>, params: Option<&Value>) -> Option<String> {
 fn http_error(e: HttpError) -> TransportError {
     match e {
         HttpError::Connect(io) => TransportError::Connect(Arc::new(io)),
-        HttpError::Overloaded { retry_after, .. } => TransportError::Overloaded { retry_after },
-        HttpError::Status { status, body } => TransportError::Http { status, body },
+        e @ HttpError::TooLarge { .. } => TransportError::Protocol(e.to_string()),
         other => TransportError::Connect(Arc::new(other)),
     }
 }
