@@ -12,14 +12,12 @@ mod http_support;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
 use serde_json::json;
 use weir_core::io::NetRuntime;
 use weir_mcp::http::StreamableHttpBuilder;
-use weir_mcp::transport::TransportError;
 use weir_mcp::{CallEvent, Client};
 
 fn everything() -> Option<PathBuf> {
@@ -88,18 +86,9 @@ fn free_port() -> u16 {
 
 fn client<R: NetRuntime>(rt: R, url: String) -> Client<R> {
     let transport = StreamableHttpBuilder::new(url).max_connections(256);
-    let connect_rt = rt.clone();
-    Client::builder(rt)
+    Client::builder(rt.clone())
         .timeout(Some(Duration::from_secs(60)))
-        .build(move || {
-            let transport = transport.clone();
-            let rt = connect_rt.clone();
-            async move {
-                transport
-                    .build(rt)
-                    .map_err(|e| TransportError::Connect(Arc::new(e)))
-            }
-        })
+        .build(transport.connector(rt))
 }
 
 async fn everything_over_http<R: NetRuntime>(rt: R) {

@@ -12,14 +12,13 @@ mod http_support;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::StreamExt;
 use serde_json::json;
 use weir_core::io::NetRuntime;
 use weir_mcp::http::StreamableHttpBuilder;
-use weir_mcp::transport::{Era, TransportError};
+use weir_mcp::transport::Era;
 use weir_mcp::{CallEvent, Client};
 
 fn python() -> Option<(PathBuf, PathBuf)> {
@@ -84,18 +83,9 @@ async fn python_sdk_over_http_is_modern<R: NetRuntime>(rt: R) {
     let _peer = Peer::start(&python, &script, port);
     let transport =
         StreamableHttpBuilder::new(format!("http://127.0.0.1:{port}/mcp")).max_connections(64);
-    let connect_rt = rt.clone();
     let client = Client::builder(rt.clone())
         .timeout(Some(Duration::from_secs(60)))
-        .build(move || {
-            let transport = transport.clone();
-            let rt = connect_rt.clone();
-            async move {
-                transport
-                    .build(rt)
-                    .map_err(|e| TransportError::Connect(Arc::new(e)))
-            }
-        });
+        .build(transport.connector(rt.clone()));
 
     let tools = client.list_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "echo"));

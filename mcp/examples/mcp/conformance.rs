@@ -10,7 +10,6 @@
 //! from 2026-07-28 (no probe: some scenario servers answer nothing but the
 //! methods they test).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -18,7 +17,6 @@ use weir_core::io::NetRuntime;
 use weir_mcp::handler::{BoxFuture, ClientHandler};
 use weir_mcp::http::{StreamableHttpBuilder, tool_headers_valid};
 use weir_mcp::jsonrpc::ErrorObject;
-use weir_mcp::transport::TransportError;
 use weir_mcp::{Client, ProtocolMode};
 
 /// Runs `scenario` against `url` on `rt`.
@@ -31,17 +29,7 @@ pub async fn run<R: NetRuntime>(rt: R, scenario: &str, url: &str) -> Result<(), 
         .unwrap_or(Value::Null);
     // The server's SSE `retry` wins when it sends one (sse-retry does).
     let transport = StreamableHttpBuilder::new(url).default_retry(Duration::from_millis(500));
-    let connect_rt = rt.clone();
-    let connector = move || {
-        let transport = transport.clone();
-        let rt = connect_rt.clone();
-        async move {
-            transport
-                .build(rt)
-                .map_err(|e| TransportError::Connect(Arc::new(e)))
-        }
-    };
-    let client = Client::builder(rt)
+    let client = Client::builder(rt.clone())
         .protocol(if modern {
             ProtocolMode::Modern
         } else {
@@ -50,7 +38,7 @@ pub async fn run<R: NetRuntime>(rt: R, scenario: &str, url: &str) -> Result<(), 
         .client_info("weir-mcp", env!("CARGO_PKG_VERSION"))
         .timeout(Some(Duration::from_secs(20)))
         .handler(Answers)
-        .build(connector);
+        .build(transport.connector(rt));
     let outcome = drive(&client, scenario, &context)
         .await
         .map_err(|e| e.to_string());

@@ -40,4 +40,4 @@ pub use body::ResponseBody;
 pub use client::{HttpClient, HttpClientBuilder};
 pub use error::HttpError;
 pub use headers::{X_MCP_HEADER, tool_headers_valid};
-pub use transport::{HttpSink, HttpSource, StreamableHttp, StreamableHttpBuilder};
+pub use transport::{HttpConnect, HttpSink, HttpSource, StreamableHttp, StreamableHttpBuilder};

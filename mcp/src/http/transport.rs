@@ -283,6 +283,53 @@ impl StreamableHttpBuilder {
     }
 }
 
+/// Opens a fresh [`StreamableHttp`] transport each time the client
+/// connects (first call, and again after the connection died): what
+/// [`Client::builder(..).build(..)`](crate::ClientBuilder::build) takes.
+///
+/// ```no_run
+/// use weir_mcp::Client;
+/// use weir_mcp::http::StreamableHttpBuilder;
+///
+/// # smol::block_on(async {
+/// let rt = weir_smol::Smol;
+/// let client = Client::builder(rt).build(StreamableHttpBuilder::new("http://127.0.0.1:8000/mcp").connector(rt));
+/// let tools = client.list_tools().await?;
+/// # drop(tools);
+/// # Ok::<(), weir_mcp::McpError>(())
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpConnect<R> {
+    builder: StreamableHttpBuilder,
+    rt: R,
+}
+
+impl StreamableHttpBuilder {
+    /// A connector for weir-mcp's [`Client`](crate::Client) that builds this
+    /// transport on `rt` for every connection. A bad URL surfaces as
+    /// [`TransportError::Connect`] on the first call.
+    ///
+    /// ```
+    /// let c = weir_mcp::http::StreamableHttpBuilder::new("http://127.0.0.1:8000/mcp").connector(weir_smol::Smol);
+    /// # drop(c);
+    /// ```
+    pub fn connector<R: NetRuntime>(self, rt: R) -> HttpConnect<R> {
+        HttpConnect { builder: self, rt }
+    }
+}
+
+impl<R: NetRuntime> crate::transport::Connect for HttpConnect<R> {
+    type Transport = StreamableHttp<R>;
+
+    async fn connect(&self) -> Result<StreamableHttp<R>, TransportError> {
+        self.builder
+            .clone()
+            .build(self.rt.clone())
+            .map_err(|e| TransportError::Connect(Arc::new(e)))
+    }
+}
+
 impl<R: NetRuntime> Transport for StreamableHttp<R> {
     type Sink = HttpSink<R>;
     type Source = HttpSource;
