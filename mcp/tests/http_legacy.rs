@@ -438,7 +438,56 @@ async fn a_400_refusing_the_session_is_an_expiry<R: NetRuntime>(rt: R) {
     }
 }
 
+async fn requests_wait_for_the_get_stream_once<R: NetRuntime>(rt: R) {
+    // Servers send their own requests (elicitation, sampling) only on an
+    // open GET stream and drop them otherwise: a tool call that reaches the
+    // server before the GET would lose them.
+    let get_seen = Arc::new(Mutex::new(false));
+    let streams: Arc<Mutex<Vec<async_channel::Sender<String>>>> = Arc::default();
+    let (seen_flag, held) = (get_seen.clone(), streams.clone());
+    let server = Server::start(
+        move |seen| match (seen.method.as_str(), seen.rpc_method()) {
+            ("POST", Some("initialize")) => init_reply(seen),
+            ("GET", _) => {
+                *seen_flag.lock() = true;
+                let (tx, rx) = async_channel::unbounded();
+                held.lock().push(tx);
+                Reply::Sse(vec![], rx)
+            }
+            ("POST", _) if seen.body.get("id").is_some() => {
+                let open = *seen_flag.lock();
+                Reply::Json(
+                    StatusCode::OK,
+                    vec![],
+                    result(&seen.body["id"], json!({"getOpen": open})).to_string(),
+                )
+            }
+            _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+        },
+    );
+    let (mut sink, mut source) = StreamableHttpBuilder::new(&server.url)
+        .build(rt)
+        .unwrap()
+        .split();
+    sink.send(request(1, "initialize", json!({})))
+        .await
+        .unwrap();
+    next_inbound(&mut source).await;
+    sink.negotiated(Era::Legacy, "2025-11-25");
+    sink.send(request(2, "tools/call", json!({"name": "asks"})))
+        .await
+        .unwrap();
+    match next_inbound(&mut source).await {
+        Inbound::Message(Message::Response(r)) => {
+            let v: Value = serde_json::from_str(r.result.get()).unwrap();
+            assert_eq!(v["getOpen"], true, "the tool call overtook the GET stream");
+        }
+        other => panic!("expected the response, got {other:?}"),
+    }
+}
+
 on_every_net_runtime!(
+    requests_wait_for_the_get_stream_once,
     a_fallback_from_a_modern_probe_keeps_the_legacy_session,
     a_400_refusing_the_session_is_an_expiry,
     the_get_stream_carries_server_messages_on_its_own_connection,

@@ -10,6 +10,7 @@
 //! from 2026-07-28 (no probe: some scenario servers answer nothing but the
 //! methods they test).
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -18,6 +19,43 @@ use weir_mcp::handler::{BoxFuture, ClientHandler};
 use weir_mcp::http::{StreamableHttpBuilder, tool_headers_valid};
 use weir_mcp::jsonrpc::ErrorObject;
 use weir_mcp::{Client, ProtocolMode};
+
+/// Conformance mode, when the suite asked for it: with
+/// `MCP_CONFORMANCE_SCENARIO` set, runs that scenario against the URL given
+/// as the last argument on the runtime `--runtime` names (smol by default)
+/// and returns the exit code; without it, `None` (the CLI's own
+/// subcommands run).
+pub fn main_if_requested() -> Option<ExitCode> {
+    let scenario = std::env::var("MCP_CONFORMANCE_SCENARIO").ok()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = args
+        .windows(2)
+        .find(|w| w[0] == "--runtime")
+        .map_or("smol", |w| w[1].as_str());
+    let Some(url) = args.last().filter(|a| a.starts_with("http")) else {
+        eprintln!("mcp: conformance mode needs the server URL as the last argument");
+        return Some(ExitCode::from(2));
+    };
+    let outcome = match runtime {
+        "smol" => smol::block_on(run(weir_smol::Smol, &scenario, url)),
+        "tokio" => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| rt.block_on(run(weir_tokio::Tokio, &scenario, url))),
+        "async-std" => async_std::task::block_on(run(weir_async_std::AsyncStd, &scenario, url)),
+        other => Err(format!(
+            "unknown runtime `{other}` (smol, tokio, async-std)"
+        )),
+    };
+    Some(match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mcp: scenario {scenario}: {e}");
+            ExitCode::FAILURE
+        }
+    })
+}
 
 /// Runs `scenario` against `url` on `rt`.
 pub async fn run<R: NetRuntime>(rt: R, scenario: &str, url: &str) -> Result<(), String> {

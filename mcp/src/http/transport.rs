@@ -53,6 +53,8 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const JSON_OR_SSE: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
 const SSE: HeaderValue = HeaderValue::from_static("text/event-stream");
+/// The longest requests wait for the legacy GET stream to be answered.
+const GET_STREAM_WAIT: Duration = Duration::from_secs(5);
 
 /// A Streamable HTTP connection to one MCP endpoint.
 ///
@@ -370,6 +372,10 @@ struct State {
     /// Requests whose exchange is still open, so `cancel` can end it.
     open: HashMap<RequestId, CancellationToken>,
     get_stream_open: bool,
+    /// Fires once the legacy GET stream's answer (or failure) is in: a
+    /// server sends its own requests only on an open GET stream and drops
+    /// them otherwise, so requests wait for it (once per session).
+    get_ready: Option<CancellationToken>,
     closed: bool,
 }
 
@@ -408,6 +414,12 @@ impl<R: NetRuntime> fmt::Debug for HttpSink<R> {
 impl<R: NetRuntime> MessageSink for HttpSink<R> {
     async fn send(&mut self, mut msg: Outbound) -> Result<(), TransportError> {
         let shared = self.shared.clone();
+        let get_ready = shared.state.lock().get_ready.clone();
+        if let Some(ready) = get_ready.filter(|r| !r.is_cancelled()) {
+            // Bounded: a server that never answers the GET must not stall
+            // every request.
+            future::or(ready.cancelled(), shared.rt.sleep(GET_STREAM_WAIT)).await;
+        }
         let id = (msg.kind == MessageKind::Request)
             .then(|| msg.id.clone())
             .flatten();
@@ -465,6 +477,9 @@ impl<R: NetRuntime> MessageSink for HttpSink<R> {
             state.version = Some(protocol_version);
             let open = era == Era::Legacy && self.shared.get_stream && !state.get_stream_open;
             state.get_stream_open |= open;
+            if open {
+                state.get_ready = Some(CancellationToken::new());
+            }
             open
         };
         if open_get {
@@ -726,6 +741,9 @@ impl<R: NetRuntime> Shared<R> {
     /// The legacy GET stream: the server's own requests and notifications,
     /// resumed from its last event id when the server closes it.
     async fn listen(&self) {
+        let ready = self.state.lock().get_ready.clone();
+        // However listening ends, requests stop waiting for it.
+        let _ready_on_exit = ready.clone().map(CancellationToken::drop_guard);
         let mut cursor = Cursor {
             last_id: None,
             retry: self.default_retry,
@@ -745,7 +763,11 @@ impl<R: NetRuntime> Shared<R> {
             {
                 req.headers_mut().insert(LAST_EVENT_ID, last);
             }
-            match self.listener.send(req).await {
+            let answer = self.listener.send(req).await;
+            if let Some(ready) = &ready {
+                ready.cancel();
+            }
+            match answer {
                 Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
                     failures = 0;
                     self.drain(resp.into_body(), None, &mut cursor).await;
