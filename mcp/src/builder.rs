@@ -17,13 +17,29 @@ use crate::protocol::Implementation;
 use crate::transport::Connect;
 
 /// The default idle timeout: 60 s without a response or a progress report.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_IDLE_TIMEOUT.as_secs(), 60);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The default hard total of a call: 5 minutes, retries and rounds included.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_TOTAL_TIMEOUT.as_secs(), 300);
+/// ```
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default wait for an answer to the `server/discover` probe before
 /// falling back to `initialize`: 5 s.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_PROBE_TIMEOUT.as_secs(), 5);
+/// ```
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The default wait for `initialize`: 30 s.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_HANDSHAKE_TIMEOUT.as_secs(), 30);
+/// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
@@ -39,6 +55,8 @@ pub(crate) struct Config {
     pub protocol: ProtocolMode,
     pub client_info: Implementation,
     pub trust_annotations: bool,
+    pub max_restarts: Option<u32>,
+    pub token: Option<weir_core::cancel::CancellationToken>,
 }
 
 impl Default for Config {
@@ -55,6 +73,8 @@ impl Default for Config {
             protocol: ProtocolMode::Auto,
             client_info: Implementation::new("weir-mcp", env!("CARGO_PKG_VERSION")),
             trust_annotations: false,
+            max_restarts: None,
+            token: None,
         }
     }
 }
@@ -359,6 +379,41 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     pub fn handshake_timeout(mut self, d: Duration) -> Self {
         self.config.handshake_timeout = d;
+        self
+    }
+
+    /// How many times the client connects again after its connection
+    /// failed (a server process that exited, a connection lost): `None`
+    /// (the default) without limit, `Some(0)` never. Every connection
+    /// attempt after the first counts, failed ones included. A restart
+    /// happens on the next call, not at once. Once the restarts are spent, calls fail
+    /// with the error that ended the last connection.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).max_restarts(Some(3));
+    /// # drop(b);
+    /// # }
+    /// ```
+    pub fn max_restarts(mut self, max: Option<u32>) -> Self {
+        self.config.max_restarts = max;
+        self
+    }
+
+    /// A token that ends every call of this client when it fires (each is
+    /// cancelled at the server, as if dropped), on top of each call's own
+    /// token. A fired token stays fired: later calls end at once with
+    /// [`McpError::Cancelled`](crate::McpError::Cancelled).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let shutdown = weir_core::cancel::CancellationToken::new();
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).cancellation(shutdown.child());
+    /// # drop(b);
+    /// # }
+    /// ```
+    pub fn cancellation(mut self, token: weir_core::cancel::CancellationToken) -> Self {
+        self.config.token = Some(token);
         self
     }
 

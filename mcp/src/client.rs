@@ -2,20 +2,16 @@
 //! user makes.
 
 use core::fmt;
-use core::pin::Pin;
-use core::task::{Context, Poll};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures_core::Stream;
 use parking_lot::Mutex;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use weir_core::cancel::CancellationToken;
 use weir_core::policy::{Identity, Layer, Policy};
 use weir_core::resilience::Retry;
 use weir_core::rt::{Runtime, deadline_after};
@@ -26,88 +22,19 @@ use crate::error::{McpError, TimeoutKind};
 use crate::handler::{self, BoxFuture, ClientHandler};
 use crate::jsonrpc::{ErrorObject, RawValue, to_raw};
 use crate::progress::ProgressQueue;
-use crate::protocol::{
-    self, CallToolResult, CompleteResult, GetPromptResult, Implementation, Page, Progress, Prompt,
-    ReadResourceResult, Resource, ResourceTemplate, ServerInfo, Tool, meta,
-};
+use crate::protocol::{self, Implementation, ServerInfo};
 use crate::session::{Outcome, RequestSpec, Session, WaitSpec};
 use crate::stats::{Counters, Stats};
 use crate::transport::{Connect, Era, TransportError};
 
-/// Which era the client speaks to its server.
-///
-/// ```
-/// assert_eq!(weir_mcp::ProtocolMode::default(), weir_mcp::ProtocolMode::Auto);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProtocolMode {
-    /// Probe with `server/discover`; fall back to `initialize` on any
-    /// error that is not a recognised modern one, or on silence.
-    #[default]
-    Auto,
-    /// `initialize` only (2024-11-05 to 2025-11-25).
-    Legacy,
-    /// 2026-07-28 only, no probe.
-    Modern,
-}
+mod api;
+mod call;
+mod era;
+mod options;
 
-/// Options of one call.
-///
-/// ```
-/// use std::time::Duration;
-/// let opts = weir_mcp::CallOptions::new()
-///     .idle_timeout(Some(Duration::from_secs(5)))
-///     .token(weir_core::cancel::CancellationToken::new());
-/// # drop(opts);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct CallOptions {
-    token: Option<CancellationToken>,
-    idle: Option<Option<Duration>>,
-    total: Option<Option<Duration>>,
-}
-
-impl CallOptions {
-    /// The client's defaults.
-    ///
-    /// ```
-    /// let _ = weir_mcp::CallOptions::new();
-    /// ```
-    pub fn new() -> Self {
-        CallOptions::default()
-    }
-
-    /// Ends every wait of the call (response, retry back-off) when `token`
-    /// fires; the server is told the request was cancelled.
-    ///
-    /// ```
-    /// let _ = weir_mcp::CallOptions::new().token(weir_core::cancel::CancellationToken::new());
-    /// ```
-    pub fn token(mut self, token: CancellationToken) -> Self {
-        self.token = Some(token);
-        self
-    }
-
-    /// This call's idle timeout (`None`: none), instead of the client's.
-    ///
-    /// ```
-    /// let _ = weir_mcp::CallOptions::new().idle_timeout(None);
-    /// ```
-    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
-        self.idle = Some(idle);
-        self
-    }
-
-    /// This call's hard total (`None`: none), instead of the client's.
-    ///
-    /// ```
-    /// let _ = weir_mcp::CallOptions::new().total_timeout(Some(std::time::Duration::from_secs(1)));
-    /// ```
-    pub fn total_timeout(mut self, total: Option<Duration>) -> Self {
-        self.total = Some(total);
-        self
-    }
-}
+pub use call::{CallEvent, ProgressCall};
+use era::{pick, supported_list};
+pub use options::{CallOptions, ProtocolMode};
 
 /// Makes sessions: a [`Connect`] with its transport type erased, so that
 /// clients of stdio and HTTP servers have one type.
@@ -160,6 +87,16 @@ pub(crate) struct Inner<R: Runtime, L> {
     pub(crate) server: Mutex<Option<ServerInfo>>,
     tools: Mutex<HashMap<String, ToolMeta>>,
     pub(crate) closed: AtomicBool,
+    /// What the handler declares, computed once.
+    capabilities: Value,
+    /// The server asked the whole client to wait (429/503 with
+    /// Retry-After) until then.
+    paused_until: Mutex<Option<Instant>>,
+    /// A connection was attempted before (later ones are restarts).
+    connected_once: AtomicBool,
+    restarts: std::sync::atomic::AtomicU32,
+    /// Why the last connection was given up.
+    last_failure: Mutex<Option<TransportError>>,
 }
 
 /// A client of one MCP server, on any runtime, with a weir [`Policy`]
@@ -222,6 +159,42 @@ impl<R: Runtime, L> fmt::Debug for Client<R, L> {
     }
 }
 
+/// A request's params as sent: the call's own, then the envelope.
+#[derive(Serialize)]
+struct ParamsOut<'a> {
+    #[serde(flatten)]
+    base: &'a Map<String, Value>,
+    #[serde(rename = "_meta")]
+    meta: MetaOut<'a>,
+    #[serde(rename = "inputResponses", skip_serializing_if = "Option::is_none")]
+    input_responses: Option<&'a Map<String, Value>>,
+    #[serde(rename = "requestState", skip_serializing_if = "Option::is_none")]
+    request_state: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct MetaOut<'a> {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    user: Option<&'a Map<String, Value>>,
+    #[serde(rename = "progressToken")]
+    progress_token: i64,
+    #[serde(
+        rename = "io.modelcontextprotocol/protocolVersion",
+        skip_serializing_if = "Option::is_none"
+    )]
+    protocol_version: Option<&'static str>,
+    #[serde(
+        rename = "io.modelcontextprotocol/clientCapabilities",
+        skip_serializing_if = "Option::is_none"
+    )]
+    capabilities: Option<&'a Value>,
+    #[serde(
+        rename = "io.modelcontextprotocol/clientInfo",
+        skip_serializing_if = "Option::is_none"
+    )]
+    client_info: Option<&'a Implementation>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultHead {
@@ -236,7 +209,10 @@ struct ResultHead {
 /// One logical request, re-sent as needed (retries, re-issues, rounds).
 struct Call<'a> {
     method: &'static str,
+    /// The params, without `_meta`.
     params: Map<String, Value>,
+    /// The caller's own `_meta`, merged under the client's keys.
+    meta: Option<Map<String, Value>>,
     name: Option<String>,
     tool_schema: Option<Arc<Value>>,
     idempotent: bool,
@@ -265,6 +241,7 @@ impl<R: Runtime, L> Client<R, L> {
             ProtocolMode::Modern => Some((Era::Modern, protocol::MODERN_VERSION)),
             _ => None,
         };
+        let capabilities = handler::capabilities(&*handler);
         Inner {
             rt,
             policy,
@@ -280,6 +257,11 @@ impl<R: Runtime, L> Client<R, L> {
             server: Mutex::new(None),
             tools: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            capabilities,
+            paused_until: Mutex::new(None),
+            connected_once: AtomicBool::new(false),
+            restarts: std::sync::atomic::AtomicU32::new(0),
+            last_failure: Mutex::new(None),
         }
     }
 
@@ -317,6 +299,20 @@ impl<R: Runtime, L> Client<R, L> {
         self.inner.server.lock().clone()
     }
 
+    /// Whether the server announced (`notifications/tools/list_changed`)
+    /// that its tools changed since the last [`list_tools`](Self::list_tools).
+    /// Until the next listing, tools are not retried on the strength of
+    /// their old annotations, and a manager lists again before routing.
+    ///
+    /// ```
+    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// if c.tools_changed() { /* list again */ }
+    /// # }
+    /// ```
+    pub fn tools_changed(&self) -> bool {
+        self.inner.counters.tools_changed.load(Ordering::SeqCst)
+    }
+
     /// Closes the connection; calls in flight fail with
     /// [`McpError::Closed`], and so does every later call.
     ///
@@ -333,7 +329,8 @@ impl<R: Runtime, L> Client<R, L> {
         self.inner.connecting.close();
     }
 
-    fn drop_session(&self, s: &Arc<Session<R>>) {
+    fn drop_session(&self, s: &Arc<Session<R>>, why: TransportError) {
+        *self.inner.last_failure.lock() = Some(why);
         let mut cur = self.inner.current.lock();
         if cur.as_ref().is_some_and(|c| Arc::ptr_eq(c, s)) {
             *cur = None;
@@ -356,11 +353,24 @@ impl<R: Runtime, L> Client<R, L> {
             return Err(McpError::Closed);
         };
         // Whoever held the permit before may have connected already.
-        if let Some(s) = inner.current.lock().clone()
+        let previous = inner.current.lock().clone();
+        if let Some(s) = &previous
             && s.is_alive()
         {
-            return Ok(s);
+            return Ok(s.clone());
         }
+        // A connection was made before: this one is a restart.
+        if inner.connected_once.load(Ordering::SeqCst) {
+            let restarts = inner.restarts.load(Ordering::SeqCst);
+            if inner.config.max_restarts.is_some_and(|max| restarts >= max) {
+                let why = previous
+                    .and_then(|s| s.failure())
+                    .or_else(|| inner.last_failure.lock().clone());
+                return Err(why.map_or(McpError::Closed, McpError::from));
+            }
+            inner.restarts.fetch_add(1, Ordering::SeqCst);
+        }
+        inner.connected_once.store(true, Ordering::SeqCst);
         let s = inner
             .connector
             .open(
@@ -384,206 +394,6 @@ impl<R: Runtime, L> Client<R, L> {
         Ok(s)
     }
 
-    fn client_info(&self) -> Value {
-        serde_json::to_value(&self.inner.config.client_info).unwrap_or(Value::Null)
-    }
-
-    fn modern_meta(&self, version: &'static str) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert(meta::PROTOCOL_VERSION.into(), Value::String(version.into()));
-        m.insert(
-            meta::CLIENT_CAPABILITIES.into(),
-            handler::capabilities(&*self.inner.handler),
-        );
-        m.insert(meta::CLIENT_INFO.into(), self.client_info());
-        m
-    }
-
-    async fn handshake(&self, s: &Session<R>) -> Result<(), McpError> {
-        let cached = *self.inner.era.lock();
-        match (cached, self.inner.config.protocol) {
-            (Some((Era::Modern, v)), _) => {
-                s.set_era(Era::Modern, v);
-                Ok(())
-            }
-            (Some((Era::Legacy, _)), _) | (None, ProtocolMode::Legacy) => self.initialize(s).await,
-            (None, _) => match self.discover(s, protocol::MODERN_VERSION).await? {
-                Some(v) => {
-                    s.set_era(Era::Modern, v);
-                    *self.inner.era.lock() = Some((Era::Modern, v));
-                    Ok(())
-                }
-                None => self.initialize(s).await,
-            },
-        }
-    }
-
-    /// The `server/discover` probe. `Some(version)`: modern; `None`: fall
-    /// back to `initialize`.
-    async fn discover(
-        &self,
-        s: &Session<R>,
-        preferred: &'static str,
-    ) -> Result<Option<&'static str>, McpError> {
-        // The probe travels as a modern request (HTTP headers included).
-        s.set_era(Era::Modern, preferred);
-        let mut version = preferred;
-        for _ in 0..2 {
-            let id = s.next_id();
-            let params = json!({"_meta": self.modern_meta(version)});
-            let wait = WaitSpec {
-                deadline: Some(deadline_after(
-                    self.inner.rt.now(),
-                    self.inner.config.probe_timeout,
-                )),
-                deadline_kind: Some(TimeoutKind::Handshake),
-                cancellable: false,
-                ..WaitSpec::default()
-            };
-            let spec = RequestSpec {
-                method: Cow::Borrowed("server/discover"),
-                params: to_raw(&params).ok(),
-                name: None,
-                tool_schema: None,
-            };
-            let outcome = match s.request(id, spec, wait).await {
-                Ok(o) => o,
-                // Silence: a legacy server that ignores unknown methods.
-                Err(McpError::Timeout(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            match outcome {
-                Outcome::Result(raw) => {
-                    #[derive(Deserialize)]
-                    #[serde(rename_all = "camelCase")]
-                    struct Discover {
-                        #[serde(default)]
-                        supported_versions: Vec<String>,
-                        #[serde(default)]
-                        capabilities: Value,
-                        #[serde(default)]
-                        instructions: Option<String>,
-                        #[serde(default, rename = "_meta")]
-                        meta: Map<String, Value>,
-                    }
-                    let d: Discover = serde_json::from_str(raw.get())
-                        .map_err(|e| McpError::Decode(e.to_string()))?;
-                    let chosen = pick(&d.supported_versions, &protocol::MODERN_VERSIONS);
-                    *self.inner.server.lock() = Some(ServerInfo {
-                        implementation: d
-                            .meta
-                            .get(meta::SERVER_INFO)
-                            .and_then(|v| serde_json::from_value::<Implementation>(v.clone()).ok()),
-                        capabilities: d.capabilities,
-                        instructions: d.instructions,
-                        versions: d.supported_versions.clone(),
-                    });
-                    return match chosen {
-                        Some(v) => Ok(Some(v)),
-                        // A server that lists only legacy versions: initialise.
-                        None if pick(&d.supported_versions, &protocol::LEGACY_VERSIONS)
-                            .is_some() =>
-                        {
-                            Ok(None)
-                        }
-                        None => Err(McpError::Protocol(format!(
-                            "no common protocol version; server supports {:?}",
-                            d.supported_versions
-                        ))),
-                    };
-                }
-                Outcome::Error(e) if is_modern_error(&e) => {
-                    let supported = supported_list(&e);
-                    match pick(&supported, &protocol::MODERN_VERSIONS) {
-                        Some(v) if v != version => {
-                            version = v;
-                            s.set_era(Era::Modern, v);
-                            continue;
-                        }
-                        Some(v) => return Ok(Some(v)),
-                        None if pick(&supported, &protocol::LEGACY_VERSIONS).is_some() => {
-                            return Ok(None);
-                        }
-                        None => return Err(McpError::Server(e)),
-                    }
-                }
-                // Any other error, whatever its code: a legacy server.
-                Outcome::Error(_) => return Ok(None),
-                Outcome::Failed(e) if !e.is_fatal() => return Ok(None),
-                Outcome::Failed(e) => return Err(McpError::from(e)),
-                Outcome::StreamLost | Outcome::SessionExpired => return Ok(None),
-            }
-        }
-        Ok(Some(version))
-    }
-
-    async fn initialize(&self, s: &Session<R>) -> Result<(), McpError> {
-        let id = s.next_id();
-        let params = json!({
-            "protocolVersion": protocol::LEGACY_VERSIONS[0],
-            "capabilities": handler::capabilities(&*self.inner.handler),
-            "clientInfo": self.client_info(),
-        });
-        let wait = WaitSpec {
-            deadline: Some(deadline_after(
-                self.inner.rt.now(),
-                self.inner.config.handshake_timeout,
-            )),
-            deadline_kind: Some(TimeoutKind::Handshake),
-            // `initialize` is never cancelled.
-            cancellable: false,
-            ..WaitSpec::default()
-        };
-        let spec = RequestSpec {
-            method: Cow::Borrowed("initialize"),
-            params: to_raw(&params).ok(),
-            name: None,
-            tool_schema: None,
-        };
-        match s.request(id, spec, wait).await? {
-            Outcome::Result(raw) => {
-                #[derive(Deserialize)]
-                #[serde(rename_all = "camelCase")]
-                struct Init {
-                    protocol_version: String,
-                    #[serde(default)]
-                    capabilities: Value,
-                    #[serde(default)]
-                    server_info: Option<Implementation>,
-                    #[serde(default)]
-                    instructions: Option<String>,
-                }
-                let init: Init =
-                    serde_json::from_str(raw.get()).map_err(|e| McpError::Decode(e.to_string()))?;
-                let Some(v) = protocol::LEGACY_VERSIONS
-                    .iter()
-                    .copied()
-                    .find(|v| *v == init.protocol_version)
-                else {
-                    return Err(McpError::Protocol(format!(
-                        "server chose protocol version {:?}, which this client does not speak",
-                        init.protocol_version
-                    )));
-                };
-                s.set_era(Era::Legacy, v);
-                *self.inner.era.lock() = Some((Era::Legacy, v));
-                *self.inner.server.lock() = Some(ServerInfo {
-                    implementation: init.server_info,
-                    capabilities: init.capabilities,
-                    instructions: init.instructions,
-                    versions: vec![init.protocol_version],
-                });
-                s.notify("notifications/initialized", None);
-                Ok(())
-            }
-            Outcome::Error(e) => Err(McpError::Server(e)),
-            Outcome::Failed(e) => Err(McpError::from(e)),
-            Outcome::StreamLost | Outcome::SessionExpired => {
-                Err(McpError::Protocol("initialize interrupted".into()))
-            }
-        }
-    }
-
     /// One attempt of a logical call: re-issues after a lost stream,
     /// re-initialises once after an expired session, answers input-required
     /// rounds, and adopts a version the server names.
@@ -600,27 +410,34 @@ impl<R: Runtime, L> Client<R, L> {
         let mut input_responses: Option<Map<String, Value>> = None;
         let mut request_state: Option<String> = None;
         loop {
+            self.wait_for_server(deadline).await?;
             let s = self.session().await?;
             let (era, version) = s
                 .era()
                 .unwrap_or((Era::Legacy, protocol::LEGACY_VERSIONS[0]));
             let id = s.next_id();
-            let mut params = call.params.clone();
-            let mut m = match params.remove("_meta") {
-                Some(Value::Object(m)) => m,
-                _ => Map::new(),
+            // Serialized from borrowed parts: no copy of the arguments.
+            let modern = era == Era::Modern;
+            let params = ParamsOut {
+                base: &call.params,
+                meta: MetaOut {
+                    user: call.meta.as_ref(),
+                    progress_token: id,
+                    protocol_version: modern.then_some(version),
+                    capabilities: modern.then_some(&self.inner.capabilities),
+                    client_info: modern.then_some(&self.inner.config.client_info),
+                },
+                input_responses: if modern {
+                    input_responses.as_ref()
+                } else {
+                    None
+                },
+                request_state: if modern {
+                    request_state.as_deref()
+                } else {
+                    None
+                },
             };
-            m.insert("progressToken".into(), Value::from(id));
-            if era == Era::Modern {
-                m.extend(self.modern_meta(version));
-                if let Some(r) = &input_responses {
-                    params.insert("inputResponses".into(), Value::Object(r.clone()));
-                }
-                if let Some(st) = &request_state {
-                    params.insert("requestState".into(), Value::String(st.clone()));
-                }
-            }
-            params.insert("_meta".into(), Value::Object(m));
             let spec = RequestSpec {
                 method: Cow::Borrowed(call.method),
                 params: Some(to_raw(&params).map_err(|e| McpError::Decode(e.to_string()))?),
@@ -676,9 +493,13 @@ impl<R: Runtime, L> Client<R, L> {
                 Outcome::Error(e) => return Err(McpError::Server(e)),
                 Outcome::Failed(e) => {
                     if e.is_fatal() {
-                        self.drop_session(&s);
+                        self.drop_session(&s, e.clone());
                     }
-                    return Err(McpError::from(e));
+                    let e = McpError::from(e);
+                    if let McpError::RateLimited { retry_after } = e {
+                        self.pause_until(deadline_after(self.inner.rt.now(), retry_after));
+                    }
+                    return Err(e);
                 }
                 Outcome::StreamLost => {
                     reissues += 1;
@@ -690,7 +511,13 @@ impl<R: Runtime, L> Client<R, L> {
                 }
                 Outcome::SessionExpired => {
                     reinits += 1;
-                    self.drop_session(&s);
+                    self.drop_session(
+                        &s,
+                        TransportError::Http {
+                            status: 404,
+                            body: "session expired".into(),
+                        },
+                    );
                     s.close();
                     if reinits > 1 {
                         return Err(McpError::Transport(TransportError::Http {
@@ -727,11 +554,39 @@ impl<R: Runtime, L> Client<R, L> {
         Ok(out)
     }
 
+    /// The server said "slow down": no attempt of any call goes out
+    /// before `until` (the pause only ever grows).
+    fn pause_until(&self, until: Instant) {
+        let mut p = self.inner.paused_until.lock();
+        if p.is_none_or(|cur| cur < until) {
+            *p = Some(until);
+        }
+    }
+
+    /// Waits out the server's pause, if any; a pause past the call's
+    /// deadline fails the call at once with the server's wait.
+    async fn wait_for_server(&self, deadline: Option<Instant>) -> Result<(), McpError> {
+        let Some(until) = *self.inner.paused_until.lock() else {
+            return Ok(());
+        };
+        let now = self.inner.rt.now();
+        if until <= now {
+            return Ok(());
+        }
+        if deadline.is_some_and(|d| until > d) {
+            return Err(McpError::RateLimited {
+                retry_after: until - now,
+            });
+        }
+        self.inner.rt.sleep_until(until).await;
+        Ok(())
+    }
+
     fn tool_is_idempotent(&self, name: &str) -> bool {
         if let Some(rule) = &self.inner.idempotent {
             return rule(name);
         }
-        if !self.inner.config.trust_annotations {
+        if !self.inner.config.trust_annotations || self.tools_changed() {
             return false;
         }
         self.inner
@@ -747,9 +602,32 @@ impl<R: Runtime, L> Client<R, L>
 where
     L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
+    /// Runs a logical call; the call's token ends every wait in it (a
+    /// rate-limit slot, a bulkhead queue, a connection, a back-off, the
+    /// response).
+    async fn run(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
+        let own = call.opts.token.clone();
+        let inner = async move {
+            match own {
+                Some(token) => token
+                    .run_until_cancelled(self.run_policy(call))
+                    .await
+                    .unwrap_or(Err(McpError::Cancelled)),
+                None => self.run_policy(call).await,
+            }
+        };
+        match &self.inner.config.token {
+            Some(all) => all
+                .run_until_cancelled(inner)
+                .await
+                .unwrap_or(Err(McpError::Cancelled)),
+            None => inner.await,
+        }
+    }
+
     /// Runs a logical call through the policy, retrying only what may be
     /// retried.
-    async fn run(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
+    async fn run_policy(&self, call: Call<'_>) -> Result<Box<RawValue>, McpError> {
         let inner = &self.inner;
         let total = call.opts.total.unwrap_or(inner.config.total_timeout);
         let deadline = total.map(|t| deadline_after(inner.rt.now(), t));
@@ -794,12 +672,18 @@ where
     }
 
     fn call<'a>(&self, method: &'static str, params: Value, opts: &'a CallOptions) -> Call<'a> {
+        let mut params = match params {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let meta = match params.remove("_meta") {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
         Call {
             method,
-            params: match params {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
+            params,
+            meta,
             name: None,
             tool_schema: None,
             idempotent: true,
@@ -807,445 +691,4 @@ where
             opts,
         }
     }
-
-    async fn list_all<T: DeserializeOwned>(
-        &self,
-        method: &'static str,
-    ) -> Result<Vec<T>, McpError> {
-        let opts = CallOptions::default();
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        // Bounded: a server that hands out cursors forever cannot loop us.
-        for _ in 0..self.inner.config.max_pages {
-            let params = match &cursor {
-                Some(c) => json!({"cursor": c}),
-                None => json!({}),
-            };
-            let page: Page<T> = self.typed(self.call(method, params, &opts)).await?;
-            items.extend(page.items);
-            match page.next_cursor {
-                Some(c) if !c.is_empty() => cursor = Some(c),
-                _ => return Ok(items),
-            }
-        }
-        Err(McpError::Protocol(format!(
-            "{method}: more than {} pages",
-            self.inner.config.max_pages
-        )))
-    }
-
-    /// Every tool the server offers, all pages. Remembers each tool's
-    /// annotations and schema for later calls.
-    ///
-    /// # Errors
-    ///
-    /// As for any call: transport, timeout, server error, policy outcome.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// for tool in c.list_tools().await? {
-    ///     println!("{}", tool.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_tools(&self) -> Result<Vec<Tool>, McpError> {
-        let tools: Vec<Tool> = self.list_all("tools/list").await?;
-        let mut known = self.inner.tools.lock();
-        for t in &tools {
-            known.insert(
-                t.name.clone(),
-                ToolMeta {
-                    annotations: t.annotations.clone(),
-                    schema: Arc::new(t.input_schema.clone()),
-                },
-            );
-        }
-        Ok(tools)
-    }
-
-    fn tool_call<'a>(&self, name: &str, arguments: Value, opts: &'a CallOptions) -> Call<'a> {
-        let schema = self.inner.tools.lock().get(name).map(|t| t.schema.clone());
-        Call {
-            method: "tools/call",
-            params: {
-                let mut m = Map::new();
-                m.insert("name".into(), Value::String(name.to_owned()));
-                m.insert("arguments".into(), arguments);
-                m
-            },
-            name: Some(name.to_owned()),
-            tool_schema: schema,
-            idempotent: self.tool_is_idempotent(name),
-            progress: None,
-            opts,
-        }
-    }
-
-    /// Calls tool `name` with `arguments` (a JSON object).
-    ///
-    /// Not retried unless the tool is idempotent by the client's rule (see
-    /// [`ClientBuilder::idempotent_if`](crate::ClientBuilder::idempotent_if)
-    /// and [`trust_annotations`](crate::ClientBuilder::trust_annotations)).
-    /// A tool's own failure is `Ok` with
-    /// [`is_error`](CallToolResult::is_error) set.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let reply = c.call_tool("echo", serde_json::json!({"message": "hi"})).await?;
-    /// println!("{}", reply.text());
-    /// # Ok(()) }
-    /// ```
-    pub async fn call_tool(
-        &self,
-        name: &str,
-        arguments: Value,
-    ) -> Result<CallToolResult, McpError> {
-        self.call_tool_with(name, arguments, &CallOptions::default())
-            .await
-    }
-
-    /// [`call_tool`](Self::call_tool) with per-call options (a
-    /// cancellation token, other deadlines).
-    ///
-    /// # Errors
-    ///
-    /// As for any call; [`McpError::Cancelled`] when the token fires.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
-    /// let token = weir_core::cancel::CancellationToken::new();
-    /// let opts = weir_mcp::CallOptions::new().token(token.clone());
-    /// let _ = c.call_tool_with("slow", serde_json::json!({}), &opts).await;
-    /// # }
-    /// ```
-    pub async fn call_tool_with(
-        &self,
-        name: &str,
-        arguments: Value,
-        opts: &CallOptions,
-    ) -> Result<CallToolResult, McpError> {
-        self.typed(self.tool_call(name, arguments, opts)).await
-    }
-
-    /// Calls tool `name`; the stream yields its progress reports, then
-    /// [`CallEvent::Done`] with the result, then ends. Dropping the stream
-    /// before the end cancels the call at the server.
-    ///
-    /// Reports beyond the client's progress capacity drop the oldest.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
-    /// use futures_lite::StreamExt;
-    /// use weir_mcp::CallEvent;
-    /// let mut call = c.call_tool_with_progress("long", serde_json::json!({}));
-    /// while let Some(ev) = call.next().await {
-    ///     match ev {
-    ///         CallEvent::Progress(p) => println!("{} of {:?}", p.progress, p.total),
-    ///         CallEvent::Done(result) => println!("{result:?}"),
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn call_tool_with_progress(&self, name: &str, arguments: Value) -> ProgressCall
-    where
-        L: 'static,
-    {
-        self.call_tool_with_progress_opts(name, arguments, CallOptions::default())
-    }
-
-    /// [`call_tool_with_progress`](Self::call_tool_with_progress) with
-    /// per-call options.
-    ///
-    /// ```
-    /// # fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
-    /// let call = c.call_tool_with_progress_opts("long", serde_json::json!({}), weir_mcp::CallOptions::new());
-    /// drop(call); // nothing was sent yet: nothing to cancel
-    /// # }
-    /// ```
-    pub fn call_tool_with_progress_opts(
-        &self,
-        name: &str,
-        arguments: Value,
-        opts: CallOptions,
-    ) -> ProgressCall
-    where
-        L: 'static,
-    {
-        let queue = Arc::new(ProgressQueue::new(self.inner.config.progress_capacity));
-        let client = self.clone();
-        let name = name.to_owned();
-        let q = queue.clone();
-        let fut = async move {
-            let mut call = client.tool_call(&name, arguments, &opts);
-            call.progress = Some(q);
-            client.typed::<CallToolResult>(call).await
-        };
-        ProgressCall {
-            queue,
-            fut: Some(Box::pin(fut)),
-            done: None,
-        }
-    }
-
-    /// Every resource the server lists, all pages.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let resources = c.list_resources().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_resources(&self) -> Result<Vec<Resource>, McpError> {
-        self.list_all("resources/list").await
-    }
-
-    /// Every resource template the server lists, all pages.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let templates = c.list_resource_templates().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, McpError> {
-        self.list_all("resources/templates/list").await
-    }
-
-    /// Reads the resource at `uri`.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let r = c.read_resource("file:///etc/motd").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, McpError> {
-        let opts = CallOptions::default();
-        let mut call = self.call("resources/read", json!({"uri": uri}), &opts);
-        call.name = Some(uri.to_owned());
-        self.typed(call).await
-    }
-
-    /// Every prompt the server lists, all pages.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let prompts = c.list_prompts().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn list_prompts(&self) -> Result<Vec<Prompt>, McpError> {
-        self.list_all("prompts/list").await
-    }
-
-    /// Gets prompt `name` with `arguments` (a JSON object of strings).
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let p = c.get_prompt("greet", serde_json::json!({"who": "you"})).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_prompt(
-        &self,
-        name: &str,
-        arguments: Value,
-    ) -> Result<GetPromptResult, McpError> {
-        let opts = CallOptions::default();
-        let mut call = self.call(
-            "prompts/get",
-            json!({"name": name, "arguments": arguments}),
-            &opts,
-        );
-        call.name = Some(name.to_owned());
-        self.typed(call).await
-    }
-
-    /// Completion suggestions for argument `argument` (now `value`) of
-    /// `reference` (`{"type":"ref/prompt","name":..}` or
-    /// `{"type":"ref/resource","uri":..}`).
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let r = c.complete(serde_json::json!({"type": "ref/prompt", "name": "greet"}), "who", "yo").await?;
-    /// println!("{:?}", r.values());
-    /// # Ok(()) }
-    /// ```
-    pub async fn complete(
-        &self,
-        reference: Value,
-        argument: &str,
-        value: &str,
-    ) -> Result<CompleteResult, McpError> {
-        let opts = CallOptions::default();
-        let params = json!({"ref": reference, "argument": {"name": argument, "value": value}});
-        self.typed(self.call("completion/complete", params, &opts))
-            .await
-    }
-
-    /// Sends any request and returns its raw result: for methods this
-    /// client has no call for. Retried when `idempotent` says so.
-    ///
-    /// # Errors
-    ///
-    /// As for any call.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// let raw = c.request("logging/setLevel", serde_json::json!({"level": "info"}), false).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn request(
-        &self,
-        method: &'static str,
-        params: Value,
-        idempotent: bool,
-    ) -> Result<Value, McpError> {
-        let opts = CallOptions::default();
-        let mut call = self.call(method, params, &opts);
-        call.idempotent = idempotent;
-        self.typed(call).await
-    }
-
-    /// Connects now (and settles the era) instead of on the first call.
-    ///
-    /// # Errors
-    ///
-    /// When the server cannot be reached or the handshake fails.
-    ///
-    /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
-    /// c.connect().await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn connect(&self) -> Result<(), McpError> {
-        self.session().await.map(drop)
-    }
-}
-
-/// One item of a [`ProgressCall`].
-///
-/// ```
-/// use weir_mcp::CallEvent;
-/// let ev = CallEvent::Progress(weir_mcp::protocol::Progress { progress: 1.0, total: None, message: None });
-/// assert!(matches!(ev, CallEvent::Progress(_)));
-/// ```
-#[derive(Debug)]
-pub enum CallEvent {
-    /// A progress report.
-    Progress(Progress),
-    /// The call's result; the last item.
-    Done(Result<CallToolResult, McpError>),
-}
-
-/// A tool call reporting progress: a [`Stream`] of [`CallEvent`]s.
-/// Dropping it before [`CallEvent::Done`] cancels the call.
-pub struct ProgressCall {
-    queue: Arc<ProgressQueue>,
-    fut: Option<BoxFuture<'static, Result<CallToolResult, McpError>>>,
-    done: Option<Result<CallToolResult, McpError>>,
-}
-
-impl fmt::Debug for ProgressCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProgressCall")
-            .field("running", &self.fut.is_some())
-            .field("dropped_reports", &self.queue.dropped())
-            .finish()
-    }
-}
-
-impl ProgressCall {
-    /// Progress reports dropped so far because the queue was full.
-    ///
-    /// ```
-    /// # fn f(c: &weir_mcp::ProgressCall) {
-    /// println!("{}", c.dropped_reports());
-    /// # }
-    /// ```
-    pub fn dropped_reports(&self) -> u64 {
-        self.queue.dropped()
-    }
-}
-
-impl Stream for ProgressCall {
-    type Item = CallEvent;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<CallEvent>> {
-        let this = &mut *self;
-        if let Some(p) = this.queue.pop_or_register(cx.waker()) {
-            return Poll::Ready(Some(CallEvent::Progress(p)));
-        }
-        if let Some(fut) = &mut this.fut {
-            match fut.as_mut().poll(cx) {
-                Poll::Ready(r) => {
-                    this.fut = None;
-                    this.done = Some(r);
-                    // Reports that came before the result go out first.
-                    if let Some(p) = this.queue.pop() {
-                        return Poll::Ready(Some(CallEvent::Progress(p)));
-                    }
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        if let Some(p) = this.queue.pop() {
-            return Poll::Ready(Some(CallEvent::Progress(p)));
-        }
-        Poll::Ready(this.done.take().map(CallEvent::Done))
-    }
-}
-
-/// The newest of `ours` that `theirs` lists.
-fn pick(theirs: &[String], ours: &[&'static str]) -> Option<&'static str> {
-    ours.iter().copied().find(|o| theirs.iter().any(|t| t == o))
-}
-
-/// The `supported` list of an `UnsupportedProtocolVersionError`.
-fn supported_list(e: &ErrorObject) -> Vec<String> {
-    e.data
-        .as_ref()
-        .and_then(|d| d.get("supported"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Errors only a modern server sends: the codes the 2026-07-28 revision
-/// allocated (-32020 onwards). Any other code, whatever it is, is no
-/// evidence of a modern server.
-fn is_modern_error(e: &ErrorObject) -> bool {
-    matches!(
-        e.code,
-        ErrorObject::HEADER_MISMATCH
-            | ErrorObject::MISSING_REQUIRED_CLIENT_CAPABILITY
-            | ErrorObject::UNSUPPORTED_PROTOCOL_VERSION
-    )
 }

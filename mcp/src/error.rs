@@ -10,6 +10,10 @@ use crate::transport::TransportError;
 
 /// The longest `Retry-After` a server can impose through
 /// [`TransportError::Overloaded`]: 60 s.
+///
+/// ```
+/// assert_eq!(weir_mcp::MAX_RETRY_AFTER.as_secs(), 60);
+/// ```
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Which deadline ended a call.

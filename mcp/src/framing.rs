@@ -34,6 +34,10 @@ use crate::transport::{
 
 /// The default frame limit: 16 MiB, room for large tool results while
 /// bounding what one line can make the client hold.
+///
+/// ```
+/// assert_eq!(weir_mcp::framing::DEFAULT_MAX_FRAME, 16 << 20);
+/// ```
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// How much a line quoted in an [`FrameError::Invalid`] keeps.

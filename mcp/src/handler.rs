@@ -34,6 +34,11 @@ use crate::framing::FrameError;
 use crate::jsonrpc::{ErrorObject, Notification};
 
 /// A boxed, sendable future: the handler is a trait object.
+///
+/// ```
+/// let f: weir_mcp::handler::BoxFuture<'static, u8> = Box::pin(async { 1 });
+/// assert_eq!(futures_lite::future::block_on(f), 1);
+/// ```
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The client's answers to the server; every method has a safe default.
@@ -87,6 +92,13 @@ pub trait ClientHandler: Send + Sync + 'static {
     /// block.
     fn on_notification(&self, notification: &Notification) {
         let _ = notification;
+    }
+
+    /// A listed tool was left out of [`list_tools`](crate::Client::list_tools)
+    /// because its `x-mcp-header` declarations break the rules (`reason`
+    /// says which).
+    fn on_tool_rejected(&self, tool: &crate::protocol::Tool, reason: &str) {
+        let _ = (tool, reason);
     }
 
     /// A frame that was not a JSON-RPC message (also counted in the

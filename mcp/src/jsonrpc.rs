@@ -386,6 +386,23 @@ impl Message {
         serde_json::to_vec(&out)
     }
 
+    /// A request's text from borrowed parts: what [`encode`](Self::encode)
+    /// writes for `Message::Request`, without building the message.
+    pub(crate) fn encode_request(
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&WireOut {
+            jsonrpc: "2.0",
+            id: Some(Some(id)),
+            method: Some(method),
+            params,
+            result: None,
+            error: None,
+        })
+    }
+
     /// The id the message carries, if any.
     ///
     /// ```

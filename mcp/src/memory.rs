@@ -79,6 +79,12 @@ struct Counters {
 }
 
 /// The client end; split it or hand it to a client.
+///
+/// ```
+/// use weir_mcp::transport::Transport;
+/// let (client_end, _peer) = weir_mcp::memory::pair();
+/// let (_sink, _source) = client_end.split();
+/// ```
 #[derive(Debug)]
 pub struct MemoryTransport {
     sink: MemorySink,
@@ -94,6 +100,16 @@ impl Transport for MemoryTransport {
 }
 
 /// The client end's writing half.
+///
+/// ```
+/// use weir_mcp::jsonrpc::{Message, Notification};
+/// use weir_mcp::transport::{MessageSink, Outbound, Transport};
+/// let (client_end, peer) = weir_mcp::memory::pair();
+/// let (mut sink, _source) = client_end.split();
+/// let n = Outbound::from_message(&Message::Notification(Notification::new("x", None))).unwrap();
+/// futures_lite::future::block_on(sink.send(n)).unwrap();
+/// assert!(peer.try_recv().is_some());
+/// ```
 #[derive(Debug)]
 pub struct MemorySink {
     tx: Sender<Outbound>,
@@ -123,6 +139,14 @@ impl MessageSink for MemorySink {
 }
 
 /// The client end's reading half.
+///
+/// ```
+/// use weir_mcp::transport::{MessageSource, Transport};
+/// let (client_end, peer) = weir_mcp::memory::pair();
+/// let (_sink, mut source) = client_end.split();
+/// drop(peer);
+/// assert!(futures_lite::future::block_on(source.recv()).is_err());
+/// ```
 #[derive(Debug)]
 pub struct MemorySource {
     rx: Receiver<Inbound>,
@@ -138,6 +162,11 @@ impl MessageSource for MemorySource {
 ///
 /// Dropping it (or [`close`](Peer::close)) closes the connection: the
 /// client's reader sees [`TransportError::Closed`].
+///
+/// ```
+/// let (_client_end, peer) = weir_mcp::memory::pair();
+/// assert_eq!(peer.cancels(), 0);
+/// ```
 pub struct Peer {
     rx: Receiver<Outbound>,
     tx: Sender<Inbound>,

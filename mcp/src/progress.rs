@@ -10,6 +10,10 @@ use parking_lot::Mutex;
 use crate::protocol::Progress;
 
 /// The default number of reports a call keeps before dropping the oldest.
+///
+/// ```
+/// assert_eq!(weir_mcp::DEFAULT_PROGRESS_CAPACITY, 64);
+/// ```
 pub const DEFAULT_PROGRESS_CAPACITY: usize = 64;
 
 #[derive(Debug)]

@@ -16,9 +16,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The modern revision weir-mcp speaks.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::MODERN_VERSION, "2026-07-28");
+/// ```
 pub const MODERN_VERSION: &str = "2026-07-28";
 
 /// Every revision weir-mcp speaks, newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::SUPPORTED_VERSIONS.last(), Some(&"2024-11-05"));
+/// ```
 pub const SUPPORTED_VERSIONS: [&str; 5] = [
     MODERN_VERSION,
     "2025-11-25",
@@ -28,9 +36,17 @@ pub const SUPPORTED_VERSIONS: [&str; 5] = [
 ];
 
 /// The legacy revisions (negotiated through `initialize`), newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::LEGACY_VERSIONS[0], "2025-11-25");
+/// ```
 pub const LEGACY_VERSIONS: [&str; 4] = ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// The modern revisions (declared per request), newest first.
+///
+/// ```
+/// assert_eq!(weir_mcp::protocol::MODERN_VERSIONS, ["2026-07-28"]);
+/// ```
 pub const MODERN_VERSIONS: [&str; 1] = [MODERN_VERSION];
 
 /// The supported version equal to `v`, as a `'static` string.
@@ -44,6 +60,10 @@ pub fn known_version(v: &str) -> Option<&'static str> {
 }
 
 /// `_meta` keys of the modern envelope.
+///
+/// ```
+/// assert!(weir_mcp::protocol::meta::PROTOCOL_VERSION.starts_with("io.modelcontextprotocol/"));
+/// ```
 pub mod meta {
     /// The protocol version of a modern request.
     pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -358,4 +378,90 @@ pub struct Progress {
     /// A human-readable note (2025-03-26 and later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// Checks a tool's `x-mcp-header` declarations (2026-07-28, SEP-2243):
+/// each value a non-empty HTTP token, unique ignoring case, on a property of
+/// type `integer`, `string` or `boolean` reached from the root through
+/// `properties` keys only. `Err` names the first rule broken.
+///
+/// The client drops tools that fail this from [`list_tools`](crate::Client::list_tools)
+/// on every transport, so a tool list does not depend on how the server is
+/// reached.
+///
+/// ```
+/// use serde_json::json;
+/// use weir_mcp::protocol::tool_headers_valid;
+/// let ok = json!({"type": "object", "properties": {"region": {"type": "string", "x-mcp-header": "Region"}}});
+/// assert!(tool_headers_valid(&ok).is_ok());
+/// let bad = json!({"type": "object", "properties": {"r": {"type": "string", "x-mcp-header": "Has Space"}}});
+/// assert!(tool_headers_valid(&bad).is_err());
+/// let nested_in_items = json!({"type": "object", "properties": {"l": {"type": "array",
+///     "items": {"type": "string", "x-mcp-header": "L"}}}});
+/// assert!(tool_headers_valid(&nested_in_items).is_err());
+/// ```
+pub fn tool_headers_valid(input_schema: &Value) -> Result<(), String> {
+    let mut seen = Vec::new();
+    walk_headers(input_schema, true, true, &mut seen)
+}
+
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+fn walk_headers(
+    node: &Value,
+    root: bool,
+    reachable: bool,
+    seen: &mut Vec<String>,
+) -> Result<(), String> {
+    match node {
+        Value::Object(obj) => {
+            if let Some(h) = obj.get("x-mcp-header") {
+                if root || !reachable {
+                    return Err("x-mcp-header outside a chain of `properties` from the root".into());
+                }
+                let Some(name) = h.as_str() else {
+                    return Err("x-mcp-header is not a string".into());
+                };
+                if name.is_empty() {
+                    return Err("x-mcp-header is empty".into());
+                }
+                if let Some(c) = name.chars().find(|c| !is_tchar(*c)) {
+                    return Err(format!(
+                        "x-mcp-header {name:?} has {c:?}, not an HTTP token character"
+                    ));
+                }
+                let lower = name.to_ascii_lowercase();
+                if seen.contains(&lower) {
+                    return Err(format!("x-mcp-header {name:?} is declared twice"));
+                }
+                seen.push(lower);
+                match obj.get("type").and_then(Value::as_str) {
+                    Some("integer" | "string" | "boolean") => {}
+                    _ => {
+                        return Err(format!(
+                            "x-mcp-header {name:?} on a property that is not integer, string or boolean"
+                        ));
+                    }
+                }
+            }
+            for (key, value) in obj {
+                if key == "properties"
+                    && let Some(props) = value.as_object()
+                {
+                    for sub in props.values() {
+                        walk_headers(sub, false, reachable, seen)?;
+                    }
+                } else if key != "x-mcp-header" {
+                    walk_headers(value, false, false, seen)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| walk_headers(v, false, false, seen)),
+        _ => Ok(()),
+    }
 }

@@ -16,35 +16,33 @@
 //! * A [`PendingCall`] dropped before its response removes its slot and
 //!   enqueues exactly one cancellation (never for `initialize`).
 
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::Waker;
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, listener};
+use event_listener::Event;
 use parking_lot::Mutex;
-use pin_project_lite::pin_project;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use weir_core::cancel::{CancellationToken, Cancelled};
+use serde_json::Value;
+use weir_core::cancel::CancellationToken;
 use weir_core::rt::{JoinHandle, Runtime, deadline_after};
 
 use crate::error::{McpError, TimeoutKind};
-use crate::handler::{self, ClientHandler};
-use crate::jsonrpc::{
-    ErrorObject, ErrorResponse, Message, Notification, RawValue, RequestId, Response, to_raw,
-};
+use crate::handler::ClientHandler;
+use crate::jsonrpc::{ErrorObject, Message, Notification, RawValue, RequestId};
 use crate::progress::ProgressQueue;
 use crate::protocol::Progress;
 use crate::stats::Counters;
-use crate::transport::{
-    CancelAction, Era, Inbound, Lane, MessageSink, MessageSource, Outbound, Transport,
-    TransportError, TransportEvent,
-};
+use crate::transport::{Era, Lane, MessageKind, Outbound, Transport, TransportError};
+
+mod call;
+mod tasks;
+
+pub(crate) use call::PendingCall;
+use tasks::{read_loop, write_loop};
 
 /// How a request ended at the session level.
 #[derive(Debug)]
@@ -283,6 +281,11 @@ impl<R: Runtime> Session<R> {
         st.dead.is_none() && !st.closing
     }
 
+    /// The error that ended the connection, if it ended.
+    pub(crate) fn failure(&self) -> Option<TransportError> {
+        self.shared.state.lock().dead.clone()
+    }
+
     pub(crate) fn era(&self) -> Option<(Era, &'static str)> {
         self.shared.state.lock().era
     }
@@ -299,11 +302,8 @@ impl<R: Runtime> Session<R> {
     /// Sends request `id` (from [`next_id`](Self::next_id)) and returns the
     /// future of its outcome.
     pub(crate) fn request(&self, id: i64, spec: RequestSpec, wait: WaitSpec) -> PendingCall<R> {
-        let msg = Message::Request(crate::jsonrpc::Request {
-            id: RequestId::Number(id),
-            method: spec.method.clone().into_owned(),
-            params: spec.params,
-        });
+        let rid = RequestId::Number(id);
+        let body = Message::encode_request(&rid, &spec.method, spec.params.as_deref());
         let rt = self.rt.clone();
         let idle_sleep = wait
             .idle
@@ -323,13 +323,18 @@ impl<R: Runtime> Session<R> {
             total_sleep,
             cancelled: wait.token.as_ref().map(CancellationToken::cancelled),
         };
-        let out = match Outbound::from_message(&msg) {
-            Ok(mut out) => {
-                out.method = Some(spec.method);
-                out.name = spec.name;
-                out.tool_schema = spec.tool_schema;
-                out
-            }
+        let out = match body {
+            Ok(body) => Outbound {
+                body,
+                kind: MessageKind::Request,
+                id: Some(rid),
+                method: Some(spec.method),
+                name: spec.name,
+                protocol_version: None,
+                era: None,
+                lane: Lane::Normal,
+                tool_schema: spec.tool_schema,
+            },
             Err(e) => {
                 call.done = true;
                 call.early = Some(Err(McpError::Decode(e.to_string())));
@@ -403,327 +408,5 @@ impl<R: Runtime> Session<R> {
 impl<R: Runtime> Drop for Session<R> {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S) {
-    let mut batch: Vec<Item> = Vec::with_capacity(32);
-    loop {
-        // Wait for work, taking the control lane first.
-        let stop = loop {
-            {
-                let mut st = shared.state.lock();
-                if !st.control.is_empty() || !st.normal.is_empty() {
-                    batch.extend(st.control.drain(..));
-                    batch.extend(st.normal.drain(..));
-                    break false;
-                }
-                if st.closing || st.dead.is_some() {
-                    break true;
-                }
-            }
-            listener!(shared.writer => listener);
-            {
-                let st = shared.state.lock();
-                if !st.control.is_empty()
-                    || !st.normal.is_empty()
-                    || st.closing
-                    || st.dead.is_some()
-                {
-                    continue;
-                }
-            }
-            listener.await;
-        };
-        if stop {
-            sink.close().await;
-            return;
-        }
-        for item in batch.drain(..) {
-            let r = match item {
-                Item::Msg(out) => sink.send(out).await,
-                Item::Negotiated(era, v) => {
-                    sink.negotiated(era, v);
-                    Ok(())
-                }
-                Item::Cancel(id, reason) => match sink.cancel(&id) {
-                    CancelAction::Done => Ok(()),
-                    CancelAction::Notify => {
-                        let params = to_raw(&json!({"requestId": id, "reason": reason})).ok();
-                        let msg = Message::Notification(Notification::new(
-                            "notifications/cancelled",
-                            params,
-                        ));
-                        match Outbound::from_message(&msg) {
-                            Ok(mut out) => {
-                                out.lane = Lane::Control;
-                                out.method = Some(Cow::Borrowed("notifications/cancelled"));
-                                let era = shared.state.lock().era;
-                                out.era = era.map(|e| e.0);
-                                out.protocol_version = era.map(|e| e.1);
-                                sink.send(out).await
-                            }
-                            Err(_) => Ok(()),
-                        }
-                    }
-                },
-            };
-            if let Err(e) = r {
-                shared.fail_all(e);
-                sink.close().await;
-                return;
-            }
-        }
-        if let Err(e) = sink.flush().await {
-            shared.fail_all(e);
-            sink.close().await;
-            return;
-        }
-    }
-}
-
-async fn read_loop<R: Runtime, S: MessageSource>(shared: Arc<Shared>, rt: R, mut source: S) {
-    loop {
-        match source.recv().await {
-            Ok(Inbound::Message(msg)) => dispatch(&shared, &rt, msg),
-            Ok(Inbound::Event(ev)) => event(&shared, ev),
-            Err(e) => {
-                shared.fail_all(e);
-                return;
-            }
-        }
-    }
-}
-
-fn dispatch<R: Runtime>(shared: &Arc<Shared>, rt: &R, msg: Message) {
-    match msg {
-        Message::Response(r) => {
-            Counters::bump(&shared.counters.responses);
-            shared.complete(&r.id, Outcome::Result(r.result));
-        }
-        Message::Error(e) => match e.id {
-            Some(id) => {
-                Counters::bump(&shared.counters.error_responses);
-                shared.complete(&id, Outcome::Error(e.error));
-            }
-            // An error about a message the server could not read: nothing
-            // to match it to.
-            None => Counters::bump(&shared.counters.unmatched),
-        },
-        Message::Notification(n) => match n.method.as_str() {
-            "notifications/progress" => shared.progress(n.params.as_deref()),
-            "notifications/cancelled" => {
-                #[derive(Deserialize)]
-                #[serde(rename_all = "camelCase")]
-                struct P {
-                    request_id: RequestId,
-                }
-                if let Some(Ok(p)) = n
-                    .params
-                    .as_deref()
-                    .map(|r| serde_json::from_str::<P>(r.get()))
-                    && let Some(token) = shared.state.lock().serving.remove(&p.request_id)
-                {
-                    token.cancel();
-                }
-                shared.handler.on_notification(&n);
-            }
-            _ => shared.handler.on_notification(&n),
-        },
-        Message::Request(req) => {
-            Counters::bump(&shared.counters.server_requests);
-            if req.method == "ping" {
-                shared.send_control(Message::Response(Response::new(
-                    req.id,
-                    RawValue::from_string("{}".into()).expect("valid JSON"),
-                )));
-                return;
-            }
-            let token = CancellationToken::new();
-            shared
-                .state
-                .lock()
-                .serving
-                .insert(req.id.clone(), token.clone());
-            let shared = shared.clone();
-            rt.spawn(async move {
-                let params: Value = req
-                    .params
-                    .as_deref()
-                    .and_then(|r| serde_json::from_str(r.get()).ok())
-                    .unwrap_or(Value::Null);
-                let handler = shared.handler.clone();
-                let answered = token
-                    .run_until_cancelled(handler::answer(&*handler, &req.method, params))
-                    .await;
-                let still_wanted = shared.state.lock().serving.remove(&req.id).is_some();
-                // A request the server cancelled gets no reply.
-                let (Some(answer), true) = (answered, still_wanted) else {
-                    return;
-                };
-                let reply = match answer.and_then(|v| {
-                    to_raw(&v)
-                        .map_err(|e| ErrorObject::new(ErrorObject::INTERNAL_ERROR, e.to_string()))
-                }) {
-                    Ok(result) => Message::Response(Response::new(req.id, result)),
-                    Err(error) => Message::Error(ErrorResponse {
-                        id: Some(req.id),
-                        error,
-                    }),
-                };
-                shared.send_control(reply);
-            })
-            .detach();
-        }
-    }
-}
-
-fn event(shared: &Shared, ev: TransportEvent) {
-    match ev {
-        TransportEvent::Malformed(e) => {
-            Counters::bump(&shared.counters.malformed);
-            shared.handler.on_malformed(&e);
-        }
-        TransportEvent::RequestFailed { id, error } => shared.complete(&id, Outcome::Failed(error)),
-        TransportEvent::StreamLost { id } => shared.complete(&id, Outcome::StreamLost),
-        TransportEvent::SessionExpired { id: Some(id) } => {
-            shared.complete(&id, Outcome::SessionExpired)
-        }
-        TransportEvent::SessionExpired { id: None } => {}
-    }
-}
-
-pin_project! {
-    /// A request in flight: resolves to its outcome, or to a timeout or
-    /// cancellation. Dropped before its response, it tells the server once.
-    pub(crate) struct PendingCall<R: Runtime> {
-        shared: Arc<Shared>,
-        id: i64,
-        // The slot was removed (outcome taken, or abandoned).
-        done: bool,
-        cancellable: bool,
-        rt: R,
-        idle: Option<Duration>,
-        seen_seq: u64,
-        deadline_kind: TimeoutKind,
-        early: Option<Result<Outcome, McpError>>,
-        #[pin]
-        idle_sleep: Option<R::Sleep>,
-        #[pin]
-        total_sleep: Option<R::Sleep>,
-        #[pin]
-        cancelled: Option<Cancelled>,
-    }
-
-    impl<R: Runtime> PinnedDrop for PendingCall<R> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            abandon(this.shared, *this.id, this.done, *this.cancellable, "abandoned by the client");
-        }
-    }
-}
-
-/// Removes the slot; enqueues one cancellation if the request was still
-/// waiting for its response.
-fn abandon(shared: &Shared, id: i64, done: &mut bool, cancellable: bool, reason: &'static str) {
-    if *done {
-        return;
-    }
-    *done = true;
-    let mut st = shared.state.lock();
-    let Some(slot) = st.pending.remove(&id) else {
-        return;
-    };
-    shared.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-    if slot.outcome.is_none() && cancellable && st.dead.is_none() {
-        Counters::bump(&shared.counters.cancels);
-        shared.enqueue(
-            &mut st,
-            Item::Cancel(RequestId::Number(id), reason),
-            Lane::Control,
-        );
-    }
-}
-
-impl<R: Runtime> Future for PendingCall<R> {
-    type Output = Result<Outcome, McpError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        if let Some(early) = this.early.take() {
-            return Poll::Ready(early);
-        }
-        if *this.done {
-            return Poll::Ready(Err(McpError::Closed));
-        }
-        let mut progressed = false;
-        {
-            let mut st = this.shared.state.lock();
-            let Some(slot) = st.pending.get_mut(this.id) else {
-                *this.done = true;
-                return Poll::Ready(Err(McpError::Closed));
-            };
-            if let Some(outcome) = slot.outcome.take() {
-                st.pending.remove(this.id);
-                drop(st);
-                *this.done = true;
-                this.shared
-                    .counters
-                    .in_flight
-                    .fetch_sub(1, Ordering::Relaxed);
-                return Poll::Ready(Ok(outcome));
-            }
-            if slot.progress_seq != *this.seen_seq {
-                *this.seen_seq = slot.progress_seq;
-                progressed = true;
-            }
-            match &mut slot.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                w => *w = Some(cx.waker().clone()),
-            }
-        }
-        if progressed && let Some(idle) = *this.idle {
-            let at = deadline_after(this.rt.now(), idle);
-            this.idle_sleep.set(Some(this.rt.sleep_until(at)));
-        }
-        if let Some(c) = this.cancelled.as_mut().as_pin_mut()
-            && c.poll(cx).is_ready()
-        {
-            abandon(
-                this.shared,
-                *this.id,
-                this.done,
-                *this.cancellable,
-                "cancelled by the client",
-            );
-            return Poll::Ready(Err(McpError::Cancelled));
-        }
-        if let Some(s) = this.total_sleep.as_mut().as_pin_mut()
-            && s.poll(cx).is_ready()
-        {
-            Counters::bump(&this.shared.counters.timeouts);
-            abandon(
-                this.shared,
-                *this.id,
-                this.done,
-                *this.cancellable,
-                "request timed out",
-            );
-            return Poll::Ready(Err(McpError::Timeout(*this.deadline_kind)));
-        }
-        if let Some(s) = this.idle_sleep.as_mut().as_pin_mut()
-            && s.poll(cx).is_ready()
-        {
-            Counters::bump(&this.shared.counters.timeouts);
-            abandon(
-                this.shared,
-                *this.id,
-                this.done,
-                *this.cancellable,
-                "request timed out (idle)",
-            );
-            return Poll::Ready(Err(McpError::Timeout(TimeoutKind::Idle)));
-        }
-        Poll::Pending
     }
 }

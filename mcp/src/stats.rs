@@ -56,6 +56,8 @@ pub(crate) struct Counters {
     pub connects: AtomicU64,
     pub transport_failures: AtomicU64,
     pub in_flight: AtomicU64,
+    /// The server said its tool list changed since the client last listed.
+    pub tools_changed: std::sync::atomic::AtomicBool,
 }
 
 impl Counters {

@@ -163,3 +163,74 @@ fn default_deadlines_end_a_silent_call() {
     );
     assert_eq!(rt.elapsed(), weir_mcp::DEFAULT_IDLE_TIMEOUT);
 }
+
+/// The token also ends a wait in the policy (here a bulkhead queue behind
+/// a call that holds the only permit).
+#[test]
+fn a_cancellation_token_ends_a_wait_in_the_bulkhead_queue() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .one_at_a_time()
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let holding = rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        srv.request().await.unwrap()
+    });
+    let c = client.clone();
+    let holder = rt.spawn(async move { c.call_tool("hold", json!({})).await });
+    let ctl = CancellationToken::new();
+    ctl.cancel_at(&rt, rt.now() + S(4));
+    let opts = CallOptions::new().token(ctl);
+    let out = rt.block_on(async {
+        // The holder's request is at the server: it has the only permit.
+        let held = holding.await.unwrap();
+        assert_eq!(common::params(held.params.as_deref())["name"], "hold");
+        client.call_tool_with("queued", json!({}), &opts).await
+    });
+    assert!(matches!(out, Err(McpError::Cancelled)), "{out:?}");
+    assert_eq!(rt.elapsed(), S(4));
+    assert_eq!(
+        client.stats().requests,
+        2,
+        "initialize and the holder; the queued call never went out"
+    );
+    drop(holder);
+}
+
+/// A client-wide token ends every call in flight, each cancelled once.
+#[test]
+fn a_client_token_ends_every_call() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let shutdown = CancellationToken::new();
+    shutdown.cancel_at(&rt, rt.now() + S(2));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .cancellation(shutdown.child())
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        while srv.request().await.is_some() {}
+    })
+    .detach();
+    let (a, b) = rt.block_on(futures_lite::future::zip(
+        client.call_tool("a", json!({})),
+        client.call_tool("b", json!({})),
+    ));
+    assert!(
+        matches!(a, Err(McpError::Cancelled)) && matches!(b, Err(McpError::Cancelled)),
+        "{a:?} {b:?}"
+    );
+    assert_eq!(rt.elapsed(), S(2));
+    assert_eq!(client.stats().cancels, 2);
+    assert!(matches!(
+        rt.block_on(client.call_tool("c", json!({}))),
+        Err(McpError::Cancelled)
+    ));
+}

@@ -221,12 +221,13 @@ fn era_is_cached_across_connections() {
             srv.reply(first.id, text("two"));
         })
         .detach();
-        // The first connection may still look alive until its reader sees the close.
-        let mut out = client.call_tool("t", json!({})).await;
-        if out.is_err() {
-            out = client.call_tool("t", json!({})).await;
-        }
-        assert_eq!(out.unwrap().text(), "two");
+        // Virtual time moves only once every task is idle: the reader has
+        // seen the first connection close by then.
+        rt.sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            client.call_tool("t", json!({})).await.unwrap().text(),
+            "two"
+        );
     });
 }
 
@@ -398,3 +399,94 @@ async fn modern_calls_on_every_runtime<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(modern_calls_on_every_runtime);
+
+/// A cached legacy era that stops holding (the server behind the same
+/// configuration now refuses `initialize`) is probed again, once.
+#[test]
+fn a_cached_legacy_era_is_reprobed_when_initialize_is_refused() {
+    let rt = VirtualRuntime::new();
+    let (t1, p1) = memory::pair();
+    let (t2, p2) = memory::pair();
+    let client = Client::builder(rt.clone()).build(connector(vec![t1, t2]));
+    let (s1, s2) = (Server::new(p1), Server::new(p2));
+    rt.block_on(async {
+        let srv = s1.clone();
+        rt.spawn(async move {
+            let probe = srv.request().await.unwrap();
+            srv.error(probe.id, -32601, "unknown method");
+            srv.accept_initialize("2025-11-25").await;
+            let call = srv.request().await.unwrap();
+            srv.reply(call.id, text("legacy"));
+            srv.peer.close();
+        })
+        .detach();
+        assert_eq!(
+            client.call_tool("t", json!({})).await.unwrap().text(),
+            "legacy"
+        );
+        assert_eq!(client.era().unwrap().0, Era::Legacy);
+        let srv = s2.clone();
+        rt.spawn(async move {
+            let init = srv.request().await.unwrap();
+            assert_eq!(init.method, "initialize", "the cache is tried first");
+            srv.error(init.id, -32601, "initialize is not a method of 2026-07-28");
+            let probe = srv.request().await.unwrap();
+            assert_eq!(probe.method, "server/discover");
+            srv.reply(probe.id, discover_result());
+            let call = srv.request().await.unwrap();
+            srv.reply(call.id, text("modern now"));
+        })
+        .detach();
+        // Virtual time moves only once every task is idle: the reader has
+        // seen the first connection close by then.
+        rt.sleep(Duration::from_millis(1)).await;
+        assert_eq!(
+            client.call_tool("t", json!({})).await.unwrap().text(),
+            "modern now"
+        );
+    });
+    assert_eq!(client.era(), Some((Era::Modern, "2026-07-28")));
+}
+
+/// A modern server that starts slowly: the probe times out, the server
+/// (having seen it) answers `initialize` with -32022 naming 2026-07-28,
+/// and the client goes modern instead of failing (h-mcp-stdio's finding
+/// against the Python SDK 2.x).
+#[test]
+fn initialize_refused_with_a_modern_version_list_goes_modern() {
+    let rt = VirtualRuntime::new();
+    let (client, server) = auto(&rt);
+    let srv = server.clone();
+    rt.spawn(async move {
+        let probe = srv.request().await.unwrap();
+        let init = srv.request().await.unwrap();
+        assert_eq!(init.method, "initialize");
+        let mut e = ErrorObject::new(
+            ErrorObject::UNSUPPORTED_PROTOCOL_VERSION,
+            "Unsupported protocol version",
+        );
+        e.data = Some(json!({"requested": "2025-11-25", "supported": ["2026-07-28"]}));
+        srv.error_obj(init.id, e);
+        srv.reply(probe.id, discover_result());
+        let call = srv.request().await.unwrap();
+        let meta = &params(call.params.as_deref())["_meta"];
+        assert_eq!(
+            meta["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
+        srv.reply(call.id, text("modern"));
+    })
+    .detach();
+    let reply = rt.block_on(client.call_tool("t", json!({}))).unwrap();
+    assert_eq!(reply.text(), "modern");
+    assert_eq!(client.era(), Some((Era::Modern, "2026-07-28")));
+    assert_eq!(
+        rt.elapsed(),
+        Duration::from_secs(3),
+        "after the probe timeout"
+    );
+    assert!(
+        server.notes.lock().is_empty(),
+        "no notifications/initialized"
+    );
+}

@@ -170,10 +170,17 @@ fn lists_are_retried() {
     .detach();
     let tools = rt.block_on(client.list_tools()).unwrap();
     assert_eq!(tools.len(), 1);
+    // The retry waited at least the server's Retry-After (weir's Retry may
+    // add jitter on top of a hint).
+    assert!(
+        rt.elapsed() >= Duration::from_secs(2),
+        "retried after {:?}",
+        rt.elapsed()
+    );
     assert_eq!(
-        rt.elapsed(),
-        Duration::from_secs(2),
-        "the server's Retry-After is the wait"
+        client.stats().requests,
+        3,
+        "initialize, the refused listing, its retry"
     );
 }
 
@@ -271,4 +278,53 @@ fn one_at_a_time_keeps_a_single_request_in_flight() {
         }
     });
     assert_eq!(rt.elapsed(), Duration::from_secs(3));
+}
+
+/// A server's 429/503 with Retry-After paces the whole client: a call
+/// started during the pause waits it out before its request goes out.
+#[test]
+fn overload_pauses_every_call_of_the_client() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let clock = rt.clone();
+    let arrivals = rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        let first = srv.request().await.unwrap();
+        let error = TransportError::Overloaded {
+            retry_after: Some(Duration::from_secs(5)),
+        };
+        srv.peer
+            .send_event(TransportEvent::RequestFailed {
+                id: first.id,
+                error,
+            })
+            .unwrap();
+        let second = srv.request().await.unwrap();
+        let at = clock.elapsed();
+        srv.reply(second.id, text("later"));
+        at
+    });
+    let out = rt.block_on(client.call_tool("a", json!({})));
+    assert!(
+        matches!(out, Err(McpError::RateLimited { retry_after }) if retry_after == Duration::from_secs(5)),
+        "{out:?}"
+    );
+    let clock = rt.clone();
+    rt.block_on(async {
+        clock.sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            client.call_tool("b", json!({})).await.unwrap().text(),
+            "later"
+        );
+    });
+    assert_eq!(
+        rt.block_on(arrivals).unwrap(),
+        Duration::from_secs(5),
+        "the second request waited out the pause"
+    );
 }

@@ -328,3 +328,291 @@ fn server_requests_get_default_answers() {
     assert_eq!(lanes, vec![weir_mcp::transport::Lane::Control; 3]);
     let _ = Duration::ZERO;
 }
+
+/// Restarts are configurable: with none allowed, the call after a lost
+/// connection fails with the error that ended it.
+#[test]
+fn restarts_can_be_limited() {
+    for (max, expect_second_ok) in [(Some(0), false), (Some(1), true), (None, true)] {
+        let rt = VirtualRuntime::new();
+        let (t1, p1) = memory::pair();
+        let (t2, p2) = memory::pair();
+        let client = Client::builder(rt.clone())
+            .protocol(ProtocolMode::Legacy)
+            .max_restarts(max)
+            .build(connector(vec![t1, t2]));
+        let (s1, s2) = (Server::new(p1), Server::new(p2));
+        rt.block_on(async {
+            let srv = s1.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let _ = srv.request().await.unwrap();
+                srv.peer.close();
+            })
+            .detach();
+            assert!(client.call_tool("a", json!({})).await.is_err());
+            let srv = s2.clone();
+            rt.spawn(async move {
+                srv.accept_initialize("2025-11-25").await;
+                let r = srv.request().await.unwrap();
+                srv.reply(r.id, text("restarted"));
+            })
+            .detach();
+            let second = client.call_tool("b", json!({})).await;
+            assert_eq!(second.is_ok(), expect_second_ok, "{max:?}: {second:?}");
+            if !expect_second_ok {
+                assert!(
+                    matches!(
+                        second,
+                        Err(McpError::Transport(
+                            weir_mcp::transport::TransportError::Closed
+                        ))
+                    ),
+                    "{second:?}"
+                );
+            }
+        });
+        assert_eq!(
+            client.stats().connects,
+            if expect_second_ok { 2 } else { 1 },
+            "{max:?}"
+        );
+    }
+}
+
+/// The same out-of-order test over real framing and byte pipes, with a
+/// pipe smaller than the traffic so writes and reads interleave.
+async fn many_calls_out_of_order_over_byte_pipes<R: Runtime>(rt: R) {
+    let (framed, mut reader, mut writer) = common::pipe_pair(4096);
+    let slot = parking_lot::Mutex::new(Some(framed));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(move || {
+            std::future::ready(
+                slot.lock()
+                    .take()
+                    .ok_or(weir_mcp::transport::TransportError::Closed),
+            )
+        });
+    let server = rt.spawn(async move {
+        let mut held = Vec::new();
+        let mut initialized = false;
+        while held.len() < 128 {
+            match reader.recv().await.unwrap() {
+                Inbound::Message(Message::Request(r)) if r.method == "initialize" => {
+                    let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": {"protocolVersion": "2025-11-25", "capabilities": {}}});
+                    writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+                    writer.flush_lines().await.unwrap();
+                }
+                Inbound::Message(Message::Notification(n)) => initialized |= n.method == "notifications/initialized",
+                Inbound::Message(Message::Request(r)) => held.push(r),
+                other => panic!("{other:?}"),
+            }
+        }
+        for r in held.into_iter().rev() {
+            let n = params(r.params.as_deref())["arguments"]["n"].clone();
+            let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": text(&n.to_string())});
+            writer.write_line(reply.to_string().as_bytes()).await.unwrap();
+        }
+        writer.flush_lines().await.unwrap();
+        initialized
+    });
+    let calls: Vec<_> = (0..128)
+        .map(|n| {
+            let c = client.clone();
+            rt.spawn(async move {
+                c.call_tool("echo", json!({ "n": n, "pad": "x".repeat(100) }))
+                    .await
+            })
+        })
+        .collect();
+    for (n, call) in calls.into_iter().enumerate() {
+        assert_eq!(call.await.unwrap().unwrap().text(), n.to_string());
+    }
+    assert!(
+        server.await.unwrap(),
+        "the client sent notifications/initialized"
+    );
+}
+
+on_every_runtime!(many_calls_out_of_order_over_byte_pipes);
+
+/// Accepts elicitations with one field of its own; sampling answers after
+/// 10 ms (the server cancels it before then).
+struct Handler(VirtualRuntime);
+impl weir_mcp::handler::ClientHandler for Handler {
+    fn elicitation(&self) -> bool {
+        true
+    }
+    fn elicit(
+        &self,
+        _params: Value,
+    ) -> weir_mcp::handler::BoxFuture<'_, Result<Value, weir_mcp::jsonrpc::ErrorObject>> {
+        Box::pin(async { Ok(json!({"action": "accept", "content": {"name": "mine"}})) })
+    }
+    fn sampling(&self) -> bool {
+        true
+    }
+    fn create_message(
+        &self,
+        _params: Value,
+    ) -> weir_mcp::handler::BoxFuture<'_, Result<Value, weir_mcp::jsonrpc::ErrorObject>> {
+        let rt = self.0.clone();
+        Box::pin(async move {
+            rt.sleep(Duration::from_millis(10)).await;
+            Ok(
+                json!({"role": "assistant", "content": {"type": "text", "text": "late"}, "model": "m"}),
+            )
+        })
+    }
+}
+
+/// Legacy server requests: elicitation answers get the schema's defaults;
+/// a request the server cancels gets no reply; capabilities are declared.
+#[test]
+fn elicitation_defaults_and_server_cancelled_requests() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .handler(Handler(rt.clone()))
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let seen = rt.spawn(async move {
+        let init = srv.request().await.unwrap();
+        let caps = params(init.params.as_deref())["capabilities"].clone();
+        srv.reply(
+            init.id,
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}}),
+        );
+        let call = srv.request().await.unwrap();
+        let schema = json!({"type": "object", "properties": {
+            "name": {"type": "string", "default": "anon"},
+            "count": {"type": "integer", "default": 3},
+            "ratio": {"type": "number", "default": 0.5},
+            "colour": {"type": "string", "enum": ["red", "blue"], "default": "blue"},
+            "ok": {"type": "boolean", "default": true}
+        }});
+        let el = weir_mcp::jsonrpc::Request::new(
+            7,
+            "elicitation/create",
+            Some(
+                weir_mcp::jsonrpc::to_raw(&json!({"message": "?", "requestedSchema": schema}))
+                    .unwrap(),
+            ),
+        );
+        srv.peer.send(Message::Request(el)).unwrap();
+        let sm = weir_mcp::jsonrpc::Request::new(
+            8,
+            "sampling/createMessage",
+            Some(weir_mcp::jsonrpc::to_raw(&json!({"messages": []})).unwrap()),
+        );
+        srv.peer.send(Message::Request(sm)).unwrap();
+        let cancel = weir_mcp::jsonrpc::Notification::new(
+            "notifications/cancelled",
+            Some(weir_mcp::jsonrpc::to_raw(&json!({"requestId": 8})).unwrap()),
+        );
+        srv.peer.send(Message::Notification(cancel)).unwrap();
+        let answer = match srv.next().await.unwrap() {
+            Message::Response(r) => (r.id, serde_json::from_str::<Value>(r.result.get()).unwrap()),
+            other => panic!("{other:?}"),
+        };
+        srv.reply(call.id, text("done"));
+        (caps, answer)
+    });
+    assert_eq!(
+        rt.block_on(client.call_tool("t", json!({})))
+            .unwrap()
+            .text(),
+        "done"
+    );
+    let (caps, (id, answer)) = rt.block_on(seen).unwrap();
+    assert_eq!(caps, json!({"elicitation": {}, "sampling": {}}));
+    assert_eq!(id, RequestId::Number(7));
+    assert_eq!(
+        answer,
+        json!({"action": "accept", "content": {"name": "mine", "count": 3, "ratio": 0.5, "colour": "blue", "ok": true}})
+    );
+    // Let everything settle: the cancelled sampling request never gets a reply.
+    rt.block_on(async { rt.sleep(Duration::from_secs(1)).await });
+    assert!(
+        server.peer.try_recv().is_none(),
+        "no reply to the cancelled request"
+    );
+}
+
+/// 10,000 calls, 256 in flight at a time, over framed byte pipes: every
+/// call answered with its own result, nothing lost, nothing left pending.
+async fn ten_thousand_calls_256_in_flight<R: Runtime>(rt: R) {
+    const CALLS: usize = 10_000;
+    const IN_FLIGHT: usize = 256;
+    let (framed, mut reader, mut writer) = common::pipe_pair(64 * 1024);
+    let slot = parking_lot::Mutex::new(Some(framed));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(move || {
+            std::future::ready(
+                slot.lock()
+                    .take()
+                    .ok_or(weir_mcp::transport::TransportError::Closed),
+            )
+        });
+    rt.spawn(async move {
+        // An echo server answering in arrival order, flushing when idle.
+        loop {
+            let Ok(item) = reader.recv().await else {
+                return;
+            };
+            if let Inbound::Message(Message::Request(r)) = item {
+                let result = if r.method == "initialize" {
+                    json!({"protocolVersion": "2025-11-25", "capabilities": {}})
+                } else {
+                    text(&params(r.params.as_deref())["arguments"]["n"].to_string())
+                };
+                let reply = json!({"jsonrpc": "2.0", "id": r.id, "result": result});
+                if writer
+                    .write_line(reply.to_string().as_bytes())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                if writer.flush_lines().await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .detach();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..IN_FLIGHT)
+        .map(|_| {
+            let c = client.clone();
+            let next = next.clone();
+            rt.spawn(async move {
+                let mut ok = 0usize;
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= CALLS {
+                        return ok;
+                    }
+                    let reply = c.call_tool("echo", json!({ "n": n })).await.unwrap();
+                    assert_eq!(reply.text(), n.to_string());
+                    ok += 1;
+                }
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for w in workers {
+        answered += w.await.unwrap();
+    }
+    assert_eq!(answered, CALLS);
+    let stats = client.stats();
+    assert_eq!(stats.responses as usize, CALLS + 1);
+    assert_eq!(stats.in_flight, 0);
+    assert_eq!(stats.unmatched, 0);
+}
+
+on_every_runtime!(ten_thousand_calls_256_in_flight);

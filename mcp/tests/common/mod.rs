@@ -198,3 +198,21 @@ pub fn token(r: &Request) -> Value {
 pub fn text(s: &str) -> Value {
     json!({"content": [{"type": "text", "text": s}]})
 }
+
+/// A client transport over real framing and byte pipes, and the server's
+/// framed ends.
+pub fn pipe_pair(
+    cap: usize,
+) -> (
+    weir_mcp::framing::Framed<piper::Reader, piper::Writer>,
+    weir_mcp::framing::FrameReader<piper::Reader>,
+    weir_mcp::framing::FrameWriter<piper::Writer>,
+) {
+    let (c2s_r, c2s_w) = piper::pipe(cap);
+    let (s2c_r, s2c_w) = piper::pipe(cap);
+    (
+        weir_mcp::framing::Framed::new(s2c_r, c2s_w),
+        weir_mcp::framing::FrameReader::new(c2s_r),
+        weir_mcp::framing::FrameWriter::new(s2c_w),
+    )
+}
