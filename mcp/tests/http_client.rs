@@ -214,8 +214,46 @@ async fn a_dropped_modern_call_closes_its_stream_and_posts_nothing<R: NetRuntime
     assert!(server.try_next().is_none(), "a modern cancel posts nothing");
 }
 
+async fn a_dropped_call_is_cancelled_past_a_spent_rate_limit<R: NetRuntime>(rt: R) {
+    let streams: Arc<Mutex<Vec<async_channel::Sender<String>>>> = Arc::default();
+    let held = streams.clone();
+    let server = Server::start(move |seen| match seen.rpc_method() {
+        Some("initialize") => legacy_init(seen, "s-r"),
+        Some("tools/call") => {
+            let (tx, rx) = async_channel::unbounded();
+            held.lock().push(tx);
+            Reply::Sse(vec![], rx)
+        }
+        _ => Reply::Status(StatusCode::ACCEPTED, vec![]),
+    });
+    // One call per hour: the slow call spends it; nothing else may pass.
+    let rate = weir_core::RateLimiter::builder()
+        .rate(1, Duration::from_secs(3600))
+        .burst(1)
+        .build(rt.clone())
+        .unwrap();
+    let transport = StreamableHttpBuilder::new(&server.url).get_stream(false);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .rate_limit(rate)
+        .build(connector(rt, transport));
+    client.connect().await.unwrap();
+    server.next().await;
+    server.next().await;
+    let mut slow = Box::pin(client.call_tool("slow", json!({})));
+    assert!(poll_once(&mut slow).await.is_none());
+    let slow_id = server.next().await.body["id"].clone();
+    drop(slow);
+    let cancel = server.next().await;
+    assert_eq!(cancel.rpc_method(), Some("notifications/cancelled"));
+    assert_eq!(cancel.body["params"]["requestId"], slow_id);
+    streams.lock().clear();
+    client.close();
+}
+
 on_every_net_runtime!(
     a_dropped_call_is_cancelled_past_a_full_bulkhead,
+    a_dropped_call_is_cancelled_past_a_spent_rate_limit,
     an_expired_session_is_initialised_again_once,
     overload_becomes_rate_limited,
     a_dropped_modern_call_closes_its_stream_and_posts_nothing,
