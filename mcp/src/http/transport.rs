@@ -58,6 +58,25 @@ const GET_STREAM_WAIT: Duration = Duration::from_secs(5);
 
 /// A Streamable HTTP connection to one MCP endpoint.
 ///
+/// Legacy (2025-03-26 to 2025-11-25): the `Mcp-Session-Id` the server hands
+/// out with the `initialize` reply goes on every later request, and
+/// `MCP-Protocol-Version` once negotiated; a GET stream carries the
+/// server's own messages; a response stream that closes before its reply
+/// is resumed with a GET carrying `Last-Event-ID`, after the server's
+/// `retry` (SEP-1699); a 404 on the session is reported as
+/// [`TransportEvent::SessionExpired`]; `close` deletes the session.
+/// Cancelling is `notifications/cancelled`, posted on the control lane.
+///
+/// Modern (2026-07-28): no session; `Mcp-Method`, `Mcp-Name` and the
+/// `Mcp-Param-*` mirrors go on every POST; cancelling a request closes its
+/// response stream (nothing is posted), and a stream that breaks before
+/// its reply is reported as [`TransportEvent::StreamLost`] so the session
+/// re-issues the request under a new id: never a resume.
+///
+/// Control-lane messages (cancellations, replies to the server's requests)
+/// use a connection pool of their own, so a normal lane whose every
+/// connection is busy never holds them back.
+///
 /// ```no_run
 /// use weir_mcp::http::StreamableHttpBuilder;
 /// use weir_mcp::transport::Transport;
