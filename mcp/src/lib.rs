@@ -80,6 +80,7 @@ mod progress;
 pub mod protocol;
 mod session;
 mod stats;
+pub mod stdio;
 pub mod transport;
 
 pub use builder::{

@@ -1,16 +1,15 @@
-//! tokio's TCP streams as weir's network I/O, through tokio-util's
-//! futures-io compatibility wrapper.
+//! tokio's TCP streams as weir's network I/O, through weir-tokio's
+//! futures-io wrapper [`Compat`](crate::Compat).
 
 use std::io;
 use std::mem::MaybeUninit;
 
 use socket2::SockRef;
 use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 use weir_core::io::NetRuntime;
 use weir_core::pool::TcpConnector;
 
-use crate::Tokio;
+use crate::{Compat, Tokio};
 
 /// tokio's TCP streams, wrapped to speak futures-io
 /// ([`weir_core::io::AsyncRead`]/[`AsyncWrite`](weir_core::io::AsyncWrite)):
@@ -36,7 +35,7 @@ impl TcpConnector for TokioIoTcp {
     type Stream = Compat<TcpStream>;
 
     async fn connect(addr: &str) -> io::Result<Compat<TcpStream>> {
-        Ok(TcpStream::connect(addr).await?.compat())
+        Ok(Compat::new(TcpStream::connect(addr).await?))
     }
 
     fn set_nodelay(stream: &Compat<TcpStream>, on: bool) -> io::Result<()> {
@@ -59,7 +58,7 @@ impl NetRuntime for Tokio {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
 
@@ -69,7 +68,7 @@ mod tests {
         let addr = listener.local_addr().unwrap().to_string();
         let server = tokio::spawn(async move {
             let (s, _) = listener.accept().await.unwrap();
-            let mut s = s.compat();
+            let mut s = Compat::new(s);
             let mut buf = [0u8; 4];
             s.read_exact(&mut buf).await.unwrap();
             s.write_all(&buf).await.unwrap();
