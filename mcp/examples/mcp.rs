@@ -11,6 +11,10 @@
 //! last lines are shown, on failure). `bench` prints calls/s, p50/p99
 //! latency and errors by kind, and exits non-zero if any call is
 //! unaccounted for.
+//!
+//! With `MCP_CONFORMANCE_SCENARIO` set (the official conformance suite), the
+//! program runs that scenario against the server URL given last, over
+//! Streamable HTTP (`mcp/conformance.rs`).
 
 #[path = "mcp/args.rs"]
 mod args;
@@ -18,6 +22,8 @@ mod args;
 mod bench;
 #[path = "mcp/call.rs"]
 mod call;
+#[path = "mcp/conformance.rs"]
+mod conformance;
 #[path = "mcp/connect.rs"]
 mod connect;
 #[path = "mcp/runtime.rs"]
@@ -42,6 +48,11 @@ options:
   --json                           print JSON (tools, call)";
 
 fn main() -> ExitCode {
+    // The official conformance suite runs this program with
+    // MCP_CONFORMANCE_SCENARIO set and the server URL last.
+    if let Some(code) = conformance::main_if_requested() {
+        return code;
+    }
     let mut argv = std::env::args().skip(1);
     let Some(sub) = argv.next() else {
         eprintln!("{USAGE}");

@@ -72,6 +72,7 @@ pub mod config;
 mod error;
 pub mod framing;
 pub mod handler;
+pub mod http;
 pub mod jsonrpc;
 pub mod manager;
 pub mod memory;

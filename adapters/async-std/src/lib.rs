@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod net;
 mod process;
 mod tcp;
 pub use process::{AsyncStdChild, AsyncStdProcess};

@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod net;
 mod process;
 mod tcp;
 pub use process::{SmolChild, SmolProcess};
