@@ -101,3 +101,22 @@ pub mod async_std {
 pub mod tower {
     pub use weir_tower::*;
 }
+
+/// The MCP client (crate `weir-mcp`): a Model Context Protocol client on any
+/// runtime, with weir's flow control under every call. Additive with the
+/// adapter features: pick the runtime with `smol`, `tokio` or `async-std`.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use weir::mcp::{Client, ProtocolMode};
+/// let client = Client::builder(weir::Smol)
+///     .protocol(ProtocolMode::Auto)
+///     .timeout(Some(std::time::Duration::from_secs(30)))
+///     .build(|| async { Ok(weir::mcp::memory::pair().0) });
+/// # drop(client);
+/// # }
+/// ```
+#[cfg(feature = "mcp")]
+pub mod mcp {
+    pub use weir_mcp::*;
+}

@@ -25,6 +25,7 @@ mod loom;
 
 pub mod cancel;
 pub mod error;
+pub mod io;
 pub mod limit;
 pub mod obs;
 pub mod policy;

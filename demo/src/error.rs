@@ -3,7 +3,11 @@
 use core::fmt;
 use std::time::Duration;
 
-use crate::protocol::{RATE_LIMITED, RpcError, TRANSIENT};
+use weir::mcp::jsonrpc::ErrorObject;
+use weir::mcp::transport::TransportError;
+use weir::mcp::{McpError, TimeoutKind};
+
+use crate::server::{RATE_LIMITED, TRANSIENT};
 
 /// The reason a tool call failed.
 ///
@@ -38,8 +42,12 @@ pub enum CallError {
         /// The JSON-RPC error code.
         code: i64,
     },
-    /// The answer could not be read as a JSON-RPC response.
+    /// The answer could not be read, or the server broke the protocol.
     Protocol,
+    /// The tool ran and reported its own failure (`isError`).
+    ToolFailed,
+    /// The client was closed or the call cancelled before it ended.
+    Closed,
     /// The scheduler refused the call (queue full or shut down).
     Rejected,
     /// The task running the call panicked, or was stopped.
@@ -63,6 +71,8 @@ impl CallError {
             CallError::CircuitOpen { .. } => "circuit_open",
             CallError::Server { .. } => "server_error",
             CallError::Protocol => "protocol",
+            CallError::ToolFailed => "tool_error",
+            CallError::Closed => "closed",
             CallError::Rejected => "rejected",
             CallError::Panicked => "panicked",
         }
@@ -79,6 +89,8 @@ impl CallError {
             self,
             CallError::Server { .. }
                 | CallError::Protocol
+                | CallError::ToolFailed
+                | CallError::Closed
                 | CallError::Rejected
                 | CallError::Panicked
         )
@@ -119,19 +131,54 @@ impl CallError {
         }
     }
 
-    /// The failure a JSON-RPC error stands for.
+    /// The failure a server's JSON-RPC error stands for: the demo servers'
+    /// quota and transient codes, anything else by its code.
     ///
     /// ```
-    /// use weir_demo::{error::CallError, protocol::{RpcError, TRANSIENT}};
-    /// assert_eq!(CallError::from_rpc(&RpcError::new(TRANSIENT, "x")), CallError::Transient);
+    /// use weir::mcp::jsonrpc::ErrorObject;
+    /// use weir_demo::{error::CallError, server::TRANSIENT};
+    /// assert_eq!(CallError::from_rpc(&ErrorObject::new(TRANSIENT, "x")), CallError::Transient);
     /// ```
-    pub fn from_rpc(e: &RpcError) -> Self {
+    pub fn from_rpc(e: &ErrorObject) -> Self {
         match e.code {
             RATE_LIMITED => CallError::RateLimited {
-                retry_after: e.retry_after_ms().map(Duration::from_millis),
+                retry_after: e
+                    .data
+                    .as_ref()
+                    .and_then(|d| d.get("retry_after_ms"))
+                    .and_then(serde_json::Value::as_u64)
+                    .map(Duration::from_millis),
             },
             TRANSIENT => CallError::Transient,
             code => CallError::Server { code },
+        }
+    }
+
+    /// The failure a weir-mcp error stands for.
+    ///
+    /// ```
+    /// use weir::mcp::{McpError, TimeoutKind};
+    /// use weir_demo::error::CallError;
+    /// assert_eq!(CallError::from_mcp(&McpError::Timeout(TimeoutKind::Idle)), CallError::Timeout);
+    /// ```
+    pub fn from_mcp(e: &McpError) -> Self {
+        match e {
+            McpError::Server(e) => CallError::from_rpc(e),
+            McpError::Transport(TransportError::Connect(_)) => CallError::ConnectFailed,
+            McpError::Transport(TransportError::Protocol(_)) => CallError::Protocol,
+            McpError::Transport(_) => CallError::Disconnected,
+            McpError::Timeout(TimeoutKind::Handshake) => CallError::ConnectFailed,
+            McpError::Timeout(_) => CallError::Timeout,
+            McpError::RateLimited { retry_after } => CallError::RateLimited {
+                retry_after: Some(*retry_after),
+            },
+            McpError::CircuitOpen { remaining } => CallError::CircuitOpen {
+                retry_after: *remaining,
+            },
+            McpError::Rejected(_) => CallError::Rejected,
+            McpError::Decode(_) | McpError::Protocol(_) => CallError::Protocol,
+            McpError::Cancelled | McpError::Closed => CallError::Closed,
+            _ => CallError::Server { code: 0 },
         }
     }
 }

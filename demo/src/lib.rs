@@ -1,12 +1,13 @@
 //! The `tool_calls` demonstration of weir, as a library so that the example
 //! stays thin and the integration test runs the same code.
 //!
-//! An AI agent fires a burst of tool calls at a few tool servers (embedded
-//! here, on loopback TCP, speaking MCP's newline-delimited JSON-RPC 2.0).
-//! The servers are slow, rate-limited, sometimes fail, and one goes down for
-//! a while. The demo runs the same burst twice: naively (everything at once)
-//! and through a per-server policy with priorities, and reports both side by
-//! side.
+//! An AI agent fires a burst of tool calls at a few MCP tool servers
+//! (embedded here, on loopback TCP with MCP's newline-delimited JSON-RPC
+//! framing, or any real server run with `--server`), through weir-mcp's
+//! `Client`. The servers are slow, rate-limited, sometimes fail, report
+//! progress on long calls, and one goes down for a while. The demo runs the
+//! same burst twice: naively (everything at once) and through a per-server
+//! policy with priorities, and reports both side by side.
 //!
 //! ```no_run
 //! use weir_demo::{DemoConfig, cli::RuntimeChoice};
@@ -18,15 +19,11 @@
 #![warn(missing_docs)]
 
 pub mod cli;
-pub mod client;
 pub mod error;
-pub mod frame;
 pub mod net;
 pub mod outcome;
 pub mod policy;
-pub mod pool;
 pub mod progress;
-pub mod protocol;
 pub mod report;
 pub mod run;
 pub mod server;
@@ -39,8 +36,10 @@ use std::sync::Arc;
 use cli::RuntimeChoice;
 use net::NetRuntime;
 use report::Report;
-use run::RunSetup;
+use run::{RunSetup, Target};
+use serde_json::{Value, json};
 use spec::ServerSpec;
+use weir::mcp::Client;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -49,10 +48,17 @@ pub struct DemoConfig {
     pub calls: usize,
     /// Seed for the workload, the servers and the jitter.
     pub seed: u64,
-    /// The servers.
+    /// The servers (for [`Target::Command`], replaced by the one tool
+    /// called).
     pub servers: Vec<ServerSpec>,
-    /// Connections per server.
-    pub connections: usize,
+    /// Where the servers are.
+    pub target: Target,
+    /// With [`Target::Command`]: the tool to call (default: `echo` if
+    /// listed, else the first tool listed).
+    pub tool: Option<String>,
+    /// With [`Target::Command`]: the tool's arguments (default: a
+    /// `message` for `echo`, else `{}`).
+    pub arguments: Option<Value>,
     /// Draw progress bars (only when stdout is a terminal).
     pub progress: bool,
 }
@@ -69,9 +75,31 @@ impl DemoConfig {
             calls,
             seed,
             servers: ServerSpec::demo_set(),
-            connections: 4,
+            target: Target::Embedded,
+            tool: None,
+            arguments: None,
             progress: true,
         }
+    }
+
+    /// What the command line asks for: the demonstration's servers, or the
+    /// one run with `--server`.
+    ///
+    /// ```
+    /// use weir_demo::{DemoConfig, cli::Args, run::Target};
+    /// let a = Args::parse(["--server", "my-server --stdio", "--tool", "echo"].map(String::from)).unwrap();
+    /// let c = DemoConfig::for_args(&a);
+    /// assert_eq!(c.target, Target::Command("my-server --stdio".into()));
+    /// assert_eq!(c.tool.as_deref(), Some("echo"));
+    /// ```
+    pub fn for_args(args: &cli::Args) -> Self {
+        let mut c = DemoConfig::new(args.calls, args.seed);
+        if let Some(line) = &args.server {
+            c.target = Target::Command(line.clone());
+            c.tool = args.tool.clone();
+            c.arguments = args.args.clone();
+        }
+        c
     }
 
     /// Short downtime and tails, no progress bar: for tests.
@@ -92,17 +120,27 @@ impl DemoConfig {
 ///
 /// # Errors
 ///
-/// When the embedded servers cannot start.
+/// When the embedded servers cannot start, or the `--server` command
+/// cannot be run or lists no tool.
 pub async fn run_on<R: NetRuntime>(rt: R, config: &DemoConfig) -> io::Result<Report> {
+    let mut specs = config.servers.clone();
+    let mut fixed_arguments = None;
+    if let Target::Command(line) = &config.target {
+        let (tool, arguments) = pick_tool(&rt, line, config).await?;
+        specs = vec![ServerSpec::external(&tool)];
+        fixed_arguments = Some(arguments);
+    }
+    let mut calls = workload::generate(config.calls, &specs, config.seed);
+    if let Some(arguments) = fixed_arguments {
+        for c in &mut calls {
+            c.arguments = arguments.clone();
+        }
+    }
     let setup = RunSetup {
-        calls: Arc::new(workload::generate(
-            config.calls,
-            &config.servers,
-            config.seed,
-        )),
-        specs: config.servers.clone(),
+        calls: Arc::new(calls),
+        specs,
+        target: config.target.clone(),
         seed: config.seed,
-        connections: config.connections,
         progress: config.progress,
     };
     let naive = run::naive(&rt, &setup).await?;
@@ -110,9 +148,37 @@ pub async fn run_on<R: NetRuntime>(rt: R, config: &DemoConfig) -> io::Result<Rep
     Ok(Report {
         runtime: String::new(),
         seed: config.seed,
+        server_counts: config.target == Target::Embedded,
         naive,
         policy,
     })
+}
+
+/// The tool to call on a real server and its arguments: asked for, or
+/// `echo` if it lists one, or its first tool.
+async fn pick_tool<R: NetRuntime>(
+    rt: &R,
+    line: &str,
+    config: &DemoConfig,
+) -> io::Result<(String, Value)> {
+    let client = Client::builder(rt.clone())
+        .build_boxed(net::stdio(rt.clone(), line).map_err(io::Error::other)?);
+    let tools = client.list_tools().await.map_err(io::Error::other)?;
+    client.close();
+    let tool = match &config.tool {
+        Some(t) => t.clone(),
+        None if tools.iter().any(|t| t.name == "echo") => "echo".into(),
+        None => tools
+            .first()
+            .map(|t| t.name.clone())
+            .ok_or_else(|| io::Error::other(format!("{line:?} lists no tools")))?,
+    };
+    let arguments = match &config.arguments {
+        Some(a) => a.clone(),
+        None if tool == "echo" => json!({ "message": "hello from weir-demo" }),
+        None => json!({}),
+    };
+    Ok((tool, arguments))
 }
 
 /// Starts the chosen runtime and runs both runs on it.

@@ -1,16 +1,24 @@
-//! The per-server policy of the second run: one weir `Policy` pipeline,
-//! retry → circuit breaker → bulkhead → rate limit → per-attempt timeout.
-//! Priority order comes from the run's per-server `Scheduler` (see
-//! [`crate::run`]).
+//! The per-server policy of the second run: a weir-mcp [`Client`] whose
+//! every attempt goes through circuit breaker → bulkhead → rate limit →
+//! per-attempt timeout, and a weir `Retry` around it. Priority order comes
+//! from the run's per-server `Scheduler` (see [`crate::run`]).
+//!
+//! The retry sits around the client rather than in it (the builder's
+//! `retry`) because the demo servers say "over quota, retry in n ms" as a
+//! JSON-RPC error, and weir-mcp treats every server error as final: its own
+//! retries cover transport failures and timeouts only.
 
-use core::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use futures_lite::StreamExt;
 use weir::limit::{Bulkhead, RateLimiter};
+use weir::mcp::jsonrpc::RawValue;
+use weir::mcp::manager::BoxConnect;
+use weir::mcp::{CallEvent, Client, McpError};
 use weir::policy::{
-    BreakerLayer, BulkheadLayer, Error, Identity, Policy, RateLimitLayer, RetryLayer, Stack,
+    BreakerLayer, BulkheadLayer, Error, Identity, Layer, Policy, RateLimitLayer, RetryLayer, Stack,
     TimeoutLayer,
 };
 use weir::resilience::{
@@ -21,6 +29,7 @@ use weir::{ConfigError, Runtime};
 
 use crate::error::CallError;
 use crate::spec::ServerSpec;
+use crate::workload::ToolCall;
 
 /// What the policy did, beyond what weir's components count themselves.
 #[derive(Debug, Default)]
@@ -30,7 +39,7 @@ pub struct PolicyCounters {
     /// Calls in progress that have had a failed attempt (so are being
     /// retried, or about to give up).
     pub retrying: AtomicU64,
-    /// Attempts cut off before they finished (by the timeout).
+    /// Attempts cut off by the per-attempt timeout.
     pub timeouts: AtomicU64,
 }
 
@@ -50,49 +59,42 @@ impl RetryAfter for CallError {
     }
 }
 
-/// Which results tell the breaker something about the server: being over
+/// Which attempts tell the breaker something about the server: being over
 /// quota is the client's doing, so it is ignored, not a failure.
-pub type Classifier = fn(&Result<(), CallError>) -> Outcome;
+pub type Classifier = fn(&Result<Box<RawValue>, McpError>) -> Outcome;
 
-fn classify(result: &Result<(), CallError>) -> Outcome {
+fn classify(result: &Result<Box<RawValue>, McpError>) -> Outcome {
     match result {
-        Ok(()) => Outcome::Success,
-        Err(e) if e.is_server_fault() => Outcome::Failure,
+        Ok(_) => Outcome::Success,
+        Err(e) if CallError::from_mcp(e).is_server_fault() => Outcome::Failure,
         Err(_) => Outcome::Ignored,
     }
 }
 
-/// The retry policy's type: retryable errors only, server and breaker
-/// hints honoured, every retry counted.
-pub type DemoRetry = Retry<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>;
-
-/// The pipeline's type, outermost layer first.
-pub type Pipeline<R> = Policy<
-    R,
+/// The layers inside the client, outermost first: each wraps one attempt.
+pub type Layers<R> = Stack<
     Stack<
-        Stack<
-            Stack<
-                Stack<
-                    Stack<
-                        Identity,
-                        RetryLayer<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>,
-                    >,
-                    BreakerLayer<R, Classifier>,
-                >,
-                BulkheadLayer<R>,
-            >,
-            RateLimitLayer<R, R>,
-        >,
-        TimeoutLayer,
+        Stack<Stack<Identity, BreakerLayer<R, Classifier>>, BulkheadLayer<R>>,
+        RateLimitLayer<R, R>,
     >,
+    TimeoutLayer,
+>;
+
+/// The retry around the client: retryable errors only, server and breaker
+/// hints honoured, every retry counted.
+pub type RetryPipeline<R> = Policy<
+    R,
+    Stack<Identity, RetryLayer<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>>,
 >;
 
 /// The policy for one server.
 #[derive(Debug)]
 pub struct ServerPolicy<R: Runtime> {
-    /// The pipeline every call goes through.
-    pub pipeline: Pipeline<R>,
-    /// The breaker inside the pipeline (a shared handle), for its state and
+    /// The retry every call goes through.
+    pub retry: RetryPipeline<R>,
+    /// The server's client, its layers under every attempt.
+    pub client: Client<R, Layers<R>>,
+    /// The breaker inside the client (a shared handle), for its state and
     /// counts.
     pub breaker: CircuitBreaker<R, Classifier>,
     /// Calls in progress at once for this server, backoff sleeps included
@@ -102,8 +104,37 @@ pub struct ServerPolicy<R: Runtime> {
     pub counters: Arc<PolicyCounters>,
 }
 
+/// One tool call through `client`, progress reports counted into
+/// `progress` as they come.
+///
+/// # Errors
+///
+/// The call's failure, named.
+pub async fn tool_call<R, L>(
+    client: &Client<R, L>,
+    call: &ToolCall,
+    progress: &AtomicU64,
+) -> Result<(), CallError>
+where
+    R: Runtime,
+    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+{
+    let mut events = client.call_tool_with_progress(call.tool, call.arguments.clone());
+    while let Some(event) = events.next().await {
+        match event {
+            CallEvent::Progress(_) => {
+                progress.fetch_add(1, Ordering::Relaxed);
+            }
+            CallEvent::Done(Ok(r)) if r.is_error => return Err(CallError::ToolFailed),
+            CallEvent::Done(Ok(_)) => return Ok(()),
+            CallEvent::Done(Err(e)) => return Err(CallError::from_mcp(&e)),
+        }
+    }
+    Err(CallError::Closed)
+}
+
 impl<R: Runtime> ServerPolicy<R> {
-    /// The policy matched to `spec`:
+    /// The policy matched to `spec`, its client connecting with `connect`:
     ///
     /// * retry: exponential from 50 ms to 500 ms with equal jitter, 20
     ///   attempts, a server's `retry_after` or the breaker's remaining open
@@ -112,13 +143,20 @@ impl<R: Runtime> ServerPolicy<R> {
     ///   for the server's own reasons, for 250 ms, then 3 probes;
     /// * bulkhead: 16 requests on the wire, the rest queued;
     /// * rate limit: 90% of the server's quota, half its burst;
-    /// * timeout: a little over twice the server's slowest usual answer.
+    /// * timeout: a little over twice the server's slowest usual answer; an
+    ///   attempt cut off is cancelled at the server
+    ///   (`notifications/cancelled`).
     ///
     /// # Errors
     ///
     /// When a component rejects its configuration (a spec with a zero
     /// quota, for one).
-    pub fn for_server(rt: R, spec: &ServerSpec, seed: u64) -> Result<Self, ConfigError> {
+    pub fn for_server(
+        rt: R,
+        spec: &ServerSpec,
+        seed: u64,
+        connect: BoxConnect<R>,
+    ) -> Result<Self, ConfigError> {
         let counters = Arc::new(PolicyCounters::default());
         let retry = Retry::exponential(Duration::from_millis(50))
             .max_delay(Duration::from_millis(500))
@@ -146,14 +184,21 @@ impl<R: Runtime> ServerPolicy<R> {
             .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
             .burst((spec.burst / 2).max(1))
             .build(rt.clone())?;
-        let pipeline = Policy::new(rt)
-            .retry(retry)
+        let layers = Policy::new(rt.clone())
             .breaker(breaker.clone())
             .bulkhead(bulkhead)
             .rate_limit(rate)
             .timeout(spec.latency.1 * 2 + Duration::from_millis(50));
+        let client = Client::builder(rt.clone())
+            .policy(layers)
+            // The timeout layer bounds each attempt; the retry, the call.
+            .idle_timeout(None)
+            .timeout(None)
+            .client_info("weir-demo", env!("CARGO_PKG_VERSION"))
+            .build_boxed(connect);
         Ok(ServerPolicy {
-            pipeline,
+            retry: Policy::new(rt).retry(retry),
+            client,
             breaker,
             concurrency: 32,
             counters,
@@ -165,35 +210,30 @@ impl<R: Runtime> ServerPolicy<R> {
         self.breaker.state()
     }
 
-    /// Runs `attempt` through the pipeline; returns the last outcome.
+    /// Runs `call` through the retry and the client; returns the last
+    /// outcome.
     ///
     /// # Errors
     ///
     /// The last attempt's error, named: [`CallError::CircuitOpen`],
     /// [`CallError::Timeout`] and [`CallError::Rejected`] are the policy's
     /// own.
-    pub async fn call<F, Fut>(&self, attempt: F) -> Result<(), CallError>
-    where
-        F: Fn() -> Fut + Send + Sync,
-        Fut: Future<Output = Result<(), CallError>> + Send,
-    {
+    pub async fn call(&self, call: &ToolCall, progress: &AtomicU64) -> Result<(), CallError> {
         let failed_once = AtomicBool::new(false);
         let counters = &*self.counters;
         let result = self
-            .pipeline
+            .retry
             .call(|| {
-                let call = attempt();
                 let failed_once = &failed_once;
                 async move {
-                    let mut watch = CutOff {
-                        counters,
-                        failed_once,
-                        done: false,
-                    };
-                    let r = call.await;
-                    watch.done = true;
-                    if r.is_err() {
-                        watch.failed();
+                    let r = tool_call(&self.client, call, progress).await;
+                    if let Err(e) = &r {
+                        if *e == CallError::Timeout {
+                            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        if !failed_once.swap(true, Ordering::Relaxed) {
+                            counters.retrying.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                     r
                 }
@@ -213,31 +253,5 @@ impl<R: Runtime> ServerPolicy<R> {
             },
             _ => CallError::Rejected,
         })
-    }
-}
-
-/// Watches one attempt: one dropped before it finished was cut off by the
-/// timeout (nothing else in the pipeline drops an attempt); the first failed
-/// attempt of a call puts the call on the `retrying` gauge.
-struct CutOff<'a> {
-    counters: &'a PolicyCounters,
-    failed_once: &'a AtomicBool,
-    done: bool,
-}
-
-impl CutOff<'_> {
-    fn failed(&self) {
-        if !self.failed_once.swap(true, Ordering::Relaxed) {
-            self.counters.retrying.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-impl Drop for CutOff<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-            self.failed();
-        }
     }
 }

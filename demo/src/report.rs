@@ -52,7 +52,7 @@ impl Percentiles {
 }
 
 /// Totals a run knows besides its outcomes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunTotals {
     /// From the burst's start to the last call's end.
     pub wall: Duration,
@@ -68,6 +68,16 @@ pub struct RunTotals {
     pub rejections: u64,
     /// Attempts cut off by a timeout.
     pub timeouts: u64,
+    /// Progress notifications the calls saw, by tool.
+    pub progress_by_tool: BTreeMap<&'static str, u64>,
+    /// `notifications/cancelled` the clients sent.
+    pub cancels_sent: u64,
+    /// `notifications/cancelled` the servers received.
+    pub server_cancel_notices: u64,
+    /// Calls whose work the servers stopped on a cancellation.
+    pub server_cancelled: u64,
+    /// The era and version each server's client settled on, by tool.
+    pub protocol: BTreeMap<&'static str, String>,
 }
 
 /// One run's report.
@@ -95,6 +105,19 @@ pub struct RunReport {
     pub server_requests: u64,
     /// Requests the servers refused for quota.
     pub server_rate_limited: u64,
+    /// Progress notifications the calls saw, all tools.
+    pub progress_seen: u64,
+    /// Progress notifications the calls saw, by tool.
+    pub progress_by_tool: BTreeMap<&'static str, u64>,
+    /// `notifications/cancelled` the clients sent (one per abandoned
+    /// request on the wire).
+    pub cancels_sent: u64,
+    /// `notifications/cancelled` the servers received.
+    pub server_cancel_notices: u64,
+    /// Calls whose work the servers stopped on a cancellation.
+    pub server_cancelled: u64,
+    /// The era and version each server's client settled on, by tool.
+    pub protocol: BTreeMap<&'static str, String>,
     /// Wall time of the run in milliseconds.
     pub wall_ms: f64,
     /// Successful calls per second of wall time.
@@ -128,6 +151,12 @@ impl RunReport {
             timeouts: t.timeouts,
             server_requests: t.server_requests,
             server_rate_limited: t.server_rate_limited,
+            progress_seen: t.progress_by_tool.values().sum(),
+            progress_by_tool: t.progress_by_tool,
+            cancels_sent: t.cancels_sent,
+            server_cancel_notices: t.server_cancel_notices,
+            server_cancelled: t.server_cancelled,
+            protocol: t.protocol,
             wall_ms: secs * 1e3,
             ok_per_sec: ok as f64 / secs,
             latency: Priority::ALL
@@ -170,6 +199,9 @@ pub struct Report {
     pub runtime: String,
     /// The seed.
     pub seed: u64,
+    /// Whether the servers were the embedded ones, which count what they
+    /// see (a real server run with `--server` counts nothing for us).
+    pub server_counts: bool,
     /// Everything fired at once, no policy.
     pub naive: RunReport,
     /// Through the per-server policies, by priority.
@@ -202,7 +234,7 @@ impl Report {
         let (a, b) = (&self.naive, &self.policy);
         let mut out = String::new();
         let mut row = |label: &str, x: String, y: String| {
-            let _ = writeln!(out, "  {label:<34} {x:>14} {y:>14}");
+            let _ = writeln!(out, "  {label:<34} {x:>18} {y:>18}");
         };
         row("", "naive".into(), "policy".into());
         row("calls", a.calls.to_string(), b.calls.to_string());
@@ -236,15 +268,59 @@ impl Report {
             a.timeouts.to_string(),
             b.timeouts.to_string(),
         );
+        let server = |n: u64| {
+            if self.server_counts {
+                n.to_string()
+            } else {
+                "-".to_string()
+            }
+        };
+        row(
+            "progress events seen",
+            a.progress_seen.to_string(),
+            b.progress_seen.to_string(),
+        );
+        let mut tools: Vec<&str> = a.progress_by_tool.keys().copied().collect();
+        tools.dedup();
+        for tool in tools {
+            let get = |x: &RunReport| {
+                x.progress_by_tool
+                    .get(tool)
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string()
+            };
+            row(&format!("  {tool}"), get(a), get(b));
+        }
+        row(
+            "cancellations sent",
+            a.cancels_sent.to_string(),
+            b.cancels_sent.to_string(),
+        );
+        row(
+            "  received by the servers",
+            server(a.server_cancel_notices),
+            server(b.server_cancel_notices),
+        );
+        row(
+            "  work stopped by them",
+            server(a.server_cancelled),
+            server(b.server_cancelled),
+        );
+        row("protocol (era, version)", String::new(), String::new());
+        for (tool, era) in &b.protocol {
+            let naive = a.protocol.get(tool).cloned().unwrap_or_default();
+            row(&format!("  {tool}"), naive, era.clone());
+        }
         row(
             "requests the servers saw",
-            a.server_requests.to_string(),
-            b.server_requests.to_string(),
+            server(a.server_requests),
+            server(b.server_requests),
         );
         row(
             "  refused over quota",
-            a.server_rate_limited.to_string(),
-            b.server_rate_limited.to_string(),
+            server(a.server_rate_limited),
+            server(b.server_rate_limited),
         );
         row(
             "wall time (s)",

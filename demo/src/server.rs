@@ -1,9 +1,19 @@
-//! The embedded tool servers: loopback TCP, newline-delimited JSON-RPC 2.0.
+//! The embedded tool servers: MCP over loopback TCP with newline-delimited
+//! JSON-RPC 2.0 (MCP's stdio framing), built on weir-mcp's own `jsonrpc`
+//! and `framing` types.
+//!
+//! Each server speaks the legacy handshake (`initialize`, then
+//! `notifications/initialized`) and, when its spec says so, the modern
+//! era's `server/discover`; it lists its one tool, answers `tools/call`
+//! out of order after each call's latency, reports progress on long calls,
+//! stops a call's work on `notifications/cancelled`, and refuses calls over
+//! its quota with a retry hint.
 //!
 //! They run on their own smol executor on a background thread, whatever
 //! runtime the client uses, so the client's runtime is the only thing that
 //! changes between runs on smol, tokio and async-std.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
@@ -11,124 +21,59 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use futures_lite::io::BufReader;
 use parking_lot::Mutex;
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use smol::net::{TcpListener, TcpStream};
 use smol::{Executor, Timer};
-
-use crate::frame::{Frame, read_frame, write_json};
-use crate::protocol::{
-    INVALID_PARAMS, INVALID_REQUEST, MAX_FRAME, RATE_LIMITED, Request, Response, RpcError,
-    TRANSIENT, parse_request,
+use weir::cancel::CancellationToken;
+use weir::mcp::framing::{FrameError, FrameReader, FrameWriter};
+use weir::mcp::jsonrpc::{
+    ErrorObject, ErrorResponse, Message, Notification, RawValue, Request, RequestId, Response,
+    from_raw, to_raw,
 };
+use weir::mcp::protocol::{LEGACY_VERSIONS, MODERN_VERSION, meta};
+use weir::mcp::transport::{Inbound, TransportEvent};
+
 use crate::spec::ServerSpec;
+
+mod conn;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use conn::serve;
+use state::{Counters, Quota, State, bump};
+
+/// Server-defined error code: over the server's quota; `data.retry_after_ms`
+/// says when a call would fit.
+pub const RATE_LIMITED: i64 = -32029;
+/// Server-defined error code: a transient failure, worth retrying.
+pub const TRANSIENT: i64 = -32003;
+/// The longest line a server reads; longer ones are answered with
+/// `INVALID_REQUEST` and skipped.
+pub const MAX_FRAME: usize = 64 * 1024;
 
 /// What a server saw, counted on its side of the wire.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct ServerCounts {
     /// Frames received (including bad ones).
     pub requests: u64,
+    /// `tools/call` requests among them.
+    pub tool_calls: u64,
     /// Requests refused for being over the quota.
     pub rate_limited: u64,
     /// Requests answered with a transient error.
     pub transient: u64,
     /// Connections dropped while the server was down.
     pub dropped: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    rate_limited: AtomicU64,
-    transient: AtomicU64,
-    dropped: AtomicU64,
-}
-
-/// The server's own quota: a GCRA that refuses (never waits).
-#[derive(Debug)]
-struct Quota {
-    interval: Duration,
-    tolerance: Duration,
-    tat: Instant,
-}
-
-impl Quota {
-    fn new(spec: &ServerSpec, start: Instant) -> Self {
-        let interval = Duration::from_secs(1) / spec.quota_per_sec.max(1);
-        Quota {
-            interval,
-            tolerance: interval * spec.burst.saturating_sub(1),
-            tat: start,
-        }
-    }
-
-    /// `Ok` when the call fits the quota, else how long until one would.
-    fn check(&mut self, now: Instant) -> Result<(), Duration> {
-        let allowed_at = self.tat.checked_sub(self.tolerance).unwrap_or(now);
-        if now < allowed_at {
-            return Err(allowed_at - now);
-        }
-        self.tat = self.tat.max(now) + self.interval;
-        Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct State {
-    spec: ServerSpec,
-    start: Instant,
-    quota: Mutex<Quota>,
-    rng: Mutex<fastrand::Rng>,
-    counters: Counters,
-}
-
-enum Verdict {
-    Answer(Response),
-    After(Duration, Response),
-}
-
-impl State {
-    fn is_down(&self, now: Instant) -> bool {
-        self.spec.down.is_some_and(|(from, len)| {
-            let t = now.saturating_duration_since(self.start);
-            t >= from && t < from + len
-        })
-    }
-
-    fn decide(&self, req: Request) -> Verdict {
-        let id = req.id;
-        if req.params.name != self.spec.name {
-            return Verdict::Answer(Response::err(
-                Some(id),
-                RpcError::new(INVALID_PARAMS, "unknown tool"),
-            ));
-        }
-        if let Err(wait) = self.quota.lock().check(Instant::now()) {
-            self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-            let mut e = RpcError::new(RATE_LIMITED, "rate limit exceeded");
-            // Round up so a client that waits exactly this long fits.
-            e.data = Some(json!({ "retry_after_ms": wait.as_millis() as u64 + 1 }));
-            return Verdict::Answer(Response::err(Some(id), e));
-        }
-        let (latency, transient) = {
-            let mut rng = self.rng.lock();
-            let (lo, hi) = self.spec.latency;
-            let base = lo + (hi.saturating_sub(lo)).mul_f64(rng.f64());
-            let slow = rng.f64() < self.spec.slow_share;
-            let transient = rng.f64() < self.spec.transient_share;
-            (if slow { self.spec.slow } else { base }, transient)
-        };
-        if transient {
-            self.counters.transient.fetch_add(1, Ordering::Relaxed);
-            let e = RpcError::new(TRANSIENT, "transient failure, try again");
-            return Verdict::After(latency / 2, Response::err(Some(id), e));
-        }
-        let text = format!("{} result for call {id}", self.spec.name);
-        let result = json!({ "content": [{ "type": "text", "text": text }], "isError": false });
-        Verdict::After(latency, Response::ok(id, result))
-    }
+    /// Progress notifications sent.
+    pub progress: u64,
+    /// `notifications/cancelled` received.
+    pub cancel_notices: u64,
+    /// Calls whose work stopped because of a cancellation (the rest had
+    /// already been answered when the notice came).
+    pub cancelled: u64,
 }
 
 /// A set of running tool servers; dropping it stops them and closes every
@@ -204,11 +149,16 @@ impl ServerFarm {
     pub fn counts(&self, name: &str) -> Option<ServerCounts> {
         self.find(name).map(|(_, s)| {
             let c = &s.counters;
+            let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
             ServerCounts {
-                requests: c.requests.load(Ordering::Relaxed),
-                rate_limited: c.rate_limited.load(Ordering::Relaxed),
-                transient: c.transient.load(Ordering::Relaxed),
-                dropped: c.dropped.load(Ordering::Relaxed),
+                requests: get(&c.requests),
+                tool_calls: get(&c.tool_calls),
+                rate_limited: get(&c.rate_limited),
+                transient: get(&c.transient),
+                dropped: get(&c.dropped),
+                progress: get(&c.progress),
+                cancel_notices: get(&c.cancel_notices),
+                cancelled: get(&c.cancelled),
             }
         })
     }
@@ -235,194 +185,11 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, ex: Arc<Executor<
             continue;
         };
         if state.is_down(Instant::now()) {
-            state.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            bump(&state.counters.dropped);
             drop(stream);
             continue;
         }
         let _ = stream.set_nodelay(true);
         ex.spawn(serve(stream, state.clone(), ex.clone())).detach();
-    }
-}
-
-/// Serves one connection: requests are answered out of order, each after
-/// its own latency, so the client must route responses by id.
-async fn serve(stream: TcpStream, state: Arc<State>, ex: Arc<Executor<'static>>) {
-    let (tx, rx) = async_channel::unbounded::<Response>();
-    let mut out = stream.clone();
-    ex.spawn(async move {
-        while let Ok(resp) = rx.recv().await {
-            if write_json(&mut out, &resp).await.is_err() {
-                break;
-            }
-        }
-    })
-    .detach();
-    let mut reader = BufReader::new(stream.clone());
-    let mut buf = Vec::with_capacity(1024);
-    loop {
-        let frame = match read_frame(&mut reader, &mut buf, MAX_FRAME).await {
-            Ok(f) => f,
-            Err(_) => break,
-        };
-        if frame != Frame::Eof {
-            state.counters.requests.fetch_add(1, Ordering::Relaxed);
-        }
-        if state.is_down(Instant::now()) {
-            state.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            let _ = stream.shutdown(Shutdown::Both);
-            break;
-        }
-        let verdict = match frame {
-            Frame::Eof => break,
-            Frame::TooLong => Verdict::Answer(Response::err(
-                None,
-                RpcError::new(INVALID_REQUEST, "frame too large"),
-            )),
-            Frame::Line => match parse_request(&buf) {
-                Err(bad) => Verdict::Answer(bad.response()),
-                Ok(req) => state.decide(req),
-            },
-        };
-        match verdict {
-            Verdict::Answer(resp) => {
-                let _ = tx.send(resp).await;
-            }
-            Verdict::After(latency, resp) => {
-                let tx = tx.clone();
-                ex.spawn(async move {
-                    Timer::after(latency).await;
-                    let _ = tx.send(resp).await;
-                })
-                .detach();
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::{PARSE_ERROR, RpcError};
-    use futures_lite::io::AsyncWriteExt;
-
-    fn quiet() -> ServerSpec {
-        ServerSpec {
-            name: "echo",
-            weight: 1,
-            latency: (Duration::ZERO, Duration::ZERO),
-            slow_share: 0.0,
-            slow: Duration::ZERO,
-            quota_per_sec: 1_000,
-            burst: 100,
-            transient_share: 0.0,
-            down: None,
-        }
-    }
-
-    async fn roundtrip(
-        reader: &mut BufReader<TcpStream>,
-        writer: &mut TcpStream,
-        line: &[u8],
-    ) -> Response {
-        writer.write_all(line).await.unwrap();
-        let mut buf = Vec::new();
-        assert_eq!(
-            read_frame(reader, &mut buf, MAX_FRAME).await.unwrap(),
-            Frame::Line
-        );
-        serde_json::from_slice(&buf).unwrap()
-    }
-
-    #[test]
-    fn malformed_and_oversized_frames_get_errors_and_the_connection_lives_on() {
-        let farm = ServerFarm::start(&[quiet()], 1).unwrap();
-        smol::block_on(async {
-            let s = TcpStream::connect(farm.addr("echo").unwrap())
-                .await
-                .unwrap();
-            let mut w = s.clone();
-            let mut r = BufReader::new(s);
-            let resp = roundtrip(&mut r, &mut w, b"{oops\n").await;
-            assert_eq!(resp.error.unwrap().code, PARSE_ERROR);
-            let mut huge = vec![b'x'; MAX_FRAME + 10];
-            huge.push(b'\n');
-            let resp = roundtrip(&mut r, &mut w, &huge).await;
-            assert_eq!(resp.error.unwrap().code, INVALID_REQUEST);
-            let call = serde_json::to_vec(&Request::tools_call(3, "echo", json!({}))).unwrap();
-            let resp = roundtrip(&mut r, &mut w, &[&call[..], b"\n"].concat()).await;
-            assert_eq!(resp.id, Some(3));
-            assert!(resp.result.is_some());
-            let wrong = serde_json::to_vec(&Request::tools_call(4, "nope", json!({}))).unwrap();
-            let resp = roundtrip(&mut r, &mut w, &[&wrong[..], b"\n"].concat()).await;
-            assert_eq!(resp.error.map(|e| e.code), Some(INVALID_PARAMS));
-        });
-        assert_eq!(farm.counts("echo").unwrap().requests, 4);
-    }
-
-    #[test]
-    fn over_quota_calls_get_retry_after() {
-        let mut spec = quiet();
-        // One call a second, two at once: the third of a quick burst is
-        // refused unless a whole second passed, which loopback never takes.
-        spec.quota_per_sec = 1;
-        spec.burst = 2;
-        let farm = ServerFarm::start(&[spec], 1).unwrap();
-        smol::block_on(async {
-            let s = TcpStream::connect(farm.addr("echo").unwrap())
-                .await
-                .unwrap();
-            let mut w = s.clone();
-            let mut r = BufReader::new(s);
-            let mut errors: Vec<Option<RpcError>> = Vec::new();
-            for id in 0..3 {
-                let call = serde_json::to_vec(&Request::tools_call(id, "echo", json!({}))).unwrap();
-                let resp = roundtrip(&mut r, &mut w, &[&call[..], b"\n"].concat()).await;
-                errors.push(resp.error);
-            }
-            assert!(errors[0].is_none() && errors[1].is_none());
-            let e = errors[2].take().expect("third call refused");
-            assert_eq!(e.code, RATE_LIMITED);
-            assert!(
-                e.retry_after_ms()
-                    .is_some_and(|ms| (1..=1001).contains(&ms))
-            );
-        });
-        assert_eq!(farm.counts("echo").unwrap().rate_limited, 1);
-    }
-
-    #[test]
-    fn quota_refuses_past_the_burst_and_says_when() {
-        let t0 = Instant::now();
-        let mut spec = quiet();
-        spec.quota_per_sec = 10;
-        spec.burst = 3;
-        let mut q = Quota::new(&spec, t0);
-        for _ in 0..3 {
-            assert_eq!(q.check(t0), Ok(()));
-        }
-        assert_eq!(q.check(t0), Err(Duration::from_millis(100)));
-        assert_eq!(q.check(t0 + Duration::from_millis(100)), Ok(()));
-    }
-
-    #[test]
-    fn a_down_server_drops_connections() {
-        let mut spec = quiet();
-        spec.down = Some((Duration::ZERO, Duration::from_secs(60)));
-        let farm = ServerFarm::start(&[spec], 1).unwrap();
-        smol::block_on(async {
-            let s = TcpStream::connect(farm.addr("echo").unwrap())
-                .await
-                .unwrap();
-            let mut w = s.clone();
-            let mut r = BufReader::new(s);
-            let _ = w.write_all(b"{}\n").await;
-            let mut buf = Vec::new();
-            // Either the accept-time drop or a reset: never an answer.
-            assert!(!matches!(
-                read_frame(&mut r, &mut buf, MAX_FRAME).await,
-                Ok(Frame::Line)
-            ));
-        });
-        assert!(farm.counts("echo").unwrap().dropped >= 1);
     }
 }

@@ -31,6 +31,12 @@ pub struct ServerSpec {
     /// `(start, length)` after the server starts during which it drops
     /// every connection it sees.
     pub down: Option<(Duration, Duration)>,
+    /// A call that works longer than this reports progress this often
+    /// (`notifications/progress`), when the client asked for it.
+    pub progress_every: Duration,
+    /// Whether the server speaks the modern era (answers `server/discover`)
+    /// besides the legacy `initialize` handshake.
+    pub modern: bool,
 }
 
 const fn ms(n: u64) -> Duration {
@@ -38,8 +44,9 @@ const fn ms(n: u64) -> Duration {
 }
 
 impl ServerSpec {
-    /// The three servers of the demonstration: a fast search, a fetch that
-    /// goes down for 1.5 s, a slow code runner with a heavy tail.
+    /// The three servers of the demonstration: a fast search (modern era),
+    /// a fetch that goes down for 1.5 s, a slow code runner with a heavy
+    /// tail that reports progress every 25 ms (both legacy era).
     ///
     /// ```
     /// let s = weir_demo::spec::ServerSpec::demo_set();
@@ -57,6 +64,8 @@ impl ServerSpec {
                 burst: 30,
                 transient_share: 0.03,
                 down: None,
+                progress_every: ms(100),
+                modern: true,
             },
             ServerSpec {
                 name: "fetch",
@@ -68,6 +77,8 @@ impl ServerSpec {
                 burst: 25,
                 transient_share: 0.05,
                 down: Some((ms(300), ms(1500))),
+                progress_every: ms(100),
+                modern: false,
             },
             ServerSpec {
                 name: "code",
@@ -79,25 +90,56 @@ impl ServerSpec {
                 burst: 15,
                 transient_share: 0.02,
                 down: None,
+                progress_every: ms(25),
+                modern: false,
             },
         ]
     }
 
     /// The same servers with a shorter downtime and tails, for tests with a
-    /// small number of calls.
+    /// small number of calls. A stalled call still outlasts every policy
+    /// timeout, so the policy run cancels it.
     ///
     /// ```
     /// let s = weir_demo::spec::ServerSpec::quick_set();
-    /// assert!(s.iter().all(|s| s.slow <= std::time::Duration::from_millis(300)));
+    /// assert!(s.iter().all(|s| s.slow <= std::time::Duration::from_millis(400)));
     /// ```
     pub fn quick_set() -> Vec<ServerSpec> {
         ServerSpec::demo_set()
             .into_iter()
             .map(|mut s| {
-                s.slow = s.slow.min(ms(300));
+                s.slow = s.slow.min(ms(400));
                 s.down = s.down.map(|_| (ms(50), ms(300)));
                 s
             })
             .collect()
+    }
+}
+
+impl ServerSpec {
+    /// A real server reached with `--server`, hosting `tool`: nothing known
+    /// of its behaviour, so a generous quota guess and timeout (the policy
+    /// derives its rate limit and timeout from these).
+    ///
+    /// ```
+    /// let s = weir_demo::spec::ServerSpec::external("echo");
+    /// assert_eq!((s.name, s.down), ("echo", None));
+    /// ```
+    pub fn external(tool: &str) -> ServerSpec {
+        ServerSpec {
+            // Names are `&'static` so the report's maps stay borrowed; one
+            // leaked name per `--server` run is the price.
+            name: Box::leak(tool.to_owned().into_boxed_str()),
+            weight: 1,
+            latency: (ms(0), ms(2_000)),
+            slow_share: 0.0,
+            slow: ms(0),
+            quota_per_sec: 1_000,
+            burst: 100,
+            transient_share: 0.0,
+            down: None,
+            progress_every: ms(100),
+            modern: false,
+        }
     }
 }

@@ -22,7 +22,10 @@
 
 #![warn(missing_docs)]
 
+mod net;
+mod process;
 mod tcp;
+pub use process::{AsyncStdChild, AsyncStdProcess};
 pub use tcp::{AsyncStdTcp, TcpManager};
 
 use core::fmt;

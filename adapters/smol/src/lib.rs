@@ -17,7 +17,10 @@
 
 #![warn(missing_docs)]
 
+mod net;
+mod process;
 mod tcp;
+pub use process::{SmolChild, SmolProcess};
 pub use tcp::{SmolTcp, TcpManager};
 
 use core::fmt;

@@ -22,7 +22,13 @@
 
 #![warn(missing_docs)]
 
+mod compat;
+mod net;
+mod process;
 mod tcp;
+pub use compat::Compat;
+pub use net::TokioIoTcp;
+pub use process::{TokioChild, TokioProcess};
 pub use tcp::{TcpManager, TokioTcp};
 
 use core::fmt;

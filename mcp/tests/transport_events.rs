@@ -1,0 +1,245 @@
+//! What the session does with transport events and cancel actions: a lost
+//! modern stream is re-issued under a new id, an expired legacy session is
+//! initialised again once, a modern HTTP-like transport cancels by itself,
+//! a dropped progress stream cancels, invalid header tools are dropped.
+
+mod common;
+
+use std::sync::Arc;
+
+use futures_lite::StreamExt;
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_mcp::handler::ClientHandler;
+use weir_mcp::protocol::Tool;
+use weir_mcp::transport::{CancelAction, TransportError, TransportEvent};
+use weir_mcp::{CallEvent, Client, McpError, ProtocolMode, memory};
+
+use common::{Server, connector, text, token};
+
+#[test]
+fn a_lost_stream_is_reissued_under_a_new_id() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair_with(CancelAction::Done);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let ids = rt.spawn(async move {
+        let first = srv.request().await.unwrap();
+        srv.peer
+            .send_event(TransportEvent::StreamLost {
+                id: first.id.clone(),
+            })
+            .unwrap();
+        let second = srv.request().await.unwrap();
+        srv.reply(second.id.clone(), text("again"));
+        (first, second)
+    });
+    assert_eq!(
+        rt.block_on(client.call_tool("t", json!({"k": 1})))
+            .unwrap()
+            .text(),
+        "again"
+    );
+    let (first, second) = rt.block_on(ids).unwrap();
+    assert_ne!(first.id, second.id);
+    assert_eq!(
+        common::params(second.params.as_deref())["arguments"],
+        json!({"k": 1})
+    );
+    assert_eq!(
+        client.stats().cancels,
+        0,
+        "a lost stream is not a cancellation"
+    );
+}
+
+#[test]
+fn an_expired_session_is_initialised_again_once() {
+    let rt = VirtualRuntime::new();
+    let (t1, p1) = memory::pair();
+    let (t2, p2) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(connector(vec![t1, t2]));
+    let (s1, s2) = (Server::new(p1), Server::new(p2));
+    let srv = s1.clone();
+    rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        let r = srv.request().await.unwrap();
+        srv.peer
+            .send_event(TransportEvent::SessionExpired { id: Some(r.id) })
+            .unwrap();
+        let _ = srv.request().await;
+    })
+    .detach();
+    let srv = s2.clone();
+    rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        let r = srv.request().await.unwrap();
+        assert_eq!(r.method, "tools/call");
+        srv.reply(r.id, text("new session"));
+    })
+    .detach();
+    assert_eq!(
+        rt.block_on(client.call_tool("t", json!({})))
+            .unwrap()
+            .text(),
+        "new session"
+    );
+    assert_eq!(client.stats().connects, 2);
+    assert_eq!(s1.peer.closes(), 1, "the expired connection was closed");
+}
+
+/// Like modern HTTP: the transport closes the stream, so no notification
+/// goes out, but the transport hears the cancel exactly once.
+#[test]
+fn a_transport_that_cancels_itself_gets_no_notification() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair_with(CancelAction::Done);
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let got = rt.spawn(async move { srv.request().await.unwrap() });
+    rt.block_on(async {
+        let mut call = Box::pin(client.call_tool("slow", json!({})));
+        let req = futures_lite::future::or(
+            async {
+                let r = (&mut call).await;
+                panic!("answered: {r:?}")
+            },
+            async { got.await.unwrap() },
+        )
+        .await;
+        drop(call);
+        rt.sleep(std::time::Duration::from_millis(1)).await;
+        assert_eq!(server.peer.cancelled_ids(), vec![req.id]);
+        assert!(
+            server.peer.try_recv().is_none(),
+            "no notifications/cancelled on the wire"
+        );
+    });
+}
+
+/// Dropping a progress stream before its result cancels the call once.
+async fn dropping_a_progress_stream_cancels<R: Runtime>(rt: R) {
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    let after = rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        let r = srv.request().await.unwrap();
+        srv.progress(&token(&r), 1.0);
+        srv.progress(&token(&r), 2.0);
+        // The next message from the client, and the one after if any.
+        let next = srv.next().await;
+        (r, next)
+    });
+    let mut call = client.call_tool_with_progress("long", json!({}));
+    let first = call.next().await.unwrap();
+    assert!(
+        matches!(first, CallEvent::Progress(ref p) if p.progress == 1.0),
+        "{first:?}"
+    );
+    drop(call);
+    let (req, next) = after.await.unwrap();
+    let Some(weir_mcp::jsonrpc::Message::Notification(n)) = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(n.method, "notifications/cancelled");
+    let weir_mcp::jsonrpc::RequestId::Number(id) = req.id else {
+        unreachable!()
+    };
+    assert_eq!(common::params(n.params.as_deref())["requestId"], json!(id));
+    assert!(server.peer.try_recv().is_none(), "exactly one cancellation");
+    assert_eq!(client.stats().cancels, 1);
+}
+
+on_every_runtime!(dropping_a_progress_stream_cancels);
+
+#[derive(Default)]
+struct Rejections(Arc<Mutex<Vec<String>>>);
+impl ClientHandler for Rejections {
+    fn on_tool_rejected(&self, tool: &Tool, reason: &str) {
+        self.0.lock().push(format!("{}: {reason}", tool.name));
+    }
+}
+
+#[test]
+fn tools_with_invalid_header_declarations_are_dropped() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Legacy)
+        .handler(Rejections(seen.clone()))
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    rt.spawn(async move {
+        srv.accept_initialize("2025-11-25").await;
+        let r = srv.request().await.unwrap();
+        let prop = |h: Value, ty: &str| json!({"type": "object", "properties": {"p": {"type": ty, "x-mcp-header": h}}});
+        srv.reply(
+            r.id,
+            json!({"tools": [
+                {"name": "good", "inputSchema": prop(json!("Region"), "string")},
+                {"name": "space", "inputSchema": prop(json!("Bad Name"), "string")},
+                {"name": "colon", "inputSchema": prop(json!("a:b"), "string")},
+                {"name": "unicode", "inputSchema": prop(json!("Région"), "string")},
+                {"name": "newline", "inputSchema": prop(json!("a\r\nb"), "string")},
+                {"name": "number", "inputSchema": prop(json!("N"), "number")},
+                {"name": "dup", "inputSchema": {"type": "object", "properties": {
+                    "a": {"type": "string", "x-mcp-header": "X"}, "b": {"type": "string", "x-mcp-header": "x"}}}},
+                {"name": "plain", "inputSchema": {"type": "object"}}
+            ]}),
+        );
+    })
+    .detach();
+    let tools = rt.block_on(client.list_tools()).unwrap();
+    let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["good", "plain"]);
+    assert_eq!(seen.lock().len(), 6);
+    let _ = (McpError::Closed, TransportError::Closed);
+}
+
+/// A call dropped before the writer sent its request takes the request
+/// back: the server sees neither the request nor a cancellation.
+#[test]
+fn a_call_dropped_before_its_request_is_written_sends_nothing() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    rt.block_on(async {
+        // Connected, with nothing in flight.
+        let srv = server.clone();
+        let first = rt.spawn(async move {
+            let r = srv.request().await.unwrap();
+            srv.reply(r.id, text("one"));
+        });
+        client.call_tool("warm", json!({})).await.unwrap();
+        first.await.unwrap();
+        // One poll queues the request; the writer has not run yet.
+        let mut call = Box::pin(client.call_tool("gone", json!({})));
+        assert!(futures_lite::future::poll_once(&mut call).await.is_none());
+        drop(call);
+        rt.sleep(std::time::Duration::from_millis(1)).await;
+    });
+    assert!(
+        server.peer.try_recv().is_none(),
+        "nothing reached the server"
+    );
+    assert_eq!(client.stats().cancels, 0);
+    assert_eq!(server.peer.cancels(), 0);
+}
