@@ -120,3 +120,17 @@ pub mod tower {
 pub mod mcp {
     pub use weir_mcp::*;
 }
+
+// The README's examples are doc tests too (they need every feature).
+#[cfg(all(
+    doctest,
+    feature = "smol",
+    feature = "tokio",
+    feature = "async-std",
+    feature = "mcp",
+    feature = "tower",
+    feature = "tracing",
+    feature = "metrics"
+))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
