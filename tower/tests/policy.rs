@@ -104,7 +104,12 @@ fn the_pipelines_outcomes_come_out_as_weirs_error() {
 #[test]
 fn a_retry_outside_the_breaker_waits_out_its_open_time() {
     let rt = VirtualRuntime::new();
-    let retry = Retry::constant(ms(100)).max_attempts(4).build().unwrap();
+    // No jitter on the breaker's hint, so the probe's instant is exact.
+    let retry = Retry::constant(ms(100))
+        .max_attempts(4)
+        .retry_after_jitter(0.0)
+        .build()
+        .unwrap();
     let breaker = CircuitBreaker::builder()
         .consecutive_failures(2)
         .open_for(Duration::from_secs(30))
