@@ -492,6 +492,10 @@ impl<R: Runtime, L> Client<R, L> {
                 }
                 Outcome::Error(e) => return Err(McpError::Server(e)),
                 Outcome::Failed(e) => {
+                    // The user closed the client: say so, not "connection closed".
+                    if self.inner.closed.load(Ordering::SeqCst) {
+                        return Err(McpError::Closed);
+                    }
                     if e.is_fatal() {
                         self.drop_session(&s, e.clone());
                     }
