@@ -164,6 +164,10 @@ impl<R: Runtime, L> fmt::Debug for Client<R, L> {
 struct ParamsOut<'a> {
     #[serde(flatten)]
     base: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a Value>,
     #[serde(rename = "_meta")]
     meta: MetaOut<'a>,
     #[serde(rename = "inputResponses", skip_serializing_if = "Option::is_none")]
@@ -211,6 +215,8 @@ struct Call<'a> {
     method: &'static str,
     /// The params, without `_meta`.
     params: Map<String, Value>,
+    /// `tools/call`: the arguments, written beside `name` (from `name`).
+    arguments: Option<Value>,
     /// The caller's own `_meta`, merged under the client's keys.
     meta: Option<Map<String, Value>>,
     name: Option<String>,
@@ -420,6 +426,8 @@ impl<R: Runtime, L> Client<R, L> {
             let modern = era == Era::Modern;
             let params = ParamsOut {
                 base: &call.params,
+                name: call.arguments.as_ref().and(call.name.as_deref()),
+                arguments: call.arguments.as_ref(),
                 meta: MetaOut {
                     user: call.meta.as_ref(),
                     progress_token: id,
@@ -687,6 +695,7 @@ where
         Call {
             method,
             params,
+            arguments: None,
             meta,
             name: None,
             tool_schema: None,
