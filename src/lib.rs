@@ -12,6 +12,7 @@
 //! * `async-std`: [`AsyncStd`], the async-std adapter (async-std is
 //!   discontinued upstream; prefer smol for new code).
 //! * `test-util`: the virtual-time runtime and the counting allocator.
+//! * `tower`: [`tower`](mod@tower), weir's policies as tower layers.
 //!
 //! Features only add: enabling several adapters at once is fine.
 //!
@@ -88,6 +89,13 @@ pub mod tokio {
 #[cfg(feature = "async-std")]
 pub mod async_std {
     pub use weir_async_std::*;
+}
+
+/// weir's policies as tower layers: [`tower::PolicyLayer`] and one layer
+/// per limiter and policy (see [`weir_tower`]).
+#[cfg(feature = "tower")]
+pub mod tower {
+    pub use weir_tower::*;
 }
 
 /// The MCP client (crate `weir-mcp`): a Model Context Protocol client on any

@@ -1,6 +1,7 @@
 //! The bulkhead against a sequential model: random sequences of acquire,
 //! try-acquire, release, cancel, time advance, limit change and close, with
 //! every outcome, every counter and the instant of every time-out compared.
+//! A lowered limit refuses the queued callers that no longer fit.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -122,6 +123,23 @@ impl Model {
         }
     }
 
+    /// A waiter that asks for more than the new limit can never fit: it is
+    /// refused at once, and the ones it held back are served.
+    fn set_limit(&mut self, limit: u32) {
+        self.limit = limit;
+        let waiters = &mut self.waiters;
+        let stats = &mut self.stats;
+        self.line.retain(|&id| {
+            let over = waiters[id].0 > limit;
+            if over {
+                waiters[id].2 = Fate::Refused(BulkheadError::Oversized);
+                stats.rejected_oversized += 1;
+            }
+            !over
+        });
+        self.dispatch();
+    }
+
     fn release(&mut self, n: u32) {
         self.in_flight -= n;
         self.dispatch();
@@ -241,11 +259,7 @@ fn run(
             }
             Op::SetLimit(l) => {
                 b.set_max_concurrent(l).unwrap();
-                let raised = l > m.limit;
-                m.limit = l;
-                if raised {
-                    m.dispatch();
-                }
+                m.set_limit(l);
             }
             Op::Close => {
                 b.close();

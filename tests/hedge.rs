@@ -3,14 +3,18 @@
 
 mod common;
 
+use std::pin::pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures_lite::future::poll_once;
 
 use weir::Runtime;
 use weir::policy::{Error, Policy};
 use weir::resilience::{Hedge, RetryBudget};
 use weir::rt::VirtualRuntime;
+use weir::{ConfigError, Rule};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -217,3 +221,89 @@ async fn hedging_wins_on_every_runtime<R: Runtime>(rt: R) {
 }
 
 on_every_runtime!(hedging_wins_on_every_runtime);
+
+/// Issue 10, finding 8: a zero delay, or more hedges than the documented
+/// bound, is refused with the field and the rule.
+#[test]
+fn zero_delay_and_too_many_hedges_are_refused() {
+    let err = |field, rule| Err(ConfigError::new("Hedge", field, rule));
+    assert_eq!(
+        Hedge::fixed(Duration::ZERO).build().map(drop),
+        err("delay", Rule::Zero)
+    );
+    assert_eq!(
+        Hedge::quantile(0.9, Duration::ZERO).build().map(drop),
+        err("initial", Rule::Zero)
+    );
+    assert_eq!(
+        Hedge::fixed(MS(1)).max_hedges(10_000).build().map(drop),
+        err("max_hedges", Rule::OutOfRange("1..=10"))
+    );
+    assert_eq!(Hedge::MAX_HEDGES, 10);
+    assert!(
+        Hedge::fixed(Duration::from_nanos(1))
+            .max_hedges(Hedge::MAX_HEDGES)
+            .build()
+            .is_ok(),
+        "the bounds themselves are accepted"
+    );
+}
+
+/// A runtime whose timers are all past due by the time they are polled,
+/// as on an executor thread that was starved: the case where every hedge
+/// is due in the same poll.
+#[derive(Clone, Debug)]
+struct LateTimers<R>(R);
+
+impl<R: Runtime> Runtime for LateTimers<R> {
+    type Sleep = std::future::Ready<()>;
+    type JoinHandle<T: Send + 'static> = R::JoinHandle<T>;
+
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+
+    fn sleep_until(&self, _deadline: Instant) -> Self::Sleep {
+        std::future::ready(())
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.spawn(future)
+    }
+
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.0.spawn_blocking(f)
+    }
+}
+
+/// Issue 10, finding 8: however many hedges are due, one poll starts at
+/// most one, and yields to the executor before the next.
+async fn one_poll_starts_at_most_one_hedge<R: Runtime>(rt: R) {
+    let late = LateTimers(rt);
+    let hedge = Hedge::fixed(MS(1)).max_hedges(10).build().unwrap();
+    let started = AtomicU32::new(0);
+    let mut run = pin!(hedge.run(&late, || {
+        started.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<Result<(), ()>>()
+    }));
+    for poll in 1..=10 {
+        assert!(poll_once(&mut run).await.is_none(), "attempts never end");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            1 + poll,
+            "the first attempt and one hedge per poll"
+        );
+    }
+    assert!(poll_once(&mut run).await.is_none());
+    assert_eq!(started.load(Ordering::SeqCst), 11, "max_hedges reached");
+}
+
+on_every_runtime!(one_poll_starts_at_most_one_hedge);

@@ -68,7 +68,12 @@ fn retry_waits_for_the_rate_limiters_retry_after() {
         .rate(1, Duration::from_secs(1))
         .build(rt.clone())
         .unwrap();
-    let retry = Retry::constant(MS(1)).max_attempts(3).build().unwrap();
+    // The hint exactly: its jitter is tested in retry_hints.rs.
+    let retry = Retry::constant(MS(1))
+        .max_attempts(3)
+        .retry_after_jitter(0.0)
+        .build()
+        .unwrap();
     let policy = Policy::new(rt.clone())
         .retry(retry)
         .rate_limit_or_reject(limiter);

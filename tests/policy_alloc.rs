@@ -57,3 +57,40 @@ fn successful_call_through_every_layer_allocates_nothing() {
     assert_eq!(out, (0..1000).sum::<u64>());
     assert_eq!(n.allocations, 0, "{n:?}");
 }
+
+/// The cancellation layer and `call_with_cancel` cost nothing on a call
+/// that completes without waiting: the token is only registered with once
+/// the work has to wait.
+#[test]
+fn cancellation_allocates_nothing_when_the_call_does_not_wait() {
+    let rt = VirtualRuntime::new();
+    let shutdown = weir::cancel::CancellationToken::new();
+    let request = weir::cancel::CancellationToken::new();
+    let retry = Retry::exponential(Duration::from_millis(10))
+        .max_attempts(3)
+        .build()
+        .unwrap();
+    let policy = Policy::new(rt.clone())
+        .cancel_on(shutdown.clone())
+        .retry(retry);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut call_once = |i: u64| {
+        let fut =
+            std::pin::pin!(policy.call_with_cancel(&request, || async move { Ok::<_, ()>(i) }));
+        fut.poll(&mut cx)
+    };
+    for i in 0..100 {
+        assert_eq!(call_once(i), Poll::Ready(Ok(i)));
+    }
+    let (n, out) = alloc_count::count(|| {
+        let mut sum = 0;
+        for i in 0..1000 {
+            if let Poll::Ready(Ok(v)) = call_once(i) {
+                sum += v;
+            }
+        }
+        sum
+    });
+    assert_eq!(out, (0..1000).sum::<u64>());
+    assert_eq!(n.allocations, 0, "{n:?}");
+}

@@ -157,6 +157,8 @@ fn retry_after_hint_replaces_the_delay_and_restarts_backoff() {
         .max_delay(SEC)
         .max_attempts(5)
         .honor_retry_after()
+        // The hint exactly: its jitter is tested in retry_hints.rs.
+        .retry_after_jitter(0.0)
         .build()
         .unwrap();
     let hints = [None, Some(7 * SEC), None, None];
@@ -182,6 +184,7 @@ fn retry_after_from_a_closure() {
     let r = Retry::constant(MS)
         .max_attempts(2)
         .retry_after_with(|e: &(u8, u64)| Some(Duration::from_secs(e.1)))
+        .retry_after_jitter(0.0)
         .build()
         .unwrap();
     let out: Result<(), (u8, u64)> = rt.block_on(r.run(&rt, || async { Err((1, 3)) }));

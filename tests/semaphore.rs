@@ -70,13 +70,13 @@ fn fair_large_head_is_not_starved_by_small_requests() {
 
 #[test]
 fn fair_try_acquire_does_not_overtake_a_waiter() {
-    let sem = fair(1);
-    let held = sem.try_acquire(1).unwrap();
+    let sem = fair(2);
+    let mut held = sem.try_acquire(2).unwrap();
     let (_, w) = flag();
     let mut waiter = pin!(sem.acquire(2));
     assert!(poll(waiter.as_mut(), &w).is_pending());
     sem.add_permits(0).unwrap();
-    drop(held);
+    drop(held.split(1).unwrap());
     // The waiter holds 1 of its 2; nothing is free for anyone else.
     assert_eq!(sem.available_permits(), 0);
     assert!(sem.try_acquire(1).is_err());
@@ -146,8 +146,8 @@ fn cancelling_a_granted_but_unpolled_waiter_returns_its_permits() {
 
 #[test]
 fn close_fails_every_waiter_at_once_and_later_acquires() {
-    let sem = fair(1);
-    let held = sem.try_acquire(1).unwrap();
+    let sem = fair(3);
+    let held = sem.try_acquire(3).unwrap();
     let mut waiters: Vec<_> = (1..=3)
         .map(|n| (Box::pin(sem.acquire(n)), flag()))
         .collect();
@@ -169,9 +169,9 @@ fn close_fails_every_waiter_at_once_and_later_acquires() {
         poll(late.as_mut(), &w),
         Poll::Ready(Err(AcquireError::Closed))
     ));
-    // A permit held across close still counts back.
+    // Permits held across close still count back.
     drop(held);
-    assert_eq!(sem.available_permits(), 1);
+    assert_eq!(sem.available_permits(), 3);
 }
 
 #[test]

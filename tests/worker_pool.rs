@@ -466,8 +466,10 @@ impl Drop for ExitGuard {
     }
 }
 
+/// `shutdown` joins the threads (dropping the pool no longer does: it
+/// detaches them, see `tests/worker_pool_drop.rs`).
 #[test]
-fn dropping_the_pool_joins_every_thread() {
+fn shutdown_joins_every_thread() {
     let exited = Arc::new(AtomicUsize::new(0));
     let pool = WorkerPool::builder().max_threads(4).build().unwrap();
     let (gate, started) = (Arc::new(Gate::default()), Arc::new(Count::default()));
@@ -484,7 +486,7 @@ fn dropping_the_pool_joins_every_thread() {
     started.wait_for(4);
     assert_eq!(pool.stats().threads, 4);
     gate.open();
-    drop(pool);
+    pool.shutdown();
     assert_eq!(exited.load(Ordering::SeqCst), 4, "every thread was joined");
 }
 

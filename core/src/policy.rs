@@ -1,5 +1,6 @@
 //! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
-//! bulkhead, hedge and fallback, composed in the order written.
+//! bulkhead, hedge, fallback and cancellation, composed in the order
+//! written.
 //!
 //! The layer written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
@@ -7,6 +8,11 @@
 //! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
 //! layer is also usable alone, through its own type in `limit` or
 //! `resilience`.
+//!
+//! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
+//! fires: one per call with [`Policy::call_with_cancel`], one per policy
+//! with [`Policy::cancel_on`] (see [`CancelLayer`]). Dropping a call's
+//! future also cancels it, silently.
 //!
 //! A `Policy` is fully static: its type spells the layers, a call allocates
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
@@ -37,6 +43,38 @@
 //! # }
 //! ```
 
+//!
+//! # Which outcomes a retry retries
+//!
+//! One rule, for the [`RetryLayer`] (written with [`Policy::retry`]); the
+//! retry's `retry_if` is the one place to change it.
+//!
+//! | outcome of an attempt | retried by default | waited for before the retry |
+//! |---|---|---|
+//! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
+//! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
+//! | [`Error::Timeout`] (a timeout layer inside the retry) | yes | the backoff delay |
+//! | [`Error::RateLimited`] | yes | its `retry_after` |
+//! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
+//! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
+//! | [`Error::Cancelled`], [`Error::Closed`] | never, whatever the filter says | — |
+//!
+//! The default column is [`Error::retried_by_default`]. A filter written
+//! `retry_if(|e: &E| ..)` decides the caller's errors and keeps the default
+//! for weir's outcomes; a filter written `retry_if(OnOutcome(|e: &Error<E>| ..))`
+//! decides every outcome but the two final ones (see [`OnOutcome`]). Every
+//! retry is also bounded by the retry's attempts, deadline and budget.
+//!
+//! A hint (`retry_after`, `remaining`, the caller's) is waited for plus a
+//! random part of up to `retry_after_jitter` of it (default 20 %), so that
+//! callers refused together come back apart; a hint longer than
+//! `max_retry_after` (default 30 s) is not waited for at all: the attempt's
+//! error is returned at once (see
+//! [`RetryBuilder::max_retry_after`](crate::resilience::RetryBuilder::max_retry_after)).
+//! With every default, a breaker that has just opened (60 s) or whose
+//! probes are all out (half-open timeout 60 s) is therefore returned as
+//! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
+
 // Layer impls spell out `impl Future + Send + 'a` so that every layer's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
@@ -48,24 +86,29 @@ use std::time::Duration;
 
 mod breaker;
 mod bulkhead;
+mod cancel;
 mod error;
 mod fallback;
 mod hedge;
 mod layer;
+mod outcome;
 mod rate;
 mod retry;
 mod timeout;
 
 pub use breaker::BreakerLayer;
 pub use bulkhead::BulkheadLayer;
+pub use cancel::CancelLayer;
 pub use error::{Error, Rejection};
 pub use fallback::FallbackLayer;
 pub use hedge::HedgeLayer;
 pub use layer::{Identity, Layer, Stack};
+pub use outcome::{OnOutcome, OutcomeFilter};
 pub use rate::{RateLimitLayer, RateMode};
 pub use retry::RetryLayer;
 pub use timeout::TimeoutLayer;
 
+use crate::cancel::CancellationToken;
 use crate::limit::rate::Clock;
 use crate::limit::{Bulkhead, RateLimiter};
 use crate::resilience::{CircuitBreaker, Hedge, Retry};
@@ -121,6 +164,27 @@ impl<R: Runtime, L> Policy<R, L> {
         }
     }
 
+    /// Ends what runs inside with [`Error::Cancelled`] as soon as `token`
+    /// is cancelled, whatever it waits on; see [`CancelLayer`]. Written
+    /// first, it covers the whole call (a shutdown token for every call of
+    /// this policy); for a token per call, see
+    /// [`call_with_cancel`](Self::call_with_cancel).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::cancel::CancellationToken;
+    /// use weir_core::policy::{Error, Policy};
+    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let shutdown = CancellationToken::new();
+    /// let p = Policy::new(rt.clone()).cancel_on(shutdown.clone());
+    /// shutdown.cancel();
+    /// assert_eq!(rt.block_on(p.call(|| async { Ok::<_, ()>(1) })), Err(Error::Cancelled));
+    /// # }
+    /// ```
+    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Stack<L, CancelLayer>> {
+        self.layer(CancelLayer { token })
+    }
+
     /// Drops what runs inside after `duration` with [`Error::Timeout`].
     ///
     /// ```
@@ -134,7 +198,8 @@ impl<R: Runtime, L> Policy<R, L> {
         self.layer(TimeoutLayer { duration })
     }
 
-    /// Runs what is inside again while `retry` allows; see [`RetryLayer`].
+    /// Runs what is inside again while `retry` allows; which outcomes it
+    /// retries is [the rule above](self#which-outcomes-a-retry-retries).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -286,6 +351,55 @@ impl<R: Runtime, L> Policy<R, L> {
             let attempt = || async { op().await.map_err(Error::Inner) };
             self.layers.run(&self.rt, &attempt).await
         }
+    }
+
+    /// [`call`](Self::call), ended with [`Error::Cancelled`] the moment
+    /// `token` is cancelled: the whole pipeline is dropped then, wherever
+    /// it waits (an attempt, a back-off sleep, a rate-limit wait, a bulkhead
+    /// queue), and every layer gives back what it held. A token already
+    /// cancelled makes no attempt. Cancellation is never retried.
+    ///
+    /// The rule is the [`CancelLayer`]'s, written outermost for this call
+    /// only. (Dropping a policy call's future cancels it too, without a
+    /// token, but then nobody sees an outcome.)
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), plus [`Error::Cancelled`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// use weir_core::cancel::CancellationToken;
+    /// use weir_core::policy::{Error, Policy};
+    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    ///
+    /// let rt = VirtualRuntime::new();
+    /// let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(30));
+    /// let request = CancellationToken::new();
+    /// request.cancel_at(&rt, rt.now() + Duration::from_secs(2));
+    /// let r2 = rt.clone();
+    /// let out = rt.block_on(policy.call_with_cancel(&request, || {
+    ///     let r2 = r2.clone();
+    ///     async move { r2.sleep(Duration::from_secs(10)).await; Ok::<_, ()>(()) }
+    /// }));
+    /// assert_eq!(out, Err(Error::Cancelled));
+    /// assert_eq!(rt.elapsed(), Duration::from_secs(2));
+    /// # }
+    /// ```
+    pub fn call_with_cancel<'a, T, E, F, Fut>(
+        &'a self,
+        token: &'a CancellationToken,
+        op: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
+    where
+        L: Layer<R, T, E> + Sync,
+        F: Fn() -> Fut + Send + Sync + 'a,
+        Fut: Future<Output = Result<T, E>> + Send + 'a,
+        T: Send + 'a,
+        E: Send + 'a,
+    {
+        cancel::Cancellable::new(token, move || self.call(op))
     }
 
     /// The runtime the pipeline sleeps and measures on.

@@ -59,6 +59,16 @@ use raw::{Entry, Fast, Raw};
 /// raising it admits waiters at once, lowering it takes effect as permits
 /// come back (nothing is revoked).
 ///
+/// **No request waits for what it can never get.** A request for more
+/// permits than the limit in force is refused with
+/// [`BulkheadError::Oversized`]: at once when it is made (whatever the
+/// order, `max_wait` or the queue), and, when the limit is lowered below
+/// what a queued caller asked for, at the moment of the lowering (not when
+/// its `max_wait` runs out). Such a caller could never be admitted, and at
+/// the head of the line it would hold back every caller behind it; once it
+/// is refused, the others are served as permits come back. A later raise
+/// does not bring a refused caller back: it asks again if it wants to.
+///
 /// # Cost
 ///
 /// When nobody waits, admission is one compare-and-swap and release one
@@ -244,7 +254,9 @@ impl<R: Runtime> Bulkhead<R> {
 
     /// Changes the limit. Raising it admits waiters at once; lowering it
     /// takes effect as permits come back (none is revoked, so `in_flight`
-    /// may exceed the new limit for a while).
+    /// may exceed the new limit for a while), and refuses at once, with
+    /// [`BulkheadError::Oversized`], every queued caller that asked for more
+    /// permits than the new limit, so that the callers behind it proceed.
     ///
     /// # Errors
     ///
@@ -258,6 +270,28 @@ impl<R: Runtime> Bulkhead<R> {
     /// b.set_max_concurrent(5).unwrap();
     /// assert_eq!(b.max_concurrent(), 5);
     /// assert!(b.set_max_concurrent(0).is_err());
+    /// # }
+    /// ```
+    ///
+    /// A queued caller that no longer fits is refused, and the one behind
+    /// it gets the next permit:
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use futures_lite::future::{block_on, poll_once};
+    /// use weir_core::limit::{Bulkhead, BulkheadError};
+    ///
+    /// let b = Bulkhead::builder().max_concurrent(3).max_queued(4)
+    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let held = b.try_acquire_n(3).unwrap();
+    /// let mut big = Box::pin(b.acquire_n(3));
+    /// let mut small = Box::pin(b.acquire());
+    /// assert!(block_on(poll_once(&mut big)).is_none());
+    /// assert!(block_on(poll_once(&mut small)).is_none());
+    /// b.set_max_concurrent(2).unwrap();
+    /// assert_eq!(block_on(big).unwrap_err(), BulkheadError::Oversized);
+    /// drop(held);
+    /// assert_eq!(block_on(small).unwrap().permits(), 1);
     /// # }
     /// ```
     pub fn set_max_concurrent(&self, permits: u32) -> Result<(), ConfigError> {

@@ -37,7 +37,9 @@ pub enum Error<E> {
     },
     /// The bulkhead refused the call.
     Rejected(Rejection),
-    /// The call was cancelled before it finished.
+    /// The call was cancelled before it finished, by the token of
+    /// [`Policy::call_with_cancel`](super::Policy::call_with_cancel) or of a
+    /// [`cancel_on`](super::Policy::cancel_on) layer. Never retried.
     Cancelled,
     /// A component the call needed was closed.
     Closed,
@@ -91,6 +93,31 @@ impl<E> Error<E> {
     /// ```
     pub fn is_transient(&self) -> bool {
         !matches!(self, Error::Cancelled | Error::Closed)
+    }
+
+    /// Whether a retry layer retries this outcome when no filter says
+    /// otherwise: the caller's errors (as the default
+    /// [`AnyError`](crate::resilience::AnyError) does), a timeout, a
+    /// rate-limit refusal, a breaker that will admit a probe (not one forced
+    /// open, which only a manual change ends) and a bulkhead refusal: yes.
+    /// Cancellation and closing: no, and no filter can change that. See
+    /// [the rule in full](super#which-outcomes-a-retry-retries).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::policy::Error;
+    /// assert!(Error::<()>::Timeout.retried_by_default());
+    /// assert!(!Error::<()>::CircuitOpen { remaining: Duration::MAX }.retried_by_default());
+    /// assert!(!Error::<()>::Cancelled.retried_by_default());
+    /// ```
+    pub fn retried_by_default(&self) -> bool {
+        match self {
+            Error::Inner(_) | Error::Timeout | Error::RateLimited { .. } | Error::Rejected(_) => {
+                true
+            }
+            Error::CircuitOpen { remaining } => *remaining != Duration::MAX,
+            Error::Cancelled | Error::Closed => false,
+        }
     }
 }
 

@@ -2,21 +2,17 @@
 
 use core::future::Future;
 
-use super::{Error, Layer};
-use crate::resilience::{
-    ErrorFilter, HintSource, Retry, RetryAfter, RetryEvent, RetryHook, ValueFilter,
-};
+use super::{Error, Layer, OutcomeFilter};
+use crate::resilience::{HintSource, Retry, RetryAfter, RetryEvent, RetryHook, ValueFilter};
 use crate::rt::Runtime;
 
 /// Runs everything inside it again while the [`Retry`] policy allows.
 ///
-/// Which failures are retried, inside a pipeline: the caller's errors when
-/// the retry's `retry_if` says so (with its hint source for `retry_after`);
-/// values when `retry_on_value` says so; weir's own transient outcomes
-/// always — a timeout after the back-off delay, a rate-limit rejection after
-/// its `retry_after`, an open breaker after its remaining open time, a
-/// bulkhead rejection after the back-off delay — as long as the attempts,
-/// the deadline and the budget allow. Cancellation and closing are final.
+/// Which failures are retried, and after how long, is
+/// [the policy's rule](super#which-outcomes-a-retry-retries): the retry's
+/// `retry_if` decides, over the caller's errors only (a `Fn(&E) -> bool`,
+/// weir's outcomes keeping their default) or over every outcome (an
+/// [`OnOutcome`](super::OnOutcome)); cancellation and closing are final.
 /// The retry hook sees the caller's error, or `None` for weir's outcomes.
 ///
 /// ```
@@ -47,7 +43,7 @@ pub struct RetryLayer<P, V, H, N> {
 impl<R, T, E, P, V, H, N> Layer<R, T, E> for RetryLayer<P, V, H, N>
 where
     R: Runtime,
-    P: ErrorFilter<E> + Sync,
+    P: OutcomeFilter<E> + Sync,
     V: ValueFilter<T> + Sync,
     H: HintSource<E> + Sync,
     N: RetryHook<E> + Sync,
@@ -70,12 +66,12 @@ where
                 let result = op().await;
                 let hint = match &result {
                     Ok(v) if retry.retry_on_value.retry_value(v) => None,
-                    Err(Error::Inner(e)) if retry.retry_if.retry_error(e) => retry.hint.hint(e),
-                    Err(e @ Error::Timeout)
-                    | Err(e @ Error::RateLimited { .. })
-                    | Err(e @ Error::CircuitOpen { .. })
-                    | Err(e @ Error::Rejected(_)) => e.retry_after(),
-                    _ => return result,
+                    Ok(_) => return result,
+                    // Final, whatever a filter would say.
+                    Err(Error::Cancelled | Error::Closed) => return result,
+                    Err(e) if !retry.retry_if.retry_outcome(e) => return result,
+                    Err(Error::Inner(e)) => retry.hint.hint(e),
+                    Err(weir) => weir.retry_after(),
                 };
                 let attempt = state.attempts();
                 match retry.next_delay(&mut state, rt.now(), hint) {

@@ -58,10 +58,37 @@
 //! # Ok::<(), weir_core::ConfigError>(())
 //! ```
 
+//!
+//! # Drop rules
+//!
+//! The rule is the ecosystem's, and the scheduler's ([drop
+//! rules](crate::sched#drop-rules)): **a future you await is cancelled when
+//! dropped; a handle to work already handed to a runner detaches.**
+//!
+//! * The future of [`ResourcePool::get`] is cancelled when dropped: it
+//!   leaves the waiters' queue, a resource already granted to it goes to
+//!   the next waiter (or the idle list), a `create` or `recycle` it was
+//!   running is dropped and its slot freed.
+//! * A [`Pooled`] guard puts its resource back when dropped (also on
+//!   unwind); [`Pooled::detach`] takes it out for good.
+//! * Dropping the last [`ResourcePool`] handle drops the idle resources and
+//!   ends the background task; guards still out keep the pool's state alive
+//!   until they come back.
+//! * The future of [`WorkerPool::run`] is cancelled when dropped: a job that
+//!   has not started is withdrawn and never runs. A job already running on
+//!   a thread cannot be stopped from outside: it runs to its end and its
+//!   output is dropped. [`WorkerPool::execute`] gives no handle at all.
+//! * Dropping a [`WorkerPool`] never blocks: it closes the pool and
+//!   detaches its threads, which run the jobs already accepted and exit.
+//!   [`WorkerPool::terminated`] (async) or [`WorkerPool::shutdown`]
+//!   (blocking) waits for them.
+
 mod resource;
 mod worker;
 
-pub use resource::{Manager, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder};
+pub use resource::{
+    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder,
+};
 
 mod tcp;
 pub use tcp::{TcpConnector, TcpManager, idle_stream_verdict};

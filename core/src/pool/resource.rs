@@ -22,6 +22,18 @@
 //!   that instant on the runtime's clock. A background task does it, and
 //!   keeps `min_idle` resources ready.
 //! * `get` fails with [`PoolError::Timeout`] exactly at `acquire_timeout`.
+//! * A panic in the manager never costs a slot or the background task. A
+//!   `create` that panics in a caller's `get` fails that `get` with
+//!   [`PoolError::Panicked`]; a `recycle` that panics discards the resource
+//!   it checked (as a failed check does); a `detach` that panics still frees
+//!   the slot, then the panic goes on to the caller of
+//!   [`Pooled::detach`]. In the background task a panicking `create` is a
+//!   failed one: the slot comes back and the task tries again later. Every
+//!   caught panic is counted ([`PoolStats::panics`]) and the latest kept
+//!   ([`ResourcePool::last_panic`]).
+//! * After a failed `create` the background task waits 1 s before trying
+//!   to top up `min_idle` again, doubling with each failure in a row up to
+//!   32 s; a success resets it.
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
@@ -61,6 +73,7 @@
 //!
 //! [`get`]: ResourcePool::get
 
+mod catch;
 mod error;
 mod guard;
 mod inner;
@@ -69,21 +82,25 @@ mod manager;
 use core::fmt;
 use core::future::poll_fn;
 use core::pin::pin;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-pub use error::{PoolError, PoolStats};
+pub use error::{Hook, ManagerPanic, PoolError, PoolStats};
 pub use guard::Pooled;
 pub use manager::Manager;
 
 use crate::error::{ConfigError, Rule};
 use crate::rt::{JoinHandle, Runtime, deadline_after};
-use inner::{Config, Inner};
+use catch::{caught, forget_payload};
+use inner::{Config, Inner, Reserved};
 
-/// How long the background task waits before retrying after a failed
-/// `create` while topping up `min_idle`.
+/// How long the background task waits before its first retry after a
+/// failed (or panicking) `create` while topping up `min_idle`; each failure
+/// in a row doubles it, up to [`CREATE_RETRY_MAX`].
 const CREATE_RETRY: Duration = Duration::from_secs(1);
+const CREATE_RETRY_MAX: Duration = Duration::from_secs(32);
 
 /// A pool of resources made by `M`, on runtime `R`. Cloning gives another
 /// handle to the same pool.
@@ -336,12 +353,20 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     /// the pool is below `max_size`, or the next one returned, in arrival
     /// order.
     ///
-    /// Cancel-safe: dropping the future gives back whatever it held.
+    /// # Cancellation
+    ///
+    /// The returned future is a request, not a handle to work running
+    /// elsewhere: **dropping it cancels it**, like any future one awaits. It
+    /// leaves the queue of waiters, and gives back whatever it held at that
+    /// moment: a resource granted to it goes to the next waiter or the idle
+    /// list, a `create` or `recycle` it was running is dropped and its slot
+    /// freed. Nothing runs on after the drop.
     ///
     /// # Errors
     ///
     /// [`PoolError::Timeout`] at `acquire_timeout`, [`PoolError::Create`]
-    /// with the manager's error, [`PoolError::Closed`] after
+    /// with the manager's error, [`PoolError::Panicked`] if the manager's
+    /// `create` panicked, [`PoolError::Closed`] after
     /// [`close`](ResourcePool::close).
     ///
     /// ```
@@ -387,6 +412,31 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     /// ```
     pub fn stats(&self) -> PoolStats {
         self.inner.stats()
+    }
+
+    /// The latest panic the pool caught in its manager, if any: the only
+    /// report of a panic in the background task, which has no caller.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// # use weir_core::{pool::{Hook, Manager, ResourcePool}, rt::VirtualRuntime};
+    /// struct Warm;
+    /// impl Manager for Warm {
+    ///     type Resource = ();
+    ///     type Error = ();
+    ///     async fn create(&self) -> Result<(), ()> { panic!("bad credentials") }
+    ///     async fn recycle(&self, _: &mut ()) -> Result<(), ()> { Ok(()) }
+    /// }
+    /// let rt = VirtualRuntime::new();
+    /// let pool = ResourcePool::builder(Warm).min_idle(1).build(rt.clone()).unwrap();
+    /// rt.block_on(rt.idle());
+    /// let p = pool.last_panic().unwrap();
+    /// assert_eq!((p.hook(), p.in_background()), (Hook::Create, true));
+    /// assert_eq!(pool.stats().size, 0, "the slot came back");
+    /// # }
+    /// ```
+    pub fn last_panic(&self) -> Option<ManagerPanic> {
+        self.inner.last_panic()
     }
 
     /// Closes the pool: idle resources are dropped, waiting and later
@@ -437,26 +487,46 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
 
 /// The background task: drops idle resources at their limit and keeps
 /// `min_idle` ready. It holds the pool weakly, so dropping the last
-/// handle ends it.
+/// handle ends it. Nothing the manager or a resource does ends it: panics
+/// are caught, and after a failed create it backs off (see the module
+/// docs) rather than retrying in a loop.
 async fn maintain<M: Manager, R: Runtime>(pool: Weak<Inner<M, R>>, rt: R) {
+    let mut backoff = Backoff::default();
     loop {
         let next = {
             let Some(inner) = pool.upgrade() else { return };
             let now = rt.now();
-            let Some(m) = inner.maintain(now) else {
+            let may_create = backoff.until.is_none_or(|t| t <= now);
+            let Some(m) = inner.maintain(now, may_create) else {
                 return;
             };
-            drop(m.expired);
-            m.wakers.into_iter().for_each(|w| w.wake());
-            let mut next = m.next;
-            for _ in 0..m.create {
-                let res = inner.manager.create().await;
-                if !inner.created_in_background(res) {
-                    let retry = deadline_after(rt.now(), CREATE_RETRY);
-                    next = Some(next.map_or(retry, |n| n.min(retry)));
-                }
+            if may_create {
+                backoff.until = None;
             }
-            next
+            // A resource's own `Drop` may panic; that must not end the task.
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(m.expired))) {
+                forget_payload(p);
+            }
+            m.wakers.into_iter().for_each(|w| w.wake());
+            let mut reserved = Reserved {
+                inner: &inner,
+                left: m.create,
+            };
+            let mut failed = false;
+            while reserved.left > 0 {
+                let res = caught(Hook::Create, true, inner.manager.create()).await;
+                reserved.left -= 1;
+                failed |= !inner.created_in_background(res);
+            }
+            if failed {
+                backoff.failed(rt.now());
+            } else if m.create > 0 {
+                backoff.fails = 0;
+            }
+            match (m.next, backoff.until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         let mut sleep = pin!(next.map(|at| rt.sleep_until(at)));
         poll_fn(|cx| {
@@ -472,6 +542,25 @@ async fn maintain<M: Manager, R: Runtime>(pool: Weak<Inner<M, R>>, rt: R) {
             }
         })
         .await;
+    }
+}
+
+/// The background task's retry schedule after failed creates.
+#[derive(Default)]
+struct Backoff {
+    /// Failed rounds in a row.
+    fails: u32,
+    /// No create before this instant.
+    until: Option<Instant>,
+}
+
+impl Backoff {
+    fn failed(&mut self, now: Instant) {
+        let delay = CREATE_RETRY
+            .saturating_mul(1u32 << self.fails.min(16))
+            .min(CREATE_RETRY_MAX);
+        self.fails = self.fails.saturating_add(1);
+        self.until = Some(deadline_after(now, delay));
     }
 }
 

@@ -14,6 +14,17 @@
 //! caught by the second try, one pushed after the registration notifies the
 //! listener. A notified listener that is dropped (a cancelled `recv`) passes
 //! its notification on to the next listener, so no wake-up is lost.
+//!
+//! Receivers waiting through the `Stream` are the exception, and wait on a
+//! list of their own. A stream keeps its listener in the receiver between
+//! polls, and cannot see that the `next()` future polling it was dropped
+//! (`select!`, a timeout): an abandoned stream would hold a notification,
+//! undelivered, for as long as the receiver lives, while a value sits
+//! queued and another receiver sleeps. So a push notifies one `recv` waiter
+//! as usual and, in addition, *every* waiting stream: a stream never takes
+//! a notification that another receiver needs. The price is that several
+//! idle streams on one queue all wake for each value (one of them takes it);
+//! worker pools should wait in `recv`.
 
 use core::fmt;
 use core::future::Future;
@@ -34,9 +45,13 @@ struct Chan<T> {
     /// Senders waiting for room; notified once per freed slot and by close.
     /// Never listened to on an unbounded queue.
     send_ops: Event,
-    /// Receivers waiting for a value; notified once per pushed value and by
-    /// close.
+    /// Receivers waiting for a value in `recv`, `recv_many` or
+    /// `recv_blocking`; notified once per pushed value and by close.
     recv_ops: Event,
+    /// Receivers waiting through the `Stream`; all notified on every pushed
+    /// value and by close, because any of them may have been abandoned
+    /// (see the module docs).
+    stream_ops: Event,
     /// Live `Sender` handles; the last one to go closes the queue.
     senders: AtomicUsize,
     /// Live `Receiver` handles; the last one to go closes the queue.
@@ -51,6 +66,7 @@ impl<T> Chan<T> {
             // back, receivers to drain and then see `Closed`.
             self.send_ops.notify(usize::MAX);
             self.recv_ops.notify(usize::MAX);
+            self.stream_ops.notify(usize::MAX);
             true
         } else {
             false
@@ -63,6 +79,11 @@ impl<T> Chan<T> {
                 // One more value: one more receiver may proceed. `additional`
                 // so that two quick pushes wake two receivers, not one.
                 self.recv_ops.notify_additional(1);
+                // Streams waiting now are each told; one already told and
+                // not yet back costs only an atomic load here. Relaxed: the
+                // fence of the notification just above already orders the
+                // push before this look at the listeners.
+                self.stream_ops.notify_relaxed(usize::MAX);
                 Ok(())
             }
             Err(PushError::Full(v)) => Err(TrySendError::Full(v)),
@@ -148,6 +169,7 @@ fn pair<T>(queue: Queue<T>, bounded: bool) -> (Sender<T>, Receiver<T>) {
         queue,
         send_ops: Event::new(),
         recv_ops: Event::new(),
+        stream_ops: Event::new(),
         senders: AtomicUsize::new(1),
         receivers: AtomicUsize::new(1),
         bounded,
@@ -406,6 +428,13 @@ impl<T> fmt::Debug for Sender<T> {
 /// paths: waiting through the `Stream` keeps a boxed listener in the
 /// receiver (one allocation per wait), while `recv` keeps it on its own
 /// future's stack.
+///
+/// Dropping a waiting `next()` (in `select!`, under a timeout) loses no
+/// value and keeps no wake-up from other receivers: every receiver waiting
+/// as a stream is woken for each value sent, and a receiver waiting in
+/// `recv` gets its own notification. So several receivers idling as streams
+/// on one queue all wake for every value; wait in `recv` when many workers
+/// share a queue.
 ///
 /// ```
 /// let (tx, rx) = weir_core::queue::unbounded::<u8>();
@@ -713,7 +742,9 @@ impl<T> futures_core::Stream for Receiver<T> {
                 if self.listener.is_some() {
                     break;
                 }
-                self.listener = Some(self.chan.recv_ops.listen());
+                // The stream's own list: a listener kept here may never be
+                // polled again, so it must not hold a `recv_ops` hand-off.
+                self.listener = Some(self.chan.stream_ops.listen());
             }
         }
     }

@@ -7,6 +7,10 @@
 //! the new earliest wakes every waiting receiver to look again, so no
 //! receiver ever sleeps past the earliest due value, even if the one that
 //! was about to take it is cancelled.
+//!
+//! Closing sets a flag under the same lock and wakes every receiver; since a
+//! receiver registers before it looks, a close made after its look still
+//! wakes it, and one made before is seen by the look.
 
 use core::fmt;
 use core::future::{Future, poll_fn};
@@ -15,6 +19,7 @@ use core::task::Poll;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::error::{RecvError, SendError, TryRecvError};
 use super::sys::{Event, listen};
 use crate::loom::sync::Mutex;
 use crate::rt::{Runtime, deadline_after};
@@ -28,7 +33,7 @@ use crate::rt::{Runtime, deadline_after};
 /// use weir_core::rt::VirtualRuntime;
 ///
 /// let q = DelayQueue::new(VirtualRuntime::new());
-/// let key = q.insert_after("x", Duration::from_secs(1));
+/// let key = q.insert_after("x", Duration::from_secs(1)).unwrap();
 /// assert_eq!(q.remove(&key), Some("x"));
 /// assert_eq!(q.remove(&key), None);
 /// # }
@@ -50,7 +55,7 @@ impl DelayKey {
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
     /// let at = rt.now() + std::time::Duration::from_millis(5);
-    /// assert_eq!(q.insert(1, at).deadline(), at);
+    /// assert_eq!(q.insert(1, at).unwrap().deadline(), at);
     /// # }
     /// ```
     pub fn deadline(&self) -> Instant {
@@ -70,6 +75,22 @@ impl DelayKey {
 /// Inserting allocates (the map grows); this queue is for timers and retries,
 /// not for a hot data path.
 ///
+/// # Closing
+///
+/// [`close`](DelayQueue::close) is how a shutdown stops the queue's
+/// receivers. Unlike a channel's close, which lets receivers drain what is
+/// queued, it hands every value still queued, due or not, back to the
+/// caller of `close` in deadline order: those values may be due in an hour,
+/// and a shutdown should not wait for them. After the close:
+///
+/// * every waiting [`recv`](DelayQueue::recv) wakes at once and ends with
+///   [`RecvError`]; later ones end with it at once;
+/// * [`try_recv`](DelayQueue::try_recv) gives [`TryRecvError::Closed`];
+/// * an insert fails and hands its value back ([`SendError`]).
+///
+/// Nothing is lost: a value is inserted before the close (and returned by
+/// it, unless received first) or refused with the value.
+///
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
@@ -81,9 +102,9 @@ impl DelayKey {
 /// q.insert_after("later", Duration::from_secs(2));
 /// q.insert_after("sooner", Duration::from_secs(1));
 /// rt.block_on(async {
-///     assert_eq!(q.recv().await, "sooner");
+///     assert_eq!(q.recv().await, Ok("sooner"));
 ///     assert_eq!(rt.elapsed(), Duration::from_secs(1));
-///     assert_eq!(q.recv().await, "later");
+///     assert_eq!(q.recv().await, Ok("later"));
 ///     assert_eq!(rt.elapsed(), Duration::from_secs(2));
 /// });
 /// # }
@@ -98,6 +119,8 @@ pub struct DelayQueue<T, R: Runtime> {
 struct State<T> {
     items: BTreeMap<DelayKey, T>,
     next_seq: u64,
+    /// Set once by `close`; inserts are refused and receivers end.
+    closed: bool,
 }
 
 impl<T, R: Runtime> DelayQueue<T, R> {
@@ -115,6 +138,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
             state: Mutex::new(State {
                 items: BTreeMap::new(),
                 next_seq: 0,
+                closed: false,
             }),
             earlier: Event::new(),
         }
@@ -123,6 +147,10 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// Inserts `value`, receivable from instant `at` on (at once if `at` is
     /// past); returns its key.
     ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value once the queue is closed.
+    ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use weir_core::queue::DelayQueue;
@@ -130,13 +158,16 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
-    /// q.insert('a', rt.now());
-    /// assert_eq!(q.try_recv(), Some('a'));
+    /// q.insert('a', rt.now()).unwrap();
+    /// assert_eq!(q.try_recv(), Ok('a'));
     /// # }
     /// ```
-    pub fn insert(&self, value: T, at: Instant) -> DelayKey {
+    pub fn insert(&self, value: T, at: Instant) -> Result<DelayKey, SendError<T>> {
         let (key, is_first) = {
             let mut s = self.state.lock();
+            if s.closed {
+                return Err(SendError(value));
+            }
             let key = DelayKey {
                 at,
                 seq: s.next_seq,
@@ -151,11 +182,15 @@ impl<T, R: Runtime> DelayQueue<T, R> {
             // all of them look again, so none oversleeps if one is cancelled.
             self.earlier.notify(usize::MAX);
         }
-        key
+        Ok(key)
     }
 
     /// Inserts `value`, receivable `delay` from now; returns its key. A delay
     /// too large for an `Instant` means "about thirty years".
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value once the queue is closed.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -164,12 +199,12 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// use weir_core::rt::VirtualRuntime;
     ///
     /// let q = DelayQueue::new(VirtualRuntime::new());
-    /// q.insert_after(1, Duration::from_secs(5));
-    /// assert_eq!(q.try_recv(), None); // not yet due
+    /// q.insert_after(1, Duration::from_secs(5)).unwrap();
+    /// assert!(q.try_recv().unwrap_err().is_empty()); // not yet due
     /// assert_eq!(q.len(), 1);
     /// # }
     /// ```
-    pub fn insert_after(&self, value: T, delay: Duration) -> DelayKey {
+    pub fn insert_after(&self, value: T, delay: Duration) -> Result<DelayKey, SendError<T>> {
         self.insert(value, deadline_after(self.rt.now(), delay))
     }
 
@@ -179,7 +214,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let q = weir_core::queue::DelayQueue::new(weir_core::rt::VirtualRuntime::new());
-    /// let k = q.insert_after("job", Duration::from_secs(1));
+    /// let k = q.insert_after("job", Duration::from_secs(1)).unwrap();
     /// assert_eq!(q.remove(&k), Some("job"));
     /// assert!(q.is_empty());
     /// # }
@@ -192,33 +227,101 @@ impl<T, R: Runtime> DelayQueue<T, R> {
 
     /// Takes the earliest value if it is due now.
     ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] when nothing is due now,
+    /// [`TryRecvError::Closed`] once the queue is closed.
+    ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
-    /// assert_eq!(q.try_recv(), None);
+    /// assert!(q.try_recv().unwrap_err().is_empty());
+    /// q.close();
+    /// assert!(q.try_recv().unwrap_err().is_closed());
     /// # }
     /// ```
-    pub fn try_recv(&self) -> Option<T> {
-        self.take_due().ok()
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.take_due() {
+            Ok(v) => Ok(v),
+            Err(Due::Closed) => Err(TryRecvError::Closed),
+            Err(Due::Empty | Due::At(_)) => Err(TryRecvError::Empty),
+        }
     }
 
-    /// The earliest due value, or the earliest instant (`None`: empty).
-    fn take_due(&self) -> Result<T, Option<Instant>> {
+    /// The earliest due value, or why there is none.
+    fn take_due(&self) -> Result<T, Due> {
         let mut s = self.state.lock();
+        if s.closed {
+            return Err(Due::Closed);
+        }
         let Some(first) = s.items.first_entry() else {
-            return Err(None);
+            return Err(Due::Empty);
         };
         let at = first.key().at;
         if at <= self.rt.now() {
             Ok(first.remove())
         } else {
-            Err(Some(at))
+            Err(Due::At(at))
         }
+    }
+
+    /// Closes the queue and hands back every value still queued, due or
+    /// not, in deadline order (ties in insertion order), each with its key.
+    /// Every waiting `recv` ends with [`RecvError`]; later inserts are
+    /// refused with their value. A second call returns nothing.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// use weir_core::queue::DelayQueue;
+    /// use weir_core::rt::VirtualRuntime;
+    ///
+    /// let rt = VirtualRuntime::new();
+    /// let q = DelayQueue::new(rt.clone());
+    /// q.insert_after("b", Duration::from_secs(2)).unwrap();
+    /// q.insert_after("a", Duration::from_secs(1)).unwrap();
+    /// let rest: Vec<_> = q.close().into_iter().map(|(_key, v)| v).collect();
+    /// assert_eq!(rest, ["a", "b"]);
+    /// assert!(rt.block_on(q.recv()).is_err());
+    /// assert_eq!(q.insert_after("c", Duration::ZERO).unwrap_err().into_inner(), "c");
+    /// assert!(q.close().is_empty());
+    /// # }
+    /// ```
+    pub fn close(&self) -> Vec<(DelayKey, T)> {
+        let rest = {
+            let mut s = self.state.lock();
+            s.closed = true;
+            core::mem::take(&mut s.items)
+        };
+        // Every receiver registered before it looked, so each one that saw
+        // the queue open is woken here and looks again.
+        self.earlier.notify(usize::MAX);
+        rest.into_iter().collect()
+    }
+
+    /// Whether [`close`](DelayQueue::close) was called.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
+    /// assert!(!q.is_closed());
+    /// q.close();
+    /// assert!(q.is_closed());
+    /// # }
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.state.lock().closed
     }
 
     /// Waits for the earliest value to be due and takes it.
     ///
-    /// Waits forever on an empty queue that nobody inserts into.
+    /// Waits on an empty queue until a value is inserted or the queue is
+    /// closed.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the queue is closed (at once if it already is),
+    /// however far the queued values were from due.
     ///
     /// # Cancellation
     ///
@@ -232,23 +335,24 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
-    /// q.insert_after(7, Duration::from_millis(250));
-    /// assert_eq!(rt.block_on(q.recv()), 7);
+    /// q.insert_after(7, Duration::from_millis(250)).unwrap();
+    /// assert_eq!(rt.block_on(q.recv()), Ok(7));
     /// assert_eq!(rt.elapsed(), Duration::from_millis(250));
     /// # }
     /// ```
-    pub async fn recv(&self) -> T {
+    pub async fn recv(&self) -> Result<T, RecvError> {
         loop {
-            // Listen before looking, so an earlier insert made after the look
-            // is not missed.
+            // Listen before looking, so an earlier insert or a close made
+            // after the look is not missed.
             listen!(self.earlier => earlier);
             let next = match self.take_due() {
-                Ok(v) => return v,
+                Ok(v) => return Ok(v),
                 Err(next) => next,
             };
             match next {
-                None => earlier.await,
-                Some(at) => {
+                Due::Closed => return Err(RecvError),
+                Due::Empty => earlier.await,
+                Due::At(at) => {
                     let mut earlier = pin!(earlier);
                     let mut sleep = pin!(self.rt.sleep_until(at));
                     poll_fn(|cx| {
@@ -271,7 +375,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let q = weir_core::queue::DelayQueue::new(weir_core::rt::VirtualRuntime::new());
-    /// q.insert_after((), std::time::Duration::from_secs(1));
+    /// q.insert_after((), std::time::Duration::from_secs(1)).unwrap();
     /// assert_eq!(q.len(), 1);
     /// # }
     /// ```
@@ -301,7 +405,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
     /// let at = rt.now() + std::time::Duration::from_secs(3);
-    /// q.insert(0, at);
+    /// q.insert(0, at).unwrap();
     /// assert_eq!(q.next_deadline(), Some(at));
     /// # }
     /// ```
@@ -310,11 +414,19 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     }
 }
 
+/// Why `take_due` found nothing to take.
+enum Due {
+    Empty,
+    At(Instant),
+    Closed,
+}
+
 impl<T, R: Runtime> fmt::Debug for DelayQueue<T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DelayQueue")
             .field("len", &self.len())
             .field("next_deadline", &self.next_deadline())
+            .field("closed", &self.is_closed())
             .finish()
     }
 }

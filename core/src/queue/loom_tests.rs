@@ -90,3 +90,33 @@ fn loom_cancelled_receiver_passes_the_wake_up_on() {
         }
     });
 }
+
+/// A receiver polled as a `Stream` gives up its `next()` (and keeps the
+/// receiver, listener and all) while a value arrives; another receiver
+/// waiting in `recv` still receives it, whichever order things happen in.
+#[test]
+fn loom_abandoned_stream_keeps_no_wake_up() {
+    use futures_core::Stream;
+    loom::model(|| {
+        let (tx, rx) = bounded::<u8>(1).unwrap();
+        let mut stream = rx.clone();
+        let waiting = thread::spawn(move || block_on(rx.recv()));
+        let abandoned = thread::spawn(move || {
+            let polled =
+                core::pin::Pin::new(&mut stream).poll_next(&mut Context::from_waker(Waker::noop()));
+            // The receiver lives on with its stored listener.
+            (polled, stream)
+        });
+        tx.try_send(5).unwrap();
+        let (polled, stream) = abandoned.join().unwrap();
+        match polled {
+            Poll::Ready(v) => {
+                assert_eq!(v, Some(5));
+                drop(tx);
+                assert_eq!(waiting.join().unwrap(), Err(RecvError));
+            }
+            Poll::Pending => assert_eq!(waiting.join().unwrap(), Ok(5)),
+        }
+        drop(stream);
+    });
+}

@@ -30,12 +30,39 @@
 //! receiver* goes are dropped with the queue, as in every channel: nobody is
 //! left to receive them.
 //!
+//! A [`DelayQueue`] has no ends, only [`DelayQueue::close`]; its values may
+//! be due far in the future, so a close does not let receivers drain them:
+//! it hands every value still queued back to its caller, and every waiting
+//! [`DelayQueue::recv`] ends with [`RecvError`] at once.
+//!
 //! # Waiting costs nothing extra
 //!
 //! Waiting in `send`, `recv`, `recv_many` and the priority queue's `push`/`pop`
 //! allocates nothing: the wait-list entry lives in the future itself. A
 //! cancelled wait (the future dropped) passes any wake-up it received on to
 //! the next waiter.
+//!
+//! # Giving up a wait
+//!
+//! Every wait here is cancel-safe: dropping the future takes no value and
+//! keeps no wake-up. So a timeout, a `select!` or a
+//! [`CancellationToken`](crate::cancel::CancellationToken) ends a wait by
+//! dropping it; the token's [`cancellable`](crate::cancel::CancellationToken::cancellable)
+//! does that for any future and says so with a typed error. (The queues
+//! take no token themselves: they sit below `cancel` in weir's layers.)
+//!
+//! ```
+//! use weir_core::cancel::{CancellationToken, CancelledError};
+//!
+//! # futures_lite::future::block_on(async {
+//! let (tx, rx) = weir_core::queue::bounded::<u32>(4).unwrap();
+//! let shutdown = CancellationToken::new();
+//! shutdown.cancel();
+//! assert_eq!(shutdown.cancellable(rx.recv()).await, Err(CancelledError));
+//! tx.send(1).await.unwrap(); // nothing was taken, nothing is owed
+//! assert_eq!(rx.recv().await, Ok(1));
+//! # });
+//! ```
 //!
 //! # When not to use these
 //!
@@ -62,7 +89,7 @@ mod channel;
 mod delay;
 mod error;
 mod priority;
-mod sys;
+pub(crate) mod sys;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;

@@ -17,8 +17,11 @@ use crate::rt::Runtime;
 /// wins and the others are dropped (cancelled) at once.
 ///
 /// Rules, where peers differ:
-/// * A hedge starts after the hedge delay, counted from the previous start;
-///   at most `max_hedges` start in addition to the first attempt.
+/// * A hedge starts after the hedge delay (never zero), counted from the
+///   previous start; at most `max_hedges` (at most [`Hedge::MAX_HEDGES`])
+///   start in addition to the first attempt, and one poll starts at most
+///   one of them, so hedges that are all due at once (a starved executor
+///   thread) still start one executor turn apart.
 /// * A failed attempt does not start a hedge early (that is retry's job,
 ///   and a pipeline composes both); when every started attempt has failed
 ///   and no hedge is due, the last error is returned.
@@ -73,6 +76,17 @@ pub struct HedgeBuilder {
 }
 
 impl Hedge {
+    /// The most hedges [`max_hedges`](HedgeBuilder::max_hedges) accepts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::resilience::Hedge;
+    /// let b = Hedge::fixed(Duration::from_millis(5));
+    /// assert!(b.clone().max_hedges(Hedge::MAX_HEDGES).build().is_ok());
+    /// assert!(b.max_hedges(Hedge::MAX_HEDGES + 1).build().is_err());
+    /// ```
+    pub const MAX_HEDGES: u32 = 10;
+
     /// Hedges after a fixed `delay`. Defaults: one hedge, no budget.
     ///
     /// ```
@@ -168,6 +182,10 @@ impl Hedge {
         let mut started = 0u32;
         let mut last_err = None;
         core::future::poll_fn(|cx| {
+            // One start per poll: however many hedges are due (a clock read
+            // late, a starved executor thread), the executor gets its
+            // thread back between starts.
+            let mut started_now = false;
             loop {
                 if let Some(f) = first.as_mut().as_pin_mut() {
                     if let Poll::Ready(r) = f.poll(cx) {
@@ -193,6 +211,11 @@ impl Hedge {
                     armed = true;
                     timer.set(Some(rt.sleep(self.current_delay())));
                 }
+                if started_now && timer.is_some() {
+                    // The next timer is polled on the next turn.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 let due = match timer.as_mut().as_pin_mut() {
                     Some(t) => t.poll(cx).is_ready(),
                     None => false,
@@ -205,6 +228,7 @@ impl Hedge {
                     if allowed {
                         hedges.push(Box::pin(op()));
                         started += 1;
+                        started_now = true;
                     }
                     let more = allowed && started < self.max_hedges;
                     timer.set(more.then(|| rt.sleep(self.current_delay())));
@@ -225,7 +249,8 @@ impl Hedge {
 }
 
 impl HedgeBuilder {
-    /// How many attempts may start in addition to the first (default 1).
+    /// How many attempts may start in addition to the first (default 1,
+    /// at most [`Hedge::MAX_HEDGES`]).
     ///
     /// ```
     /// let b = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(5)).max_hedges(2);
@@ -270,18 +295,39 @@ impl HedgeBuilder {
     ///
     /// # Errors
     ///
-    /// `max_hedges` zero; a quantile that is not within `0.0..=1.0` (NaN
-    /// included); `min_samples` zero.
+    /// A [`ConfigError`] naming the first bad field:
+    ///
+    /// | field | rule |
+    /// |---|---|
+    /// | `delay` ([`fixed`](Hedge::fixed)), `initial` ([`quantile`](Hedge::quantile)) | greater than zero: a zero delay would start every hedge at once, which is a fan-out, not a hedge |
+    /// | `max_hedges` | `1..=`[`Hedge::MAX_HEDGES`] (10, Polly's bound; gRPC allows 4): each hedge is another request to a backend that is already slow |
+    /// | `quantile` | within `0.0..=1.0` (NaN refused) |
+    /// | `min_samples` | greater than zero |
     ///
     /// ```
     /// use std::time::Duration;
-    /// let e = weir_core::resilience::Hedge::quantile(f64::NAN, Duration::ZERO).build().unwrap_err();
+    /// use weir_core::resilience::Hedge;
+    /// let e = Hedge::quantile(f64::NAN, Duration::from_millis(5)).build().unwrap_err();
     /// assert_eq!(e.field(), "quantile");
+    /// let e = Hedge::fixed(Duration::ZERO).build().unwrap_err();
+    /// assert_eq!(e.to_string(), "Hedge: `delay` must be greater than zero");
     /// ```
     pub fn build(self) -> Result<Hedge, ConfigError> {
         const C: &str = "Hedge";
-        if self.max_hedges == 0 {
-            return Err(ConfigError::new(C, "max_hedges", Rule::Zero));
+        if self.delay.is_zero() {
+            let field = if self.quantile.is_some() {
+                "initial"
+            } else {
+                "delay"
+            };
+            return Err(ConfigError::new(C, field, Rule::Zero));
+        }
+        if !(1..=Hedge::MAX_HEDGES).contains(&self.max_hedges) {
+            return Err(ConfigError::new(
+                C,
+                "max_hedges",
+                Rule::OutOfRange("1..=10"),
+            ));
         }
         if let Some(q) = self.quantile {
             if !(0.0..=1.0).contains(&q) {

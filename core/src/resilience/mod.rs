@@ -54,6 +54,7 @@
 //! | closing | resets the window | same |
 //! | manual | `force_open` rejects all; `disable` admits all and records nothing; `metrics_only` records, never opens; `reset` closes with a fresh window; each starts a new epoch | R4j FORCED_OPEN / DISABLED / METRICS_ONLY; Polly Isolate/Close |
 //! | events | `on_transition`, called after the change, outside any lock; counts in [`Stats`] | |
+//! | listener panics | caught on every path (also while a panicking call unwinds through its permit, where an escaping panic would abort), counted in `Stats::listener_panics`, reported by the panic hook; state and caller's result unaffected | |
 //! | cancellation, panic | a permit dropped unrecorded is Ignored; dropped by a panic, a Failure | gobreaker counts a panic as failure |
 //!
 //! Under races the window is exact up to the records in flight: a result
@@ -68,11 +69,11 @@
 //! | delays | retry n (1-based): constant `base`; linear `base * n`; exponential `base * multiplier^(n-1)` (multiplier 2), all capped at `max_delay`, saturating on overflow | Polly exponential `Delay * 2^attempt` from 0; R4j multiplier 1.5 |
 //! | jitter | full `U[0, d]`; equal `U[d/2, d]`; decorrelated `U[base, 3 * previous]` capped (the AWS form) | R4j and gRPC ±factor; Polly decorrelated v2 |
 //! | deadline | `deadline(total)` from the start of the run; a sleep that would end past it is not started: the run returns the last result | tenacity `stop_after_delay` overshoots by the last sleep |
-//! | filters | `retry_if` over the error; `retry_on_value` over `Ok` values; when attempts run out a retried value is returned as `Ok` | R4j returns the last result; fs-go wraps it in ExceededError |
+//! | filters | `retry_if` over the error; `retry_on_value` over `Ok` values; when attempts run out a retried value is returned as `Ok`; in a `Policy`, weir's own outcomes follow [the policy's rule](crate::policy#which-outcomes-a-retry-retries) | R4j returns the last result; fs-go wraps it in ExceededError |
 //! | result on give-up | the last result unchanged (the caller's `E`) | tenacity raises RetryError |
-//! | server hint | `honor_retry_after` (the error implements [`RetryAfter`]) or `retry_after_with(closure)`: used exactly, not capped, backoff restarts after it; deadline and budget still apply | gRPC pushback: same restart rule |
+//! | server hint | `honor_retry_after` (the error implements [`RetryAfter`]) or `retry_after_with(closure)`: waited for plus up to `retry_after_jitter` of it (default 0.2); a hint above `max_retry_after` (default 30 s) gives up at once with its error; backoff restarts after it; deadline and budget still apply | gRPC pushback: the delay exactly, same restart rule, no cap |
 //! | budget | windowed token bucket: `min_per_second * window` + `ratio` per run − 1 per retry, over a sliding window; shared through `Arc`; rejects, never blocks | Finagle (same shape); gRPC token throttle; fs-go concurrency-based |
-//! | cancellation | dropping the run's future ends it at once, in an attempt or a sleep | Polly: a cancellation outcome |
+//! | cancellation | dropping the run's future ends it at once, in an attempt or a sleep; in a `Policy`, a token ends it with `Error::Cancelled` (`call_with_cancel`, `cancel_on`), never retried | Polly: a cancellation outcome |
 //! | events | `on_retry` before each sleep: attempt that failed, delay, error | |
 //! | state | per run ([`RetryState`]); concurrent runs share nothing but the budget | tenacity shared statistics across calls |
 //!

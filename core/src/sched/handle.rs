@@ -52,9 +52,13 @@ impl Status {
 ///
 /// Resolves to `Ok(output)` or to a [`TaskError`] saying why there is none.
 ///
-/// **Dropping a handle does not cancel the job**: it runs on, and its output
-/// is discarded. Call [`cancel_on_drop`](TaskHandle::cancel_on_drop) to tie
-/// the job's life to the handle instead.
+/// **Dropping a handle does not cancel the job** (it detaches, as tokio's
+/// `JoinHandle` does: the handle is not the work, only a view of work the
+/// scheduler already owns): a queued job still starts in its turn, a
+/// running one runs on, and its output is discarded. Call
+/// [`cancel_on_drop`](TaskHandle::cancel_on_drop) to tie the job's life to
+/// the handle instead, or [`cancel`](TaskHandle::cancel). See the
+/// [drop rules](super#drop-rules).
 ///
 /// # Panics
 ///

@@ -22,7 +22,8 @@
 //!   handle resolves to [`TaskError::Expired`] at the deadline.
 //! * A panic in a job is caught and reported on its handle; the scheduler
 //!   keeps going. Dropping a handle does **not** cancel the job, unless it
-//!   was made with [`TaskHandle::cancel_on_drop`].
+//!   was made with [`TaskHandle::cancel_on_drop`] (see [Drop
+//!   rules](#drop-rules)).
 //! * [`Scheduler::submit_periodic`] runs a job every interval through the
 //!   same queue, surviving runs that fail, with a [`MissedTick`] policy.
 //! * [`Shutdown::Graceful`] runs every accepted job; [`Shutdown::Abort`]
@@ -48,6 +49,28 @@
 //! });
 //! # }
 //! ```
+//!
+//! # Drop rules
+//!
+//! weir follows the ecosystem's rule: **a future you await is cancelled
+//! when dropped; a handle to work already handed to a runner detaches when
+//! dropped**, as tokio's `JoinHandle` does. Here:
+//!
+//! * [`TaskHandle`] is a handle: dropped, the job runs on (or stays queued
+//!   and starts in its turn) and its output is discarded.
+//!   [`TaskHandle::cancel_on_drop`] opts into cancelling instead, and
+//!   [`TaskHandle::cancel`] cancels explicitly.
+//! * [`PeriodicHandle`] is a handle: dropped, the periodic job keeps
+//!   ticking until [`PeriodicHandle::cancel`] or shutdown.
+//! * [`Scheduler`] is a handle to the scheduler: dropping every clone
+//!   stops nothing; accepted jobs run to their end.
+//! * [`Scheduler::shutdown`] is a future you await: it does nothing until
+//!   first polled, closes the scheduler (and, with [`Shutdown::Abort`],
+//!   aborts the jobs) on that first poll, then waits. Dropped after that,
+//!   only the waiting stops; the closing stays.
+//!
+//! The pools follow the same rule ([`crate::pool`]): dropping a
+//! `ResourcePool::get` or `WorkerPool::run` future cancels the request.
 //!
 //! # When not to use it
 //!

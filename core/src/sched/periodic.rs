@@ -161,7 +161,8 @@ impl PeriodicCtl {
     }
 }
 
-/// Controls a periodic job. Dropping it leaves the job running; it stops on
+/// Controls a periodic job. Dropping it leaves the job running (a handle
+/// detaches, see the [drop rules](super#drop-rules)); it stops on
 /// [`cancel`](PeriodicHandle::cancel) or when the scheduler shuts down.
 ///
 /// ```

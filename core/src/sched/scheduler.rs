@@ -334,6 +334,11 @@ impl<R: Runtime> Scheduler<R> {
     /// periodic jobs, and completes once no job waits or runs; see
     /// [`Shutdown`] for what happens to accepted jobs.
     ///
+    /// Like any future, it does nothing until first polled; that first poll
+    /// closes the scheduler (and aborts, with [`Shutdown::Abort`]). Dropping
+    /// the future afterwards cancels only the waiting: the scheduler stays
+    /// closed and the jobs are run or aborted as the mode says.
+    ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;

@@ -3,7 +3,9 @@
 //! (acquire and poll by hand, try_acquire, release, cancel, add, forget,
 //! close), run against the real semaphore and a sequential model, and after
 //! every step the free permits, every future's readiness and every owed
-//! wake-up must agree.
+//! wake-up must agree. The model states the total rule plainly: a request
+//! above the permits in existence fails instead of waiting, and forgetting
+//! permits fails the waiters the smaller total no longer covers.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -35,6 +37,26 @@ struct Model {
 type Outcome = Option<Result<usize, AcquireError>>;
 
 impl Model {
+    /// The total shrank: waiters asking for more fail, handing back what
+    /// they were partly granted, and the rest are served.
+    fn shrink(&mut self, by: usize, done: &mut [Outcome]) {
+        self.total -= by;
+        let total = self.total;
+        let free = &mut self.free;
+        self.queue.retain(|&(id, need, granted)| {
+            if need <= total {
+                return true;
+            }
+            *free += granted;
+            done[id] = Some(Err(AcquireError::ExceedsTotal {
+                requested: need,
+                total,
+            }));
+            false
+        });
+        self.grant(done);
+    }
+
     /// Serves the queue head-first; returns the ids it completed.
     fn grant(&mut self, done: &mut [Outcome]) {
         while let Some(&mut (id, need, ref mut granted)) = self.queue.front_mut() {
@@ -111,9 +133,16 @@ pub fn semaphore(data: &[u8]) {
                 } else if n == 0 {
                     Some(Ok(0))
                 } else if (model.fair && !model.queue.is_empty()) || model.free < n {
-                    model.queue.push_back((id, n, 0));
-                    model.grant(&mut done);
-                    done[id].take()
+                    if n > model.total {
+                        Some(Err(AcquireError::ExceedsTotal {
+                            requested: n,
+                            total: model.total,
+                        }))
+                    } else {
+                        model.queue.push_back((id, n, 0));
+                        model.grant(&mut done);
+                        done[id].take()
+                    }
                 } else {
                     model.free -= n;
                     Some(Ok(n))
@@ -158,6 +187,11 @@ pub fn semaphore(data: &[u8]) {
                     Err(TryAcquireError::Closed)
                 } else if n == 0 {
                     Ok(())
+                } else if n > model.total {
+                    Err(TryAcquireError::ExceedsTotal {
+                        requested: n,
+                        total: model.total,
+                    })
                 } else if (model.fair && !model.queue.is_empty()) || model.free < n {
                     Err(TryAcquireError::NoPermits)
                 } else {
@@ -195,11 +229,11 @@ pub fn semaphore(data: &[u8]) {
                     let n = usize::from(arg >> 1) % 4;
                     let expect = n.min(model.free);
                     model.free -= expect;
-                    model.total -= expect;
+                    model.shrink(expect, &mut done);
                     assert_eq!(sem.forget_permits(n), expect, "forget_permits({n})");
                 } else if !held.is_empty() {
                     let p = held.swap_remove(usize::from(arg) % held.len());
-                    model.total -= p.num_permits();
+                    model.shrink(p.num_permits(), &mut done);
                     p.forget();
                 }
             }

@@ -43,6 +43,46 @@
 //! themselves, whole requests only. That trades fairness for throughput
 //! under contention.
 //!
+//! # Requests that can never be met
+//!
+//! A request is measured against the semaphore's *total*: the permits in
+//! existence, free, held or granted to waiters. It grows with
+//! [`Semaphore::add_permits`] and shrinks with
+//! [`Semaphore::forget_permits`] and [`Permit::forget`].
+//!
+//! * An acquire of more than the total that would have to wait fails at
+//!   once with [`AcquireError::ExceedsTotal`] (`try_acquire`:
+//!   [`TryAcquireError::ExceedsTotal`]), taking nothing. It never joins the
+//!   queue, where, at the head, it would take every permit as a partial
+//!   grant (fair mode) or stop the queue (barging mode) for good.
+//! * When forgetting permits lowers the total below what a queued waiter
+//!   asks for, that waiter fails at once with the same error; what it was
+//!   partly granted goes back and on to the waiters behind it.
+//! * Permits added later do not bring a failed request back: it is
+//!   measured when it would start waiting, and its caller asks again if it
+//!   wants to. A waiter that fits the total keeps waiting and is served by
+//!   added permits in its turn. So a semaphore with no permits at all
+//!   refuses every non-zero request; to make callers wait for permits
+//!   you will add, create them first and hold them (for instance in one
+//!   guard taken at once with `try_acquire`), then release.
+//!
+//! ```
+//! use weir_core::sync::{AcquireError, Semaphore};
+//!
+//! let sem = Semaphore::new(2);
+//! futures_lite::future::block_on(async {
+//!     let err = sem.acquire(3).await.unwrap_err();
+//!     assert_eq!(err, AcquireError::ExceedsTotal { requested: 3, total: 2 });
+//!     assert_eq!(sem.available_permits(), 2, "nothing was taken");
+//!     sem.add_permits(1).unwrap();
+//!     assert_eq!(sem.acquire(3).await.unwrap().num_permits(), 3);
+//! });
+//! ```
+//!
+//! The limit is one of existence, not of availability: a task that holds
+//! permits and asks for more than the others can give back still waits
+//! for ever, as with any semaphore.
+//!
 //! # Memory ordering
 //!
 //! Releasing permits (dropping a guard, [`Semaphore::add_permits`])

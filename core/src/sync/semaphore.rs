@@ -180,7 +180,10 @@ impl Semaphore {
     ///
     /// [`AcquireError::Closed`] once the semaphore is closed (a waiting
     /// acquire fails as soon as [`Semaphore::close`] runs);
-    /// [`AcquireError::TooLarge`] when `n > MAX_PERMITS`.
+    /// [`AcquireError::TooLarge`] when `n > MAX_PERMITS`;
+    /// [`AcquireError::ExceedsTotal`] when `n` is more than the permits in
+    /// existence, at once, or while waiting as soon as forgetting permits
+    /// makes it so (see the [module docs](crate::sync)).
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(3);
@@ -217,8 +220,10 @@ impl Semaphore {
     ///
     /// # Errors
     ///
-    /// [`TryAcquireError::NoPermits`], [`TryAcquireError::Closed`], or
-    /// [`TryAcquireError::TooLarge`] when `n > MAX_PERMITS`.
+    /// [`TryAcquireError::NoPermits`], [`TryAcquireError::Closed`],
+    /// [`TryAcquireError::TooLarge`] when `n > MAX_PERMITS`, or
+    /// [`TryAcquireError::ExceedsTotal`] when `n` is more than the permits
+    /// in existence.
     ///
     /// ```
     /// use weir_core::sync::{Semaphore, TryAcquireError};
@@ -261,12 +266,24 @@ impl Semaphore {
             };
         }
         self.raw.try_take(n).map_err(|e| match e {
-            TakeError::NoPermits => TryAcquireError::NoPermits,
+            TakeError::NoPermits => match self.raw.total() {
+                total if n > total => TryAcquireError::ExceedsTotal {
+                    requested: n,
+                    total,
+                },
+                _ => TryAcquireError::NoPermits,
+            },
             TakeError::Closed => TryAcquireError::Closed,
+            TakeError::ExceedsTotal(total) => TryAcquireError::ExceedsTotal {
+                requested: n,
+                total,
+            },
         })
     }
 
-    /// Adds `n` permits, serving waiters first in fair mode.
+    /// Adds `n` permits, serving waiters first in fair mode. A request
+    /// that already failed with [`AcquireError::ExceedsTotal`] is not
+    /// brought back; later requests are measured against the new total.
     ///
     /// # Errors
     ///
@@ -285,7 +302,10 @@ impl Semaphore {
     }
 
     /// Removes up to `n` free permits for good and returns how many it
-    /// removed. Held permits are untouched (see [`Permit::forget`]).
+    /// removed. Held permits are untouched (see [`Permit::forget`]). Every
+    /// waiter asking for more than the permits left in existence fails with
+    /// [`AcquireError::ExceedsTotal`], and what it was partly granted goes
+    /// to the waiters behind it.
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(3);

@@ -29,8 +29,13 @@ pub enum BulkheadError {
     /// The bulkhead was [closed](super::Bulkhead::close), before or while the
     /// caller waited.
     Closed,
-    /// The caller asked for more permits at once than the limit in force at
-    /// the time, which no amount of waiting could grant.
+    /// The caller asked for more permits at once than the limit in force,
+    /// which no amount of waiting could grant: either when it called, or
+    /// while it waited, when [`set_max_concurrent`] lowered the limit below
+    /// its request (it is then refused at that moment, so that it does not
+    /// hold back the callers behind it).
+    ///
+    /// [`set_max_concurrent`]: super::Bulkhead::set_max_concurrent
     Oversized,
 }
 
@@ -55,7 +60,7 @@ impl fmt::Display for BulkheadError {
             BulkheadError::QueueFull => "bulkhead: no permit free and no room to wait",
             BulkheadError::WaitTimeout => "bulkhead: waited the longest allowed for a permit",
             BulkheadError::Closed => "bulkhead: closed",
-            BulkheadError::Oversized => "bulkhead: asked for more permits than the limit",
+            BulkheadError::Oversized => "bulkhead: asked for more permits than the limit in force",
         })
     }
 }

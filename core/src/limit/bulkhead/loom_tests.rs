@@ -230,6 +230,60 @@ fn loom_cancellation_racing_a_grant_passes_the_permit_on() {
     });
 }
 
+#[test]
+fn loom_lowering_the_limit_refuses_a_waiter_that_no_longer_fits() {
+    // One permit held of 2. A caller for 2 must wait (1 + 2 > 2) and a
+    // caller for 1 may queue behind it; the limit drops to 1 while both
+    // race to the line, then the held permit comes back. The big caller can
+    // never fit a limit of 1: it must be refused, whether it joined the
+    // line before the lowering (refused by it) or after (refused on entry),
+    // and the small one must get its permit instead of waiting behind it
+    // for good (loom reports that as a deadlock).
+    for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
+        loom::model(move || {
+            let raw = Arc::new(Raw::new(2, 4, order, 2));
+            assert_eq!(raw.try_fast(1), Fast::Admitted);
+            let big = {
+                let raw = raw.clone();
+                loom::thread::spawn(move || {
+                    block_on(Wait {
+                        raw: &raw,
+                        n: 2,
+                        slot: None,
+                    })
+                })
+            };
+            let small = {
+                let raw = raw.clone();
+                loom::thread::spawn(move || {
+                    let got = block_on(Wait {
+                        raw: &raw,
+                        n: 1,
+                        slot: None,
+                    });
+                    if got.is_ok() {
+                        raw.release(1);
+                    }
+                    got
+                })
+            };
+            raw.set_limit(1);
+            raw.release(1);
+            assert_eq!(big.join().unwrap(), Err(BulkheadError::Oversized));
+            assert_eq!(small.join().unwrap(), Ok(()));
+            let stats = raw.stats();
+            assert_eq!(
+                (
+                    stats.in_flight,
+                    stats.queued_waiters,
+                    stats.rejected_oversized
+                ),
+                (0, 0, 1)
+            );
+        });
+    }
+}
+
 fn noop_waker() -> core::task::Waker {
     core::task::Waker::noop().clone()
 }

@@ -423,8 +423,53 @@ impl Raw {
                 Err(actual) => s = actual,
             }
         }
-        if u64::from(new) > limit(s) && s & WAITERS != 0 {
-            self.dispatch();
+        if s & WAITERS == 0 {
+            // Nobody waits, so nobody can be stranded: a caller that joins
+            // the line after this swap reads the new limit under the lock
+            // (and is refused as oversized), one that joined before it set
+            // `WAITERS` first.
+            return;
+        }
+        if u64::from(new) < limit(s) {
+            self.refuse_oversized();
+        }
+        // Raised: room for waiters at once. Lowered: a refused head may
+        // have held back smaller waiters that fit.
+        self.dispatch();
+    }
+
+    /// Refuses, with `Oversized`, every waiter that asks for more than the
+    /// limit now in force: it could never be admitted, and under either
+    /// order it would hold back every waiter served after it.
+    ///
+    /// The limit is read under the lock, so a concurrent raise is seen and
+    /// nobody who fits is refused. A wake batch that fills up is woken with
+    /// the lock released and the scan starts again from the oldest waiter.
+    fn refuse_oversized(&self) {
+        let mut wake = WakeBatch::new();
+        loop {
+            let more = {
+                let mut w = self.waiters.lock();
+                let limit = limit(self.state.load(Acquire));
+                let mut from = w.oldest();
+                while !wake.is_full() {
+                    let Some((idx, next)) = w.over_limit_from(from, limit) else {
+                        break;
+                    };
+                    wake.push(w.resolve(idx, Phase::Rejected(BulkheadError::Oversized)));
+                    self.count(BulkheadError::Oversized);
+                    from = next;
+                }
+                if w.is_empty() {
+                    self.state.fetch_and(!WAITERS, Relaxed);
+                }
+                self.mirror(&w);
+                wake.is_full()
+            };
+            wake.wake_all();
+            if !more {
+                return;
+            }
         }
     }
 

@@ -148,6 +148,27 @@ impl Waiters {
         (idx != NIL).then(|| (idx, self.slots[idx as usize].n))
     }
 
+    /// The oldest slot in the line asking for more than `limit` permits,
+    /// at `from` or newer (`from` is a waiting slot, or [`Waiters::oldest`]),
+    /// with the slot just newer than it, to resume from after resolving it.
+    pub(super) fn over_limit_from(&self, from: u32, limit: u64) -> Option<(u32, u32)> {
+        let mut idx = from;
+        while idx != NIL {
+            let slot = &self.slots[idx as usize];
+            debug_assert_eq!(slot.phase, Phase::Waiting);
+            if u64::from(slot.n) > limit {
+                return Some((idx, slot.next));
+            }
+            idx = slot.next;
+        }
+        None
+    }
+
+    /// Where a scan of the whole line starts (no slot when it is empty).
+    pub(super) fn oldest(&self) -> u32 {
+        self.head
+    }
+
     /// Takes a waiting slot out of the line, gives it its outcome and
     /// returns its waker, to be woken once the lock is released.
     pub(super) fn resolve(&mut self, idx: u32, phase: Phase) -> Option<Waker> {
@@ -226,6 +247,9 @@ mod tests {
         Push(u32),
         Remove(usize),
         ResolveEnd(bool),
+        /// Resolve every waiter asking for more than this, as a lowered
+        /// limit does.
+        RefuseOver(u32),
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -233,6 +257,7 @@ mod tests {
             (1u32..5).prop_map(Op::Push),
             (0usize..16).prop_map(Op::Remove),
             any::<bool>().prop_map(Op::ResolveEnd),
+            (0u32..5).prop_map(Op::RefuseOver),
         ]
     }
 
@@ -260,6 +285,18 @@ mod tests {
                             prop_assert_eq!(w.phase(idx), Phase::Granted);
                             w.release(idx);
                         }
+                    }
+                    Op::RefuseOver(limit) => {
+                        let mut from = w.oldest();
+                        while let Some((idx, next)) = w.over_limit_from(from, u64::from(limit)) {
+                            let want = model.iter().position(|&(_, n)| n > limit);
+                            prop_assert_eq!(want.map(|i| model[i].0), Some(idx));
+                            model.remove(want.unwrap());
+                            w.resolve(idx, Phase::Rejected(BulkheadError::Oversized));
+                            w.release(idx);
+                            from = next;
+                        }
+                        prop_assert!(model.iter().all(|&(_, n)| n <= limit));
                     }
                 }
                 prop_assert_eq!(w.len(), model.len());

@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::catch::caught;
+use super::error::{Hook, ManagerPanic};
 use super::{Manager, PoolError, PoolStats, Pooled};
 use crate::loom::sync::Mutex;
 use crate::rt::{Runtime, deadline_after};
@@ -82,6 +84,9 @@ pub(crate) struct State<T> {
     discarded: u64,
     timeouts: u64,
     create_errors: u64,
+    panics: u64,
+    /// The latest panic caught in a manager hook.
+    last_panic: Option<ManagerPanic>,
     /// The reaper should look again now.
     reaper_kick: bool,
     /// The instant the reaper sleeps until (`None`: until kicked).
@@ -122,6 +127,8 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                 discarded: 0,
                 timeouts: 0,
                 create_errors: 0,
+                panics: 0,
+                last_panic: None,
                 reaper_kick: false,
                 reaper_at: None,
                 reaper_waker: None,
@@ -312,14 +319,21 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                             let Some(entry) = held.entry.as_mut() else {
                                 unreachable!("held until handed out")
                             };
-                            match within(&self.rt, deadline, self.manager.recycle(&mut entry.res))
+                            let check = self.manager.recycle(&mut entry.res);
+                            match within(&self.rt, deadline, caught(Hook::Recycle, false, check))
                                 .await
                             {
-                                Some(Ok(())) => {
+                                Some(Ok(Ok(()))) => {
                                     self.state.lock().recycled += 1;
                                     true
                                 }
-                                Some(Err(_)) => false,
+                                Some(Ok(Err(_))) => false,
+                                // Its state is unknown after a panic:
+                                // discarded like a failed check.
+                                Some(Err(p)) => {
+                                    record_panic(&mut self.state.lock(), p);
+                                    false
+                                }
                                 None => {
                                     drop(held);
                                     self.state.lock().timeouts += 1;
@@ -347,8 +361,9 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                         inner: self,
                         armed: true,
                     };
-                    return match within(&self.rt, deadline, self.manager.create()).await {
-                        Some(Ok(res)) => {
+                    let create = caught(Hook::Create, false, self.manager.create());
+                    return match within(&self.rt, deadline, create).await {
+                        Some(Ok(Ok(res))) => {
                             let created_at = self.cfg.max_lifetime.map(|_| self.rt.now());
                             slot.disarm();
                             let mut st = self.state.lock();
@@ -363,10 +378,19 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                             };
                             Ok(Pooled::new(entry, self.clone()))
                         }
-                        Some(Err(e)) => {
+                        Some(Ok(Err(e))) => {
                             self.state.lock().create_errors += 1;
                             drop(slot);
                             Err(PoolError::Create(e))
+                        }
+                        Some(Err(p)) => {
+                            {
+                                let mut st = self.state.lock();
+                                st.create_errors += 1;
+                                record_panic(&mut st, p.clone());
+                            }
+                            drop(slot);
+                            Err(PoolError::Panicked(p))
                         }
                         None => {
                             drop(slot);
@@ -391,7 +415,12 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
             discarded: st.discarded,
             timeouts: st.timeouts,
             create_errors: st.create_errors,
+            panics: st.panics,
         }
+    }
+
+    pub(crate) fn last_panic(&self) -> Option<ManagerPanic> {
+        self.state.lock().last_panic.clone()
     }
 
     /// Closes the pool: idle resources are dropped, waiters fail with
@@ -419,10 +448,14 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
         self.state.lock().closed
     }
 
-    /// One round of the background task: drops expired idle resources and
-    /// reserves slots to top up `min_idle`. Returns the resources to drop,
-    /// how many to create, and when to look again.
-    pub(crate) fn maintain(&self, now: Instant) -> Option<Maintenance<M::Resource>> {
+    /// One round of the background task: drops expired idle resources and,
+    /// if `may_create`, reserves slots to top up `min_idle`. Returns the
+    /// resources to drop, how many to create, and when to look again.
+    pub(crate) fn maintain(
+        &self,
+        now: Instant,
+        may_create: bool,
+    ) -> Option<Maintenance<M::Resource>> {
         let mut st = self.state.lock();
         if st.closed {
             return None;
@@ -449,7 +482,11 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
             .cfg
             .min_idle
             .saturating_sub(st.idle.len() + st.creating);
-        let create = deficit.min(self.cfg.max_size - st.size);
+        let create = if may_create {
+            deficit.min(self.cfg.max_size - st.size)
+        } else {
+            0
+        };
         st.size += create;
         st.creating += create;
         let next = st.idle.iter().filter_map(|e| self.expiry(e)).min();
@@ -462,13 +499,17 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
         })
     }
 
-    /// The background task created a resource (or failed to).
-    pub(crate) fn created_in_background(&self, res: Result<M::Resource, M::Error>) -> bool {
+    /// The background task created a resource (or failed to, or the
+    /// create panicked), settling one slot it reserved.
+    pub(crate) fn created_in_background(
+        &self,
+        res: Result<Result<M::Resource, M::Error>, ManagerPanic>,
+    ) -> bool {
         let now = self.now_if_limited();
         let mut st = self.state.lock();
         st.creating -= 1;
         match res {
-            Ok(res) => {
+            Ok(Ok(res)) => {
                 st.created += 1;
                 let entry = Entry {
                     res,
@@ -477,13 +518,22 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                 };
                 let (drop_me, w) = self.put_locked(&mut st, entry, now);
                 drop(st);
-                drop(drop_me);
                 if let Some(w) = w {
                     w.wake();
                 }
+                // Made after close: dropped at once, on the background
+                // task, which a panicking `Drop` must not end.
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    drop(drop_me);
+                })) {
+                    super::catch::forget_payload(p);
+                }
                 true
             }
-            Err(_) => {
+            Ok(Err(_)) | Err(_) => {
+                if let Err(p) = res {
+                    record_panic(&mut st, p);
+                }
                 st.create_errors += 1;
                 st.size -= 1;
                 let w = self.give_slot(&mut st);
@@ -528,12 +578,22 @@ impl<M: Manager, R: Runtime> Sink<M> for Inner<M, R> {
     }
 
     fn detach(&self, res: &mut M::Resource) {
-        self.manager.detach(res);
+        // The slot is freed whatever the hook does; its panic is the
+        // caller's (it runs in the caller's `detach`), after the count.
+        let hook = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.manager.detach(res);
+        }));
         let (w, k) = {
             let mut st = self.state.lock();
+            if let Err(payload) = &hook {
+                record_panic(&mut st, ManagerPanic::new(Hook::Detach, false, &**payload));
+            }
             self.discard_in_use(&mut st)
         };
         w.into_iter().chain(k).for_each(Waker::wake);
+        if let Err(payload) = hook {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 
@@ -543,6 +603,36 @@ impl<M: Manager, R> Drop for Inner<M, R> {
         if let Some(w) = self.state.lock().reaper_waker.take() {
             w.wake();
         }
+    }
+}
+
+fn record_panic<T>(st: &mut State<T>, p: ManagerPanic) {
+    st.panics += 1;
+    st.last_panic = Some(p);
+}
+
+/// Slots the background task reserved (counted in `size` and `creating`)
+/// and has not settled yet: given back if the task is dropped mid-create,
+/// so not even a cancelled runtime leaks them.
+pub(crate) struct Reserved<'a, M: Manager, R: Runtime> {
+    pub(crate) inner: &'a Inner<M, R>,
+    pub(crate) left: usize,
+}
+
+impl<M: Manager, R: Runtime> Drop for Reserved<'_, M, R> {
+    fn drop(&mut self) {
+        if self.left == 0 {
+            return;
+        }
+        let wakers: Vec<Waker> = {
+            let mut st = self.inner.state.lock();
+            st.size -= self.left;
+            st.creating -= self.left;
+            (0..self.left)
+                .filter_map(|_| self.inner.give_slot(&mut st))
+                .collect()
+        };
+        wakers.into_iter().for_each(Waker::wake);
     }
 }
 

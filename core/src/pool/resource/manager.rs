@@ -32,13 +32,16 @@ pub trait Manager: Send + Sync + 'static {
     type Error: Send + 'static;
 
     /// Makes a new resource. A failure is returned to the caller of
-    /// [`get`](super::ResourcePool::get) and does not use up a slot.
+    /// [`get`](super::ResourcePool::get) and does not use up a slot; so is
+    /// a panic, caught and returned as
+    /// [`PoolError::Panicked`](super::PoolError::Panicked).
     fn create(&self) -> impl Future<Output = Result<Self::Resource, Self::Error>> + Send;
 
     /// Checks an idle resource before it is handed out again (when the pool
     /// tests on acquire, the default). An error discards the resource and
     /// the pool tries the next one or creates a new one; the error itself
-    /// is not reported to the caller.
+    /// is not reported to the caller. A panic is caught and treated the
+    /// same way (and counted in [`PoolStats::panics`](super::PoolStats::panics)).
     fn recycle(
         &self,
         resource: &mut Self::Resource,

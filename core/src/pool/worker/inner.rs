@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     /// Notified once per popped job when callers may wait for space.
     pub(crate) space: Event,
+    /// Notified whenever a thread has finished (or failed to start), for
+    /// `terminated`.
+    pub(crate) exited: Event,
     park: Mutex<Park>,
     wake: Condvar,
     event: Condvar,
@@ -86,6 +89,7 @@ impl Inner {
             queue: ArrayQueue::new(b.queue_capacity),
             control: CachePadded::new(Control::new(b.max_threads)),
             space: Event::new(),
+            exited: Event::new(),
             park: Mutex::new(Park {
                 parked: 0,
                 epoch: 0,
@@ -205,6 +209,7 @@ impl Inner {
                 // and runs on the next thread that exists or starts.
                 drop(reg);
                 self.control.spawn_failed();
+                self.exited.notify(usize::MAX);
             }
         }
     }
@@ -234,9 +239,12 @@ impl Inner {
                 Parked::Exit => break,
             }
         }
-        let mut reg = self.registry.lock();
-        stats.add_to(&mut reg.retired);
-        reg.live.retain(|s| !Arc::ptr_eq(s, &stats));
+        {
+            let mut reg = self.registry.lock();
+            stats.add_to(&mut reg.retired);
+            reg.live.retain(|s| !Arc::ptr_eq(s, &stats));
+        }
+        self.exited.notify(usize::MAX);
     }
 
     fn on_pop(self: &Arc<Self>, check_growth: bool) {
@@ -381,10 +389,17 @@ impl Inner {
         self.control.snapshot().closed
     }
 
-    /// Closes the pool and, unless called from one of its own threads,
-    /// joins every thread. With `cancel`, queued jobs are cancelled instead
-    /// of run.
-    pub(crate) fn shutdown(self: &Arc<Self>, cancel: bool) {
+    /// Whether the pool is closed and every thread has finished: none is
+    /// counted, none is still on its way out.
+    pub(crate) fn is_terminated(&self) -> bool {
+        let c = self.control.snapshot();
+        c.closed && c.threads == 0 && self.registry.lock().live.is_empty()
+    }
+
+    /// Closes the pool without waiting: new jobs are refused, and the
+    /// threads (woken if parked) finish the queue, or with `cancel` cancel
+    /// it, and exit on their own.
+    pub(crate) fn close(&self, cancel: bool) {
         if cancel {
             self.cancel_queued.store(true, Ordering::SeqCst);
         }
@@ -394,6 +409,15 @@ impl Inner {
             let _p = self.park.lock();
             self.wake.notify_all();
         }
+        // Nobody may be left to notify it: a pool with no thread.
+        self.exited.notify(usize::MAX);
+    }
+
+    /// Closes the pool and, unless called from one of its own threads,
+    /// joins every thread. With `cancel`, queued jobs are cancelled instead
+    /// of run.
+    pub(crate) fn shutdown(self: &Arc<Self>, cancel: bool) {
+        self.close(cancel);
         if self.is_current_worker() {
             return;
         }

@@ -30,18 +30,36 @@ use job::{ExecCell, Handle, RunCell};
 ///
 /// # Shutdown and drop
 ///
-/// [`shutdown`] stops accepting jobs, lets the threads run every accepted
-/// job, and joins them. [`shutdown_now`] stops accepting and cancels the
-/// queued jobs (a `run` caller gets its closure back in
-/// [`WorkerError::Closed`]; an `execute` job is dropped), then joins the
-/// threads once their running jobs return. **Dropping the pool is
-/// `shutdown`**: it blocks until the queue is drained and every thread has
-/// exited, so no thread outlives the pool. (Dropped by one of its own jobs,
-/// the pool closes but cannot join the thread it runs on; the threads then
-/// exit on their own once the queue is drained.)
+/// **Dropping the pool never blocks**: it closes the pool (as
+/// [`close`]) and detaches the threads, which run every job already
+/// accepted and then exit on their own. So the last `Arc<WorkerPool>` may
+/// be dropped anywhere, inside an async task included. To wait for the
+/// threads, say so:
 ///
+/// * in async code, [`close`] then [`terminated`]`.await`, which parks the
+///   task, never the executor's thread;
+/// * from a plain thread, [`shutdown`] (run the queue, then join every
+///   thread) or [`shutdown_now`] (cancel the queued jobs: a `run` caller
+///   gets its closure back in [`WorkerError::Closed`], an `execute` job is
+///   dropped; then join the threads once their running jobs return). Both
+///   block the calling thread, as does [`join`].
+///
+/// # Drop rules
+///
+/// As everywhere in weir: a future you await is cancelled when dropped, a
+/// handle to work already handed to a runner detaches. The future of
+/// [`run`] is of the first kind: dropped before its job started, the job is
+/// withdrawn and never runs; dropped while the job runs (a thread cannot be
+/// stopped from outside), the closure runs to its end and its output is
+/// dropped on the pool's thread. [`execute`] gives no handle: the job is
+/// the pool's. The pool itself detaches its threads when dropped (above).
+///
+/// [`run`]: WorkerPool::run
 /// [`run_blocking`]: WorkerPool::run_blocking
 /// [`execute`]: WorkerPool::execute
+/// [`close`]: WorkerPool::close
+/// [`terminated`]: WorkerPool::terminated
+/// [`join`]: WorkerPool::join
 /// [`shutdown`]: WorkerPool::shutdown
 /// [`shutdown_now`]: WorkerPool::shutdown_now
 ///
@@ -91,9 +109,11 @@ impl WorkerPool {
     ///
     /// # Cancellation
     ///
-    /// Dropping the future before the job started withdraws the job: it
-    /// never runs and counts as cancelled. Once started, the job runs to
-    /// the end and its output is dropped.
+    /// The future is cancelled when dropped, like any future one awaits:
+    /// dropped before the job started, the job is withdrawn, never runs and
+    /// counts as cancelled. A thread cannot be stopped from outside, so a
+    /// job that already started runs to its end; its output is dropped on
+    /// the pool's thread and it counts as completed (or panicked).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -241,9 +261,10 @@ impl WorkerPool {
         self.inner.stats()
     }
 
-    /// Blocks until the queue is empty and every thread is parked: all work
-    /// submitted before the call has finished. Never call it from one of the
-    /// pool's own jobs (it would wait for itself).
+    /// Blocks the calling thread until the queue is empty and every thread
+    /// is parked: all work submitted before the call has finished. Never
+    /// call it from one of the pool's own jobs (it would wait for itself),
+    /// nor from async code (it blocks the executor's thread).
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -289,6 +310,74 @@ impl WorkerPool {
         self.inner.tick();
     }
 
+    /// Stops accepting jobs and returns at once: the threads run every job
+    /// already accepted, then exit. Idempotent. Wait for them with
+    /// [`terminated`](Self::terminated).
+    ///
+    /// ```
+    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// pool.execute(|| ()).unwrap();
+    /// pool.close();
+    /// assert!(pool.execute(|| ()).is_err());
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn close(&self) {
+        self.inner.close(false);
+    }
+
+    /// Stops accepting jobs and cancels the queued ones (as
+    /// [`shutdown_now`](Self::shutdown_now) does), and returns at once;
+    /// running jobs finish, then the threads exit. Wait for them with
+    /// [`terminated`](Self::terminated).
+    ///
+    /// ```
+    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// pool.close_now();
+    /// assert!(pool.is_closed());
+    /// # Ok::<(), weir_core::ConfigError>(())
+    /// ```
+    pub fn close_now(&self) {
+        self.inner.close(true);
+    }
+
+    /// Resolves once the pool is closed (by [`close`](Self::close),
+    /// [`close_now`](Self::close_now) or a shutdown) and every thread has
+    /// finished its last job and left the pool. Waiting parks the task, not the thread, so it is the way to
+    /// wait for the pool from async code. It does not close the pool
+    /// itself.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use weir_core::rt::VirtualRuntime;
+    ///
+    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(2).build().unwrap();
+    /// let n = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let n = n.clone();
+    ///     pool.execute(move || { n.fetch_add(1, Ordering::Relaxed); }).unwrap();
+    /// }
+    /// pool.close();
+    /// VirtualRuntime::new().block_on(pool.terminated());
+    /// assert_eq!(n.load(Ordering::Relaxed), 10);
+    /// assert_eq!(pool.stats().threads, 0);
+    /// # }
+    /// ```
+    pub async fn terminated(&self) {
+        loop {
+            if self.inner.is_terminated() {
+                return;
+            }
+            listener!(self.inner.exited => exited);
+            // Checked again after registering, so a thread that finished in
+            // between is not missed.
+            if self.inner.is_terminated() {
+                return;
+            }
+            exited.await;
+        }
+    }
+
     /// Whether the pool stopped accepting jobs.
     ///
     /// ```
@@ -303,7 +392,8 @@ impl WorkerPool {
     }
 
     /// Stops accepting jobs, runs every job already accepted, and joins all
-    /// threads. Blocks; idempotent.
+    /// threads. Blocks the calling thread; idempotent. In async code use
+    /// [`close`](Self::close) and [`terminated`](Self::terminated).
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -324,7 +414,9 @@ impl WorkerPool {
 
     /// Stops accepting jobs and cancels the queued ones (each `run` caller
     /// gets its closure back in [`WorkerError::Closed`]; `execute` jobs are
-    /// dropped), waits for running jobs, and joins all threads.
+    /// dropped), waits for running jobs, and joins all threads. Blocks the
+    /// calling thread; in async code use [`close_now`](Self::close_now) and
+    /// [`terminated`](Self::terminated).
     ///
     /// ```
     /// let pool = weir_core::pool::WorkerPool::builder().build()?;
@@ -339,7 +431,9 @@ impl WorkerPool {
 }
 
 impl Drop for WorkerPool {
+    /// Closes the pool and detaches its threads: they run the accepted jobs
+    /// and exit on their own. Never blocks (see the type's docs).
     fn drop(&mut self) {
-        self.inner.shutdown(false);
+        self.inner.close(false);
     }
 }

@@ -261,6 +261,13 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// Calls `f` after every state change, outside any lock, on the thread
     /// that caused it.
     ///
+    /// A transition can be caused by a call that panicked: its permit
+    /// records the failure while the panic unwinds, and `f` runs then. A
+    /// panic in `f` is therefore always contained: caught, counted in
+    /// [`Stats::listener_panics`](super::Stats::listener_panics) and left to
+    /// the panic hook to report; the breaker's state and the caller's result
+    /// (or panic) are unaffected.
+    ///
     /// ```
     /// let b = weir_core::resilience::CircuitBreaker::builder()
     ///     .on_transition(|t| eprintln!("breaker: {:?} -> {:?}", t.from, t.to));

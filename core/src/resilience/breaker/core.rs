@@ -136,6 +136,7 @@ struct Slow {
 struct Counters {
     rejected: AtomicU64,
     late: AtomicU64,
+    listener_panics: AtomicU64,
     /// Transitions into each kind.
     into: [AtomicU64; 6],
 }
@@ -160,6 +161,7 @@ pub(crate) struct Snapshot {
     pub(crate) tally: Tally,
     pub(crate) rejected: u64,
     pub(crate) late: u64,
+    pub(crate) listener_panics: u64,
     pub(crate) into: [u64; 6],
     pub(crate) trips: u32,
 }
@@ -204,6 +206,13 @@ impl Core {
             }
             _ => self.acquire_slow(now()),
         }
+    }
+
+    /// Counts a transition listener that panicked (and was contained).
+    pub(crate) fn listener_panicked(&self) {
+        self.counters
+            .listener_panics
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     fn reject(&self, remaining: u64) -> u64 {
@@ -377,6 +386,7 @@ impl Core {
             tally: self.window.snapshot(now_ns),
             rejected: self.counters.rejected.load(Ordering::Relaxed),
             late: self.counters.late.load(Ordering::Relaxed),
+            listener_panics: self.counters.listener_panics.load(Ordering::Relaxed),
             into: core::array::from_fn(|i| self.counters.into[i].load(Ordering::Relaxed)),
             trips,
         }

@@ -12,6 +12,7 @@ pub(crate) mod window;
 
 use ::core::fmt;
 use ::core::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -225,6 +226,11 @@ pub struct Stats {
     pub rejected: u64,
     /// Results ignored because they came from an earlier state.
     pub late: u64,
+    /// Calls of the [`on_transition`](CircuitBreakerBuilder::on_transition)
+    /// listener that panicked. The panic is contained (the transition has
+    /// happened, the call's result or panic goes on unchanged) and reported
+    /// by the panic hook.
+    pub listener_panics: u64,
     /// Openings since the breaker last closed.
     pub consecutive_opens: u32,
 }
@@ -245,9 +251,23 @@ impl<R: Runtime, C> Inner<R, C> {
         u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// Reports `t` to the listener, containing a panic in it.
+    ///
+    /// Transitions are reported from `CallPermit::drop` too, and that drop
+    /// runs while a panicking call unwinds: a second panic escaping there
+    /// aborts the process. So a listener's panic never leaves this function,
+    /// on any path: it is caught, counted in `Stats::listener_panics`, and
+    /// reported by the panic hook as every panic is. The listener touches no
+    /// breaker state, so nothing is left half-done (hence `AssertUnwindSafe`).
     fn emit(&self, t: Option<Transition>) {
         if let (Some(t), Some(l)) = (t, &self.listener) {
-            l(&t);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| l(&t))) {
+                self.core.listener_panicked();
+                // A payload whose own drop panics must not escape either.
+                if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+                    std::mem::forget(again);
+                }
+            }
         }
     }
 }
@@ -471,6 +491,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
             closed: s.into[self::core::CLOSED as usize],
             rejected: s.rejected,
             late: s.late,
+            listener_panics: s.listener_panics,
             consecutive_opens: s.trips,
         }
     }

@@ -68,7 +68,7 @@ fn clamp(ns: f64, max: Duration) -> Duration {
 }
 
 /// A uniform duration in `[lo, hi]`.
-fn uniform(rng: &mut fastrand::Rng, lo: Duration, hi: Duration) -> Duration {
+pub(crate) fn uniform(rng: &mut fastrand::Rng, lo: Duration, hi: Duration) -> Duration {
     if hi <= lo {
         return lo;
     }

@@ -9,8 +9,10 @@ use std::time::Duration;
 /// e.g. from an HTTP `Retry-After` header or a gRPC pushback.
 ///
 /// Used by [`RetryBuilder::honor_retry_after`](super::RetryBuilder::honor_retry_after).
-/// The hint replaces the computed backoff delay exactly (it is not capped
-/// by `max_delay`), the backoff schedule restarts after it, and the deadline
+/// The hint replaces the computed backoff delay (`max_delay` does not cap
+/// it; [`max_retry_after`](super::RetryBuilder::max_retry_after) does, by
+/// giving up, and [`retry_after_jitter`](super::RetryBuilder::retry_after_jitter)
+/// adds to it), the backoff schedule restarts after it, and the deadline
 /// and budget still apply.
 ///
 /// ```

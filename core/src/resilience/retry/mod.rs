@@ -30,6 +30,7 @@ const C: &str = "Retry";
 /// assert_ne!(GiveUp::Attempts, GiveUp::Budget);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GiveUp {
     /// `max_attempts` calls were made.
     Attempts,
@@ -37,6 +38,9 @@ pub enum GiveUp {
     Deadline,
     /// The retry budget had no token left.
     Budget,
+    /// A `retry_after` hint asked for a longer wait than
+    /// [`max_retry_after`](RetryBuilder::max_retry_after).
+    RetryAfterTooLong,
 }
 
 impl fmt::Display for GiveUp {
@@ -45,6 +49,7 @@ impl fmt::Display for GiveUp {
             GiveUp::Attempts => "attempts exhausted",
             GiveUp::Deadline => "retry deadline would pass",
             GiveUp::Budget => "retry budget exhausted",
+            GiveUp::RetryAfterTooLong => "retry-after hint above max_retry_after",
         })
     }
 }
@@ -56,6 +61,8 @@ struct Config {
     deadline: Option<Duration>,
     budget: Option<Arc<RetryBudget>>,
     seed: Option<u64>,
+    max_retry_after: Duration,
+    retry_after_jitter: f64,
 }
 
 /// The per-run state of a retry loop: attempt count, backoff position,
@@ -182,6 +189,27 @@ impl<P, V, H, N> fmt::Debug for Retry<P, V, H, N> {
 }
 
 impl Retry {
+    /// The default [`max_retry_after`](RetryBuilder::max_retry_after): half the
+    /// circuit breaker's default open time and half-open timeout (60 s each),
+    /// so that with every default a retry fails fast on a breaker that has just
+    /// opened instead of parking its caller for a minute, while the hints of
+    /// rate limiters and of servers' `Retry-After` (seconds, as a rule) pass.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_core::resilience::Retry;
+    /// assert_eq!(Retry::DEFAULT_MAX_RETRY_AFTER, Duration::from_secs(30));
+    /// ```
+    pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+    /// The default [`retry_after_jitter`](RetryBuilder::retry_after_jitter):
+    /// up to a fifth of the hint is added.
+    ///
+    /// ```
+    /// assert_eq!(weir_core::resilience::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
+    /// ```
+    pub const DEFAULT_RETRY_AFTER_JITTER: f64 = 0.2;
+
     fn with(schedule: Schedule, base: Duration) -> RetryBuilder {
         RetryBuilder {
             cfg: Config {
@@ -196,6 +224,8 @@ impl Retry {
                 deadline: None,
                 budget: None,
                 seed: None,
+                max_retry_after: Self::DEFAULT_MAX_RETRY_AFTER,
+                retry_after_jitter: Self::DEFAULT_RETRY_AFTER_JITTER,
             },
             retry_if: AnyError,
             retry_on_value: NoValue,
@@ -238,7 +268,8 @@ impl Retry {
 }
 
 impl<P, V, H, N> RetryBuilder<P, V, H, N> {
-    /// Caps every computed delay (a `retry_after` hint is not capped).
+    /// Caps every computed delay. A `retry_after` hint is not a computed
+    /// delay: [`max_retry_after`](Self::max_retry_after) governs it.
     ///
     /// ```
     /// use std::time::Duration;
@@ -341,6 +372,12 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
 
     /// Retries only the errors for which `f` returns true (default: all).
     ///
+    /// Run alone ([`Retry::run`]), `f` sees every error. Inside a
+    /// [`Policy`](crate::policy::Policy), a `Fn(&E) -> bool` sees the
+    /// caller's errors and weir's own outcomes keep their default; the rule
+    /// for those, and how to decide them too, is
+    /// [stated once in the policy docs](crate::policy#which-outcomes-a-retry-retries).
+    ///
     /// ```
     /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_if(|e: &u16| *e >= 500);
@@ -375,7 +412,8 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     }
 
     /// Uses the error's own [`RetryAfter`] hint, when it has one, as the
-    /// next delay.
+    /// next delay; see [`max_retry_after`](Self::max_retry_after) for the
+    /// cap and the jitter every hint gets.
     ///
     /// ```
     /// use std::time::Duration;
@@ -416,6 +454,48 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
         }
     }
 
+    /// The longest `retry_after` hint waited for (default
+    /// [`Retry::DEFAULT_MAX_RETRY_AFTER`], 30 s). A hint above it ends the run at
+    /// once with the error that carried it ([`GiveUp::RetryAfterTooLong`]):
+    /// a server that asks for an hour will not be ready sooner, and sleeping
+    /// the cap instead would only spend an attempt on a certain refusal. A
+    /// hint at or below it is waited for, plus its
+    /// [jitter](Self::retry_after_jitter).
+    ///
+    /// This bounds the hints weir's own layers give too: a rate limiter's
+    /// `retry_after` and an open breaker's remaining time (up to its open
+    /// duration, or up to its half-open timeout while every probe is out).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    ///     .max_retry_after(Duration::from_secs(5))
+    ///     .build();
+    /// assert!(r.is_ok());
+    /// ```
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.cfg.max_retry_after = max;
+        self
+    }
+
+    /// Adds a random wait of up to `fraction` of each `retry_after` hint
+    /// (default [`Retry::DEFAULT_RETRY_AFTER_JITTER`], 0.2): the wait is uniform in
+    /// `[hint, hint * (1 + fraction)]`, drawn from the run's random source
+    /// (see [`seed`](Self::seed)). Callers refused together are told the
+    /// same hint; without jitter they would all come back at the same
+    /// instant and be refused together again. `0.0` waits the hint exactly.
+    ///
+    /// ```
+    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    ///     .retry_after_jitter(0.0)
+    ///     .build();
+    /// assert!(r.is_ok());
+    /// ```
+    pub fn retry_after_jitter(mut self, fraction: f64) -> Self {
+        self.cfg.retry_after_jitter = fraction;
+        self
+    }
+
     /// Calls `f` before each retry's sleep with the attempt that failed,
     /// the delay and the error.
     ///
@@ -440,7 +520,9 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// # Errors
     ///
     /// [`ConfigError`] for `max_attempts(0)`, a multiplier below 1 or not
-    /// finite, `max_delay` below the base delay, or a zero deadline.
+    /// finite, `max_delay` below the base delay, a zero deadline, a zero
+    /// `max_retry_after`, or a `retry_after_jitter` outside `0.0..=1.0`
+    /// (NaN included).
     ///
     /// ```
     /// let e = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
@@ -462,6 +544,16 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
         }
         if c.deadline == Some(Duration::ZERO) {
             return Err(ConfigError::new(C, "deadline", Rule::Zero));
+        }
+        if c.max_retry_after.is_zero() {
+            return Err(ConfigError::new(C, "max_retry_after", Rule::Zero));
+        }
+        if !(0.0..=1.0).contains(&c.retry_after_jitter) {
+            return Err(ConfigError::new(
+                C,
+                "retry_after_jitter",
+                Rule::OutOfRange("0.0..=1.0"),
+            ));
         }
         Ok(Retry {
             cfg: self.cfg,
@@ -513,7 +605,10 @@ impl<P, V, H, N> Retry<P, V, H, N> {
 
     /// Decides, after a failed attempt at `now`, whether to retry and after
     /// how long. `hint` (a server's retry-after) replaces the computed delay
-    /// and restarts the backoff schedule. Allocates nothing.
+    /// and restarts the backoff schedule: a hint above
+    /// [`max_retry_after`](RetryBuilder::max_retry_after) gives up, any other
+    /// is waited for plus its
+    /// [jitter](RetryBuilder::retry_after_jitter). Allocates nothing.
     ///
     /// # Errors
     ///
@@ -540,7 +635,15 @@ impl<P, V, H, N> Retry<P, V, H, N> {
             return Err(GiveUp::Attempts);
         }
         let (delay, n, prev) = match hint {
-            Some(h) => (h, 0, None),
+            Some(h) if h > self.cfg.max_retry_after => return Err(GiveUp::RetryAfterTooLong),
+            Some(h) => {
+                // `try_`: near `Duration::MAX` the product rounds past it.
+                let spread =
+                    Duration::try_from_secs_f64(h.as_secs_f64() * self.cfg.retry_after_jitter)
+                        .unwrap_or(h);
+                let extra = backoff::uniform(&mut state.rng, Duration::ZERO, spread);
+                (h.saturating_add(extra), 0, None)
+            }
             None => {
                 let n = state.backoff_n.saturating_add(1);
                 let (d, capped) = self.cfg.backoff.delay(n, state.prev, &mut state.rng);

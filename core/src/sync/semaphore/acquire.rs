@@ -76,6 +76,10 @@ impl<S: Deref<Target = Semaphore>> Wait<S> {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(r) => r.map_err(|e| match e {
                     TakeError::Closed | TakeError::NoPermits => AcquireError::Closed,
+                    TakeError::ExceedsTotal(total) => AcquireError::ExceedsTotal {
+                        requested: need,
+                        total,
+                    },
                 }),
             }
         };

@@ -25,6 +25,26 @@ pub enum AcquireError {
         /// The number asked for.
         requested: usize,
     },
+    /// More permits were asked for than this semaphore holds in all (free,
+    /// held and granted), so waiting could never end: either when the
+    /// acquire would have started waiting, or while it waited, when
+    /// forgetting permits lowered the total below its request. See the
+    /// [module docs](crate::sync) for the rule.
+    ///
+    /// ```
+    /// use weir_core::sync::{AcquireError, Semaphore};
+    ///
+    /// let sem = Semaphore::new(2);
+    /// let err = futures_lite::future::block_on(sem.acquire(3)).unwrap_err();
+    /// assert_eq!(err, AcquireError::ExceedsTotal { requested: 3, total: 2 });
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    ExceedsTotal {
+        /// The number asked for.
+        requested: usize,
+        /// The permits the semaphore held in all when the request failed.
+        total: usize,
+    },
 }
 
 impl fmt::Display for AcquireError {
@@ -34,6 +54,10 @@ impl fmt::Display for AcquireError {
             AcquireError::TooLarge { requested } => write!(
                 f,
                 "{requested} permits requested, more than a semaphore can hold"
+            ),
+            AcquireError::ExceedsTotal { requested, total } => write!(
+                f,
+                "{requested} permits requested, more than the {total} the semaphore holds in all"
             ),
         }
     }
@@ -64,6 +88,24 @@ pub enum TryAcquireError {
         /// The number asked for.
         requested: usize,
     },
+    /// More permits were asked for than this semaphore holds in all, so
+    /// they will not be free later either (unless permits are added).
+    ///
+    /// ```
+    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    ///
+    /// let sem = Semaphore::new(2);
+    /// assert_eq!(
+    ///     sem.try_acquire(3).unwrap_err(),
+    ///     TryAcquireError::ExceedsTotal { requested: 3, total: 2 }
+    /// );
+    /// ```
+    ExceedsTotal {
+        /// The number asked for.
+        requested: usize,
+        /// The permits the semaphore held in all.
+        total: usize,
+    },
 }
 
 impl fmt::Display for TryAcquireError {
@@ -74,6 +116,10 @@ impl fmt::Display for TryAcquireError {
             TryAcquireError::TooLarge { requested } => write!(
                 f,
                 "{requested} permits requested, more than a semaphore can hold"
+            ),
+            TryAcquireError::ExceedsTotal { requested, total } => write!(
+                f,
+                "{requested} permits requested, more than the {total} the semaphore holds in all"
             ),
         }
     }

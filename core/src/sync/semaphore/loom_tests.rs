@@ -104,7 +104,10 @@ fn loom_cancel_partly_granted_waiter_passes_permits_on() {
 #[test]
 fn loom_close_fails_waiter_and_returns_partial_grant() {
     both(|f| {
-        let s = sem(1, f);
+        // 2 permits, 1 held for good: the waiter for 2 may get the other
+        // as a partial grant (fair) before close fails it.
+        let s = sem(2, f);
+        core::mem::forget(s.try_acquire(1).unwrap());
         let s2 = s.clone();
         let waiter = thread::spawn(move || block_on(s2.acquire(2)).map(|p| p.num_permits()));
         s.close();
@@ -118,7 +121,10 @@ fn loom_close_fails_waiter_and_returns_partial_grant() {
 #[test]
 fn loom_add_permits_wakes_weighted_waiter() {
     both(|f| {
-        let s = sem(0, f);
+        // Both permits held for good: the waiter for 2 fits the total but
+        // only the added permits can serve it.
+        let s = sem(2, f);
+        core::mem::forget(s.try_acquire(2).unwrap());
         let s2 = s.clone();
         let waiter = thread::spawn(move || {
             let p = block_on(s2.acquire(2)).unwrap();
@@ -128,6 +134,60 @@ fn loom_add_permits_wakes_weighted_waiter() {
         s.add_permits(1).unwrap();
         assert_eq!(waiter.join().unwrap(), 2);
         assert_eq!(s.available_permits(), 2);
+    });
+}
+
+#[test]
+fn loom_impossible_request_races_release_and_blocks_nobody() {
+    // 2 permits, 1 held and released on another thread. A request for 3
+    // can never be met: it must fail, wherever it lands in the release,
+    // without keeping a permit or the head of the queue; the request for 2
+    // must then be served (a wedged queue shows as a deadlock).
+    both(|f| {
+        let s = sem(2, f);
+        core::mem::forget(s.try_acquire(1).unwrap());
+        let s_rel = s.clone();
+        let releaser = thread::spawn(move || s_rel.raw.release(1));
+        let s_big = s.clone();
+        let big = thread::spawn(move || block_on(s_big.acquire(3)).map(|p| p.num_permits()));
+        let p = block_on(s.acquire(2)).unwrap();
+        assert_eq!(p.num_permits(), 2);
+        drop(p);
+        assert_eq!(
+            big.join().unwrap(),
+            Err(AcquireError::ExceedsTotal {
+                requested: 3,
+                total: 2
+            })
+        );
+        releaser.join().unwrap();
+        assert_eq!(s.available_permits(), 2);
+    });
+}
+
+#[test]
+fn loom_forget_fails_a_waiter_it_leaves_over_the_total() {
+    // 2 permits, both held: one is released, the other forgotten, on two
+    // threads, while a waiter asks for 2. With 1 left in all the waiter can
+    // never be served: it fails whether it links before the forget (failed
+    // by it, giving back any partial grant) or after (on linking).
+    both(|f| {
+        let s = sem(2, f);
+        core::mem::forget(s.try_acquire(2).unwrap());
+        let s_rel = s.clone();
+        let releaser = thread::spawn(move || s_rel.raw.release(1));
+        let s_w = s.clone();
+        let waiter = thread::spawn(move || block_on(s_w.acquire(2)).map(|p| p.num_permits()));
+        s.raw.forget_held(1);
+        assert_eq!(
+            waiter.join().unwrap(),
+            Err(AcquireError::ExceedsTotal {
+                requested: 2,
+                total: 1
+            })
+        );
+        releaser.join().unwrap();
+        assert_eq!(s.available_permits(), 1);
     });
 }
 

@@ -52,7 +52,9 @@ impl<'a> Permit<'a> {
     }
 
     /// Drops the guard without releasing: the permits leave the semaphore
-    /// for good.
+    /// for good. Waiters asking for more than the permits left in existence
+    /// then fail with
+    /// [`AcquireError::ExceedsTotal`](super::AcquireError::ExceedsTotal).
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(2);
@@ -164,7 +166,7 @@ impl OwnedPermit {
     }
 
     /// Drops the guard without releasing: the permits leave the semaphore
-    /// for good.
+    /// for good, with the same effect on waiters as [`Permit::forget`].
     ///
     /// ```
     /// # use std::sync::Arc;

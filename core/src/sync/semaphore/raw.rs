@@ -16,6 +16,17 @@
 //! are RMWs of one atomic, so one of them sees the other: either the waiter
 //! takes the permits, or the releaser finds the waiter under the lock. That
 //! is why no wake-up is lost.
+//!
+//! # The total
+//!
+//! `total` counts the permits in existence (free, held, granted). It
+//! changes only under the mutex (adds and forgets), so a waiter that checks
+//! `need <= total` under the mutex before it links, and a forget that
+//! fails every linked node with `need > total` under the mutex after it
+//! shrinks the total, leave no node linked that can never be served: every
+//! linked node asks for at most `total`. That is what keeps an impossible
+//! request from taking the head of the queue (and, in fair mode, every
+//! permit as a partial grant) for good.
 
 use core::pin::Pin;
 use core::ptr::NonNull;
@@ -23,7 +34,7 @@ use core::task::{Context, Poll};
 
 use crossbeam_utils::CachePadded;
 
-use super::waitlist::{CLOSED_NODE, Waiter, Waitlist};
+use super::waitlist::{CLOSED_NODE, EXCEEDED_NODE, Waiter, Waitlist};
 use super::wake_list::WakeList;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +67,19 @@ type Guard<'a> = loom::sync::MutexGuard<'a, Waitlist>;
 pub(crate) enum TakeError {
     NoPermits,
     Closed,
+    /// The request is larger than the total, which was this.
+    ExceedsTotal(usize),
+}
+
+/// What a node's `remaining` says about its acquire: `None` while it
+/// still waits.
+fn outcome(remaining: usize) -> Option<Result<(), TakeError>> {
+    match remaining {
+        0 => Some(Ok(())),
+        CLOSED_NODE => Some(Err(TakeError::Closed)),
+        r if r >= EXCEEDED_NODE => Some(Err(TakeError::ExceedsTotal(r - EXCEEDED_NODE))),
+        _ => None,
+    }
 }
 
 /// The semaphore without guards or futures: counts, the queue, the rules.
@@ -64,8 +88,9 @@ pub(crate) struct RawSemaphore {
     state: CachePadded<AtomicUsize>,
     waiters: Mutex<Waitlist>,
     /// Permits in existence (free, held, or granted to waiters); only
-    /// `add_permits` and the forgets change it, so a release never
-    /// overflows the state word.
+    /// `add_permits` and the forgets change it, always under the mutex (see
+    /// the module docs), so a release never overflows the state word and a
+    /// waiter reading it under the mutex reads the exact total.
     total: AtomicUsize,
     barging: bool,
     spin: bool,
@@ -94,6 +119,11 @@ impl RawSemaphore {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// The permits in existence; a snapshot unless read under the mutex.
+    pub(crate) fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
     }
 
     /// Takes `n` permits if free and, in fair mode, nobody queues before us.
@@ -141,26 +171,26 @@ impl RawSemaphore {
     /// Adds `n` new permits; `Err(())` when the total would pass
     /// `MAX_PERMITS`.
     pub(crate) fn add_permits(&self, n: usize) -> Result<(), ()> {
-        let mut total = self.total.load(Ordering::Relaxed);
-        loop {
-            let new = match total.checked_add(n) {
-                Some(t) if t <= MAX_PERMITS => t,
-                _ => return Err(()),
-            };
-            match self
-                .total
-                .compare_exchange_weak(total, new, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => break,
-                Err(actual) => total = actual,
-            }
+        if n == 0 {
+            return Ok(());
         }
-        self.release(n);
+        let list = self.waiters.lock();
+        match self.total.load(Ordering::Relaxed).checked_add(n) {
+            Some(t) if t <= MAX_PERMITS => self.total.store(t, Ordering::Relaxed),
+            _ => return Err(()),
+        }
+        // Release: as for `release`.
+        let prev = self.state.fetch_add(n << SHIFT, Ordering::Release);
+        if prev & WAITERS != 0 {
+            self.grant_then_wake(list);
+        }
         Ok(())
     }
 
-    /// Removes up to `n` free permits for good; returns how many.
+    /// Removes up to `n` free permits for good; returns how many. Waiters
+    /// that the smaller total no longer covers fail.
     pub(crate) fn forget_free(&self, n: usize) -> usize {
+        let list = self.waiters.lock();
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             let take = n.min(cur >> SHIFT);
@@ -174,7 +204,7 @@ impl RawSemaphore {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    self.total.fetch_sub(take, Ordering::Relaxed);
+                    self.shrink_total(list, take);
                     return take;
                 }
                 Err(actual) => cur = actual,
@@ -182,9 +212,73 @@ impl RawSemaphore {
         }
     }
 
-    /// Forgets `n` held permits (a permit guard's `forget`).
+    /// Forgets `n` held permits (a permit guard's `forget`). Waiters that
+    /// the smaller total no longer covers fail.
     pub(crate) fn forget_held(&self, n: usize) {
-        self.total.fetch_sub(n, Ordering::Relaxed);
+        if n != 0 {
+            self.shrink_total(self.waiters.lock(), n);
+        }
+    }
+
+    /// Lowers the total by `by`, then fails every waiter asking for more
+    /// than the new total: it could never be served, and it would hold back
+    /// (fair mode: with a partial grant) every waiter behind it. What they
+    /// were partly granted goes back and on to the waiters that fit.
+    ///
+    /// The scan restarts from the head after each round of wake-ups (the
+    /// lock is released to wake); nodes linked meanwhile were checked
+    /// against the new total when they linked.
+    fn shrink_total<'a>(&'a self, mut list: Guard<'a>, by: usize) {
+        let total = self.total.load(Ordering::Relaxed) - by;
+        self.total.store(total, Ordering::Relaxed);
+        if list.max_need() <= total {
+            return;
+        }
+        loop {
+            let mut wakers = WakeList::new();
+            let mut returned = 0;
+            let mut largest_left = 0;
+            let mut cursor = list.front();
+            while let Some(node) = cursor {
+                if wakers.is_full() {
+                    break;
+                }
+                // SAFETY: `node` is linked in `list` (reached from its head
+                // through links, under the lock); `next` is read before
+                // `finish` unlinks it.
+                let (need, next) = unsafe { (list.need(node), list.next(node)) };
+                if need > total {
+                    // SAFETY: as above.
+                    returned += need - unsafe { list.remaining(node) };
+                    // SAFETY: as above; not touched again.
+                    wakers.push(unsafe { list.finish(node, EXCEEDED_NODE + total) });
+                } else {
+                    largest_left = largest_left.max(need);
+                }
+                cursor = next;
+            }
+            let scanned = cursor.is_none();
+            if returned > 0 {
+                // Release: as for `release`; these permits pass on below.
+                self.state.fetch_add(returned << SHIFT, Ordering::Release);
+            }
+            let more = if scanned {
+                list.set_max_need(largest_left);
+                self.grant_locked(&mut list, &mut wakers)
+            } else {
+                true
+            };
+            drop(list);
+            wakers.wake_all();
+            if !more {
+                return;
+            }
+            list = self.waiters.lock();
+            if scanned {
+                // Only grants are left: the scan covered every node.
+                return self.grant_then_wake(list);
+            }
+        }
     }
 
     /// Closes the semaphore: every queued waiter is finished with `Closed`
@@ -241,8 +335,9 @@ impl RawSemaphore {
     /// a request when that is all there is (so the head is never starved
     /// by smaller requests behind it); barging mode grants whole requests
     /// only, and stops at the first that does not fit, keeping FIFO order
-    /// among waiters. Clears `WAITERS` when the queue empties. Returns true
-    /// when it stopped because `wakers` is full.
+    /// among waiters. A head asking for more than the total fails instead.
+    /// Clears `WAITERS` when the queue empties. Returns true when it stopped
+    /// because `wakers` is full.
     fn grant_locked(&self, list: &mut Waitlist, wakers: &mut WakeList) -> bool {
         loop {
             let Some(node) = list.front() else {
@@ -253,7 +348,20 @@ impl RawSemaphore {
                 return true;
             }
             // SAFETY: the front is linked, hence valid.
-            let rem = unsafe { list.remaining(node) };
+            let (need, rem) = unsafe { (list.need(node), list.remaining(node)) };
+            let total = self.total();
+            if need > total {
+                // Possible only while `shrink_total` fails waiters in
+                // rounds and has not reached this one yet: fail it here,
+                // never grant it.
+                if need > rem {
+                    self.state
+                        .fetch_add((need - rem) << SHIFT, Ordering::Release);
+                }
+                // SAFETY: `node` is linked in `list`.
+                wakers.push(unsafe { list.finish(node, EXCEEDED_NODE + total) });
+                continue;
+            }
             let mut cur = self.state.load(Ordering::Relaxed);
             let take = loop {
                 let free = cur >> SHIFT;
@@ -313,9 +421,8 @@ impl RawSemaphore {
             return self.poll_linked(node, ptr, linked, cx);
         }
         match self.try_take(need) {
-            Ok(()) => return Poll::Ready(Ok(())),
-            Err(TakeError::Closed) => return Poll::Ready(Err(TakeError::Closed)),
             Err(TakeError::NoPermits) => {}
+            done => return Poll::Ready(done),
         }
         // SAFETY: forwarded from our caller.
         unsafe { self.link_and_wait(node, ptr, need, linked, cx) }
@@ -338,12 +445,18 @@ impl RawSemaphore {
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), TakeError>> {
         let mut list = self.waiters.lock();
+        // Exact: the total changes only under the lock we hold.
+        let total = self.total.load(Ordering::Relaxed);
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             if cur & CLOSED != 0 {
                 return Poll::Ready(Err(TakeError::Closed));
             }
             let must_wait = (!self.barging && cur & WAITERS != 0) || cur >> SHIFT < need;
+            if must_wait && need > total {
+                // Can never be served: fail now rather than take the head.
+                return Poll::Ready(Err(TakeError::ExceedsTotal(total)));
+            }
             let (new, order) = if must_wait {
                 (cur | WAITERS, Ordering::Relaxed)
             } else {
@@ -387,17 +500,11 @@ impl RawSemaphore {
             return Poll::Pending;
         }
         for _ in 0..SPIN_LIMIT {
-            match node.remaining() {
-                0 => {
-                    *linked = false;
-                    return Poll::Ready(Ok(()));
-                }
-                CLOSED_NODE => {
-                    *linked = false;
-                    return Poll::Ready(Err(TakeError::Closed));
-                }
-                _ => crate::loom::hint::spin_loop(),
+            if let Some(out) = outcome(node.remaining()) {
+                *linked = false;
+                return Poll::Ready(out);
             }
+            crate::loom::hint::spin_loop();
         }
         self.poll_linked(node, ptr, linked, cx)
     }
@@ -410,16 +517,12 @@ impl RawSemaphore {
         linked: &mut bool,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), TakeError>> {
-        let finished = |rem: usize, linked: &mut bool| match rem {
-            0 => {
+        let finished = |rem: usize, linked: &mut bool| {
+            let out = outcome(rem);
+            if out.is_some() {
                 *linked = false;
-                Some(Ok(()))
             }
-            CLOSED_NODE => {
-                *linked = false;
-                Some(Err(TakeError::Closed))
-            }
-            _ => None,
+            out
         };
         if let Some(out) = finished(node.remaining(), linked) {
             return Poll::Ready(out);
@@ -456,22 +559,24 @@ impl RawSemaphore {
     #[inline(never)]
     unsafe fn cancel_linked(&self, node: Pin<&Waiter>, need: usize) {
         let ptr = NonNull::from(node.get_ref());
-        match node.remaining() {
-            0 => return self.release(need),
-            CLOSED_NODE => return,
-            _ => {}
+        // Closed or exceeded: whoever finished the node took back its
+        // partial grant.
+        match outcome(node.remaining()) {
+            Some(Ok(())) => return self.release(need),
+            Some(Err(_)) => return,
+            None => {}
         }
         let mut list = self.waiters.lock();
         // SAFETY: our own node, valid; under the lock the value is final
         // unless we unlink it ourselves.
         let rem = unsafe { list.remaining(ptr) };
-        match rem {
-            0 => {
+        match outcome(rem) {
+            Some(Ok(())) => {
                 drop(list);
                 self.release(need);
             }
-            CLOSED_NODE => {}
-            _ => {
+            Some(Err(_)) => {}
+            None => {
                 // SAFETY: not finished, so still linked in `list`.
                 unsafe { list.unlink(ptr) };
                 if need > rem {

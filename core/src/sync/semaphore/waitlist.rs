@@ -10,12 +10,19 @@ use core::marker::PhantomPinned;
 use core::ptr::NonNull;
 use core::task::Waker;
 
+use super::raw::MAX_PERMITS;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 
 /// `Waiter::remaining` once `close` unlinked the node. Larger than any
 /// number of permits, so it never collides with a real count.
 pub(super) const CLOSED_NODE: usize = usize::MAX;
+
+/// `Waiter::remaining` of a node failed because the semaphore's total fell
+/// below its need is this plus the new total. Totals are at most
+/// `MAX_PERMITS`, so these values lie above every count and below
+/// [`CLOSED_NODE`].
+pub(super) const EXCEEDED_NODE: usize = MAX_PERMITS + 1;
 
 /// One waiting acquire, embedded in its future.
 ///
@@ -24,9 +31,10 @@ pub(super) const CLOSED_NODE: usize = usize::MAX;
 /// * `locked` is read and written only while the semaphore's mutex is held
 ///   (through `&mut Waitlist`).
 /// * `remaining` is written only under the mutex; its owner may read it
-///   without the lock. A value of 0 or [`CLOSED_NODE`] means the node has
-///   been unlinked by the writer, which stores that value last and touches
-///   the node no more, so the owner may free it as soon as it reads it.
+///   without the lock. A value of 0, [`CLOSED_NODE`] or one from
+///   [`EXCEEDED_NODE`] up means the node has been unlinked by the writer,
+///   which stores that value last and touches the node no more, so the
+///   owner may free it as soon as it reads it.
 /// * While linked, the node is pinned and its owner unlinks it (under the
 ///   mutex) before the memory is released: the owner's `Drop` does this.
 #[derive(Debug)]
@@ -68,7 +76,8 @@ impl Waiter {
     }
 
     /// What the owner may read without the lock: permits still missing, 0
-    /// once fully granted, [`CLOSED_NODE`] once closed. Acquire pairs with
+    /// once fully granted, [`CLOSED_NODE`] once closed, [`EXCEEDED_NODE`]
+    /// plus the total once it can never be granted. Acquire pairs with
     /// the Release store of the granting thread, so the permits' previous
     /// holders' writes are visible to the owner.
     pub(super) fn remaining(&self) -> usize {
@@ -81,6 +90,11 @@ impl Waiter {
 pub(super) struct Waitlist {
     head: Option<NonNull<Waiter>>,
     tail: Option<NonNull<Waiter>>,
+    /// At least the largest `need` of a linked node (0 when empty): lets a
+    /// shrinking total skip the scan for nodes it no longer covers when no
+    /// node can be one. Raised on link, reset on empty, lowered by
+    /// [`Waitlist::set_max_need`] after a full scan.
+    max_need: usize,
 }
 
 // SAFETY: the list is only reachable through the semaphore's mutex, and the
@@ -92,11 +106,34 @@ impl Waitlist {
         Waitlist {
             head: None,
             tail: None,
+            max_need: 0,
         }
     }
 
     pub(super) fn front(&self) -> Option<NonNull<Waiter>> {
         self.head
+    }
+
+    /// An upper bound of the `need` of every linked node.
+    pub(super) fn max_need(&self) -> usize {
+        self.max_need
+    }
+
+    /// Records the largest `need` found by a scan of every linked node.
+    pub(super) fn set_max_need(&mut self, max: usize) {
+        self.max_need = max;
+    }
+
+    /// The node linked after `node`.
+    ///
+    /// # Safety
+    ///
+    /// `node` is linked in this list.
+    pub(super) unsafe fn next(&mut self, node: NonNull<Waiter>) -> Option<NonNull<Waiter>> {
+        // SAFETY: linked nodes are valid; `locked` under the mutex.
+        unsafe { node.as_ref() }
+            .locked
+            .with(|l| unsafe { (*l).next })
     }
 
     /// Links `node` at the tail, asking for `need` permits.
@@ -126,6 +163,7 @@ impl Waitlist {
             None => self.head = Some(node),
         }
         self.tail = Some(node);
+        self.max_need = self.max_need.max(need);
     }
 
     /// Unlinks `node`, a member of this list.
@@ -156,6 +194,9 @@ impl Waitlist {
                 unsafe { (*l).prev = prev }
             }),
             None => self.tail = prev,
+        }
+        if self.head.is_none() {
+            self.max_need = 0;
         }
     }
 
@@ -206,7 +247,7 @@ impl Waitlist {
     ///
     /// `node` is linked in this list.
     pub(super) unsafe fn set_remaining(&mut self, node: NonNull<Waiter>, rem: usize) {
-        debug_assert!(rem > 0 && rem != CLOSED_NODE);
+        debug_assert!(rem > 0 && rem <= MAX_PERMITS);
         // SAFETY: linked nodes are valid. Release: the owner only acts on 0,
         // but a later 0 store orders after this one anyway.
         unsafe { node.as_ref() }
@@ -215,14 +256,15 @@ impl Waitlist {
     }
 
     /// Unlinks `node` and finishes it with `outcome` (0: granted,
-    /// [`CLOSED_NODE`]: closed), returning its waker. The node must not be
-    /// touched afterwards: its owner may free it at once.
+    /// [`CLOSED_NODE`]: closed, [`EXCEEDED_NODE`] plus the total: can never
+    /// be granted), returning its waker. The node must not be touched
+    /// afterwards: its owner may free it at once.
     ///
     /// # Safety
     ///
     /// `node` is linked in this list.
     pub(super) unsafe fn finish(&mut self, node: NonNull<Waiter>, outcome: usize) -> Option<Waker> {
-        debug_assert!(outcome == 0 || outcome == CLOSED_NODE);
+        debug_assert!(outcome == 0 || outcome >= EXCEEDED_NODE);
         // SAFETY: linked in this list, per the caller.
         unsafe { self.unlink(node) };
         // SAFETY: still valid: its owner frees it only after seeing `outcome`.

@@ -1,0 +1,28 @@
+//! A whole [`Policy`](weir_core::policy::Policy) as one tower layer.
+//!
+//! The policy runs inside the response future exactly as
+//! [`Policy::call`](weir_core::policy::Policy::call) runs it: each attempt
+//! (a retry, a hedge) readies a clone of the inner service and calls it
+//! with a clone of the request, so the request type must be `Clone`. The
+//! first attempt uses the very service instance that `poll_ready` readied.
+//!
+//! Readiness is the inner service's. The policy's limiters act inside the
+//! call within their own bounds (the bulkhead's queue and `max_wait`, the
+//! rate limiter's line) and refuse with weir's error past them; put a
+//! [`BulkheadLayer`](crate::BulkheadLayer) or
+//! [`RateLimitLayer`](crate::RateLimitLayer) outside when `poll_ready`
+//! itself must say "full".
+//!
+//! The response future is boxed (one allocation per call): a policy's
+//! future borrows the policy, and its type cannot be named.
+//!
+//! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`],
+//! [`PolicyLayer::retry`] and [`PolicyLayer::hedge`] build those.
+
+mod future;
+mod layer;
+mod service;
+
+pub use future::ResponseFuture;
+pub use layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
+pub use service::PolicyService;
