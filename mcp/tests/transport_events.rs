@@ -301,3 +301,22 @@ fn close_reaches_a_transport_stuck_in_a_send() {
     let out = rt.block_on(call).unwrap();
     assert!(matches!(out, Err(McpError::Closed)), "{out:?}");
 }
+
+/// An untyped header property is accepted (as the HTTP transport mirrors
+/// it); a header declared inside `items` or `anyOf` makes the tool invalid.
+#[test]
+fn header_declarations_outside_properties_chains_are_invalid() {
+    use weir_mcp::protocol::tool_headers_valid;
+    let untyped = json!({"type": "object", "properties": {"p": {"x-mcp-header": "P"}}});
+    assert!(tool_headers_valid(&untyped).is_ok());
+    let nested = json!({"type": "object", "properties": {"o": {"type": "object", "properties": {
+        "p": {"type": "integer", "x-mcp-header": "Deep"}}}}});
+    assert!(tool_headers_valid(&nested).is_ok());
+    let in_any_of = json!({"type": "object", "properties": {"p": {"anyOf": [{"type": "string", "x-mcp-header": "A"}]}}});
+    assert!(tool_headers_valid(&in_any_of).is_err());
+    let at_root = json!({"type": "object", "x-mcp-header": "Root"});
+    assert!(tool_headers_valid(&at_root).is_err());
+    let array_type =
+        json!({"type": "object", "properties": {"p": {"type": "array", "x-mcp-header": "A"}}});
+    assert!(tool_headers_valid(&array_type).is_err());
+}
