@@ -594,6 +594,25 @@ impl<R: Runtime, L> Client<R, L> {
         Ok(())
     }
 
+    /// Whether a failure may be retried: weir's rule, or the user's for the
+    /// server's own errors.
+    fn transient(&self, e: &McpError) -> bool {
+        e.is_transient() || self.server_rule(e).is_some()
+    }
+
+    /// The wait a failure asks for: weir's reading, or the user's rule's
+    /// hint for a server error.
+    fn hint(&self, e: &McpError) -> Option<std::time::Duration> {
+        e.retry_after().or_else(|| self.server_rule(e).flatten())
+    }
+
+    fn server_rule(&self, e: &McpError) -> Option<Option<std::time::Duration>> {
+        match (e, &self.inner.config.server_error_rule) {
+            (McpError::Server(obj), Some(rule)) => (rule.0)(obj),
+            _ => None,
+        }
+    }
+
     fn tool_is_idempotent(&self, name: &str) -> bool {
         if let Some(rule) = &self.inner.idempotent {
             return rule(name);
@@ -646,13 +665,13 @@ where
         let once = || self.attempt(&call, deadline);
         let first = inner.policy.call(once).await.map_err(McpError::from_policy);
         let retry = match (&inner.retry, first) {
-            (Some(retry), Err(e)) if call.idempotent && e.is_transient() => (retry, e),
+            (Some(retry), Err(e)) if call.idempotent && self.transient(&e) => (retry, e),
             (_, r) => return r,
         };
         let (retry, mut err) = retry;
         let mut state = retry.start(inner.rt.now());
         loop {
-            let Ok(delay) = retry.next_delay(&mut state, inner.rt.now(), err.retry_after()) else {
+            let Ok(delay) = retry.next_delay(&mut state, inner.rt.now(), self.hint(&err)) else {
                 return Err(err);
             };
             if let Some(d) = deadline
@@ -672,7 +691,7 @@ where
             // Each attempt sends a request with a new id.
             match inner.policy.call(once).await.map_err(McpError::from_policy) {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() => err = e,
+                Err(e) if self.transient(&e) => err = e,
                 Err(e) => return Err(e),
             }
         }
