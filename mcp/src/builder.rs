@@ -12,6 +12,7 @@ use weir_core::rt::Runtime;
 
 use crate::client::{Client, DynConnect, IdempotentRule, ProtocolMode};
 use crate::handler::{ClientHandler, NoHandler};
+use crate::jsonrpc::ErrorObject;
 use crate::progress::DEFAULT_PROGRESS_CAPACITY;
 use crate::protocol::Implementation;
 use crate::transport::Connect;
@@ -42,6 +43,20 @@ pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `Some(wait hint)` for a server error worth retrying.
+type ServerErrorFn = dyn Fn(&ErrorObject) -> Option<Option<Duration>> + Send + Sync;
+
+/// The user's rule for which JSON-RPC errors of the server are transient
+/// (and how long they ask to wait).
+#[derive(Clone)]
+pub(crate) struct ServerErrorRule(pub Arc<ServerErrorFn>);
+
+impl fmt::Debug for ServerErrorRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerErrorRule")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub idle_timeout: Option<Duration>,
@@ -57,6 +72,7 @@ pub(crate) struct Config {
     pub trust_annotations: bool,
     pub max_restarts: Option<u32>,
     pub token: Option<weir_core::cancel::CancellationToken>,
+    pub server_error_rule: Option<ServerErrorRule>,
 }
 
 impl Default for Config {
@@ -75,6 +91,7 @@ impl Default for Config {
             trust_annotations: false,
             max_restarts: None,
             token: None,
+            server_error_rule: None,
         }
     }
 }
@@ -397,6 +414,32 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     pub fn max_restarts(mut self, max: Option<u32>) -> Self {
         self.config.max_restarts = max;
+        self
+    }
+
+    /// Which of the server's JSON-RPC errors are transient: `rule` returns
+    /// `Some(wait)` for an error worth retrying (`wait`: the server's own
+    /// hint, if it gave one, such as a `data.retry_after_ms`), `None` for a
+    /// final one (the default for every server error). Over stdio a server
+    /// has no HTTP 429 to say "over quota"; this is how its error says it.
+    /// Retries still happen only for idempotent requests, with
+    /// [`retry`](Self::retry)'s back-off (the hint, when given, replaces it).
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    ///     .server_error_is_transient(|e| (e.code == -32029).then(|| {
+    ///         e.data.as_ref().and_then(|d| d["retry_after_ms"].as_u64()).map(Duration::from_millis)
+    ///     }));
+    /// # drop(b);
+    /// # }
+    /// ```
+    pub fn server_error_is_transient(
+        mut self,
+        rule: impl Fn(&ErrorObject) -> Option<Option<Duration>> + Send + Sync + 'static,
+    ) -> Self {
+        self.config.server_error_rule = Some(ServerErrorRule(Arc::new(rule)));
         self
     }
 

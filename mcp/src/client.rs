@@ -164,6 +164,10 @@ impl<R: Runtime, L> fmt::Debug for Client<R, L> {
 struct ParamsOut<'a> {
     #[serde(flatten)]
     base: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a Value>,
     #[serde(rename = "_meta")]
     meta: MetaOut<'a>,
     #[serde(rename = "inputResponses", skip_serializing_if = "Option::is_none")]
@@ -211,6 +215,8 @@ struct Call<'a> {
     method: &'static str,
     /// The params, without `_meta`.
     params: Map<String, Value>,
+    /// `tools/call`: the arguments, written beside `name` (from `name`).
+    arguments: Option<Value>,
     /// The caller's own `_meta`, merged under the client's keys.
     meta: Option<Map<String, Value>>,
     name: Option<String>,
@@ -420,6 +426,8 @@ impl<R: Runtime, L> Client<R, L> {
             let modern = era == Era::Modern;
             let params = ParamsOut {
                 base: &call.params,
+                name: call.arguments.as_ref().and(call.name.as_deref()),
+                arguments: call.arguments.as_ref(),
                 meta: MetaOut {
                     user: call.meta.as_ref(),
                     progress_token: id,
@@ -492,6 +500,10 @@ impl<R: Runtime, L> Client<R, L> {
                 }
                 Outcome::Error(e) => return Err(McpError::Server(e)),
                 Outcome::Failed(e) => {
+                    // The user closed the client: say so, not "connection closed".
+                    if self.inner.closed.load(Ordering::SeqCst) {
+                        return Err(McpError::Closed);
+                    }
                     if e.is_fatal() {
                         self.drop_session(&s, e.clone());
                     }
@@ -582,6 +594,25 @@ impl<R: Runtime, L> Client<R, L> {
         Ok(())
     }
 
+    /// Whether a failure may be retried: weir's rule, or the user's for the
+    /// server's own errors.
+    fn transient(&self, e: &McpError) -> bool {
+        e.is_transient() || self.server_rule(e).is_some()
+    }
+
+    /// The wait a failure asks for: weir's reading, or the user's rule's
+    /// hint for a server error.
+    fn hint(&self, e: &McpError) -> Option<std::time::Duration> {
+        e.retry_after().or_else(|| self.server_rule(e).flatten())
+    }
+
+    fn server_rule(&self, e: &McpError) -> Option<Option<std::time::Duration>> {
+        match (e, &self.inner.config.server_error_rule) {
+            (McpError::Server(obj), Some(rule)) => (rule.0)(obj),
+            _ => None,
+        }
+    }
+
     fn tool_is_idempotent(&self, name: &str) -> bool {
         if let Some(rule) = &self.inner.idempotent {
             return rule(name);
@@ -634,13 +665,13 @@ where
         let once = || self.attempt(&call, deadline);
         let first = inner.policy.call(once).await.map_err(McpError::from_policy);
         let retry = match (&inner.retry, first) {
-            (Some(retry), Err(e)) if call.idempotent && e.is_transient() => (retry, e),
+            (Some(retry), Err(e)) if call.idempotent && self.transient(&e) => (retry, e),
             (_, r) => return r,
         };
         let (retry, mut err) = retry;
         let mut state = retry.start(inner.rt.now());
         loop {
-            let Ok(delay) = retry.next_delay(&mut state, inner.rt.now(), err.retry_after()) else {
+            let Ok(delay) = retry.next_delay(&mut state, inner.rt.now(), self.hint(&err)) else {
                 return Err(err);
             };
             if let Some(d) = deadline
@@ -660,7 +691,7 @@ where
             // Each attempt sends a request with a new id.
             match inner.policy.call(once).await.map_err(McpError::from_policy) {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() => err = e,
+                Err(e) if self.transient(&e) => err = e,
                 Err(e) => return Err(e),
             }
         }
@@ -683,6 +714,7 @@ where
         Call {
             method,
             params,
+            arguments: None,
             meta,
             name: None,
             tool_schema: None,

@@ -382,8 +382,8 @@ pub struct Progress {
 
 /// Checks a tool's `x-mcp-header` declarations (2026-07-28, SEP-2243):
 /// each value a non-empty HTTP token, unique ignoring case, on a property of
-/// type `integer`, `string` or `boolean` reached from the root through
-/// `properties` keys only. `Err` names the first rule broken.
+/// type `integer`, `string` or `boolean` (or of no declared type) reached
+/// from the root through `properties` keys only. `Err` names the first rule broken.
 ///
 /// The client drops tools that fail this from [`list_tools`](crate::Client::list_tools)
 /// on every transport, so a tool list does not depend on how the server is
@@ -437,8 +437,12 @@ fn walk_headers(
                     return Err(format!("x-mcp-header {name:?} is declared twice"));
                 }
                 seen.push(lower);
-                match obj.get("type").and_then(Value::as_str) {
-                    Some("integer" | "string" | "boolean") => {}
+                // An untyped property is accepted (the HTTP transport mirrors
+                // it); a declared type must be a primitive one.
+                match obj.get("type") {
+                    None => {}
+                    Some(Value::String(t))
+                        if matches!(t.as_str(), "integer" | "string" | "boolean") => {}
                     _ => {
                         return Err(format!(
                             "x-mcp-header {name:?} on a property that is not integer, string or boolean"

@@ -490,3 +490,44 @@ fn initialize_refused_with_a_modern_version_list_goes_modern() {
         "no notifications/initialized"
     );
 }
+
+/// Concurrent input-required flows do not mix: each retry echoes its own
+/// call's state and answers.
+#[test]
+fn concurrent_input_required_flows_stay_apart() {
+    let rt = VirtualRuntime::new();
+    let (t, peer) = memory::pair();
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .handler(Accept)
+        .build(connector(vec![t]));
+    let server = Server::new(peer);
+    let srv = server.clone();
+    rt.spawn(async move {
+        while let Some(r) = srv.request().await {
+            let p = params(r.params.as_deref());
+            let who = p["arguments"]["who"].as_str().unwrap().to_owned();
+            match p.get("requestState").and_then(Value::as_str) {
+                None => srv.reply(
+                    r.id,
+                    json!({"resultType": "input_required", "requestState": format!("state-{who}"),
+                           "inputRequests": {format!("ask-{who}"): {"method": "elicitation/create", "params": {
+                               "message": who, "requestedSchema": {"type": "object", "properties": {}}}}}}),
+                ),
+                Some(state) => {
+                    let echoed = state == format!("state-{who}")
+                        && p["inputResponses"].get(format!("ask-{who}")).is_some()
+                        && p["inputResponses"].as_object().unwrap().len() == 1;
+                    srv.reply(r.id, text(&format!("{who}:{echoed}")));
+                }
+            }
+        }
+    })
+    .detach();
+    let (a, b) = rt.block_on(futures_lite::future::zip(
+        client.call_tool("t", json!({"who": "a"})),
+        client.call_tool("t", json!({"who": "b"})),
+    ));
+    assert_eq!(a.unwrap().text(), "a:true");
+    assert_eq!(b.unwrap().text(), "b:true");
+}

@@ -328,3 +328,57 @@ fn overload_pauses_every_call_of_the_client() {
         "the second request waited out the pause"
     );
 }
+
+/// The user's rule makes a server's own "over quota" error transient: an
+/// idempotent call is retried after the server's hint; without the rule
+/// it is final.
+#[test]
+fn a_server_error_the_user_calls_transient_is_retried_after_its_hint() {
+    for with_rule in [false, true] {
+        let rt = VirtualRuntime::new();
+        let (t, peer) = memory::pair();
+        let mut builder = Client::builder(rt.clone())
+            .protocol(ProtocolMode::Legacy)
+            .retry(retry())
+            .idempotent_if(|_| true);
+        if with_rule {
+            builder = builder.server_error_is_transient(|e| {
+                (e.code == -32029).then(|| {
+                    e.data
+                        .as_ref()
+                        .and_then(|d| d["retry_after_ms"].as_u64())
+                        .map(Duration::from_millis)
+                })
+            });
+        }
+        let client = builder.build(connector(vec![t]));
+        let server = Server::new(peer);
+        let srv = server.clone();
+        rt.spawn(async move {
+            srv.accept_initialize("2025-11-25").await;
+            let first = srv.request().await.unwrap();
+            let mut e = weir_mcp::jsonrpc::ErrorObject::new(-32029, "over quota");
+            e.data = Some(json!({"retry_after_ms": 750}));
+            srv.error_obj(first.id, e);
+            if let Some(second) = srv.request().await {
+                srv.reply(second.id, text("ok"));
+            }
+        })
+        .detach();
+        let out = rt.block_on(client.call_tool("t", json!({})));
+        if with_rule {
+            assert_eq!(out.unwrap().text(), "ok");
+            assert!(
+                rt.elapsed() >= Duration::from_millis(750),
+                "waited {:?}",
+                rt.elapsed()
+            );
+        } else {
+            assert!(
+                matches!(out, Err(McpError::Server(ref e)) if e.code == -32029),
+                "{out:?}"
+            );
+            assert_eq!(client.stats().requests, 2, "initialize and the one call");
+        }
+    }
+}

@@ -243,3 +243,80 @@ fn a_call_dropped_before_its_request_is_written_sends_nothing() {
     assert_eq!(client.stats().cancels, 0);
     assert_eq!(server.peer.cancels(), 0);
 }
+
+/// A transport whose peer stopped reading: every send waits forever.
+struct Stuck {
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+struct StuckSink(Arc<std::sync::atomic::AtomicBool>);
+struct Silent;
+
+impl weir_mcp::transport::Transport for Stuck {
+    type Sink = StuckSink;
+    type Source = Silent;
+    fn split(self) -> (StuckSink, Silent) {
+        (StuckSink(self.closed), Silent)
+    }
+}
+
+impl weir_mcp::transport::MessageSink for StuckSink {
+    async fn send(&mut self, _msg: weir_mcp::transport::Outbound) -> Result<(), TransportError> {
+        futures_lite::future::pending().await
+    }
+    async fn close(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl weir_mcp::transport::MessageSource for Silent {
+    async fn recv(&mut self) -> Result<weir_mcp::transport::Inbound, TransportError> {
+        futures_lite::future::pending().await
+    }
+}
+
+/// Closing the client closes a transport even while the writer is stuck
+/// in a send (h-mcp-stdio's server that stopped reading its stdin).
+#[test]
+fn close_reaches_a_transport_stuck_in_a_send() {
+    let rt = VirtualRuntime::new();
+    let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slot = Mutex::new(Some(Stuck {
+        closed: closed.clone(),
+    }));
+    let client = Client::builder(rt.clone())
+        .protocol(ProtocolMode::Modern)
+        .build(move || std::future::ready(slot.lock().take().ok_or(TransportError::Closed)));
+    let c = client.clone();
+    let call = rt.spawn(async move { c.call_tool("t", json!({"big": "x".repeat(1 << 20)})).await });
+    rt.block_on(async {
+        rt.sleep(std::time::Duration::from_millis(1)).await;
+        assert!(!closed.load(std::sync::atomic::Ordering::SeqCst));
+        client.close();
+        rt.sleep(std::time::Duration::from_millis(1)).await;
+    });
+    assert!(
+        closed.load(std::sync::atomic::Ordering::SeqCst),
+        "the sink was closed"
+    );
+    let out = rt.block_on(call).unwrap();
+    assert!(matches!(out, Err(McpError::Closed)), "{out:?}");
+}
+
+/// An untyped header property is accepted (as the HTTP transport mirrors
+/// it); a header declared inside `items` or `anyOf` makes the tool invalid.
+#[test]
+fn header_declarations_outside_properties_chains_are_invalid() {
+    use weir_mcp::protocol::tool_headers_valid;
+    let untyped = json!({"type": "object", "properties": {"p": {"x-mcp-header": "P"}}});
+    assert!(tool_headers_valid(&untyped).is_ok());
+    let nested = json!({"type": "object", "properties": {"o": {"type": "object", "properties": {
+        "p": {"type": "integer", "x-mcp-header": "Deep"}}}}});
+    assert!(tool_headers_valid(&nested).is_ok());
+    let in_any_of = json!({"type": "object", "properties": {"p": {"anyOf": [{"type": "string", "x-mcp-header": "A"}]}}});
+    assert!(tool_headers_valid(&in_any_of).is_err());
+    let at_root = json!({"type": "object", "x-mcp-header": "Root"});
+    assert!(tool_headers_valid(&at_root).is_err());
+    let array_type =
+        json!({"type": "object", "properties": {"p": {"type": "array", "x-mcp-header": "A"}}});
+    assert!(tool_headers_valid(&array_type).is_err());
+}

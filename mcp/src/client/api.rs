@@ -101,12 +101,10 @@ where
         let schema = self.inner.tools.lock().get(name).map(|t| t.schema.clone());
         Call {
             method: "tools/call",
-            params: {
-                let mut m = Map::new();
-                m.insert("name".into(), Value::String(name.to_owned()));
-                m.insert("arguments".into(), arguments);
-                m
-            },
+            // `name` and `arguments` are written from the call itself: no
+            // map to build per call.
+            params: Map::new(),
+            arguments: Some(arguments),
             meta: None,
             name: Some(name.to_owned()),
             tool_schema: schema,

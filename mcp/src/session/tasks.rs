@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use event_listener::listener;
+use futures_lite::future::or;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use weir_core::cancel::CancellationToken;
@@ -17,8 +18,30 @@ use crate::jsonrpc::{
 };
 use crate::stats::Counters;
 use crate::transport::{
-    CancelAction, Inbound, Lane, MessageSink, MessageSource, Outbound, TransportEvent,
+    CancelAction, Inbound, Lane, MessageSink, MessageSource, Outbound, TransportError,
+    TransportEvent,
 };
+
+/// Completes with `Closed` once the session is closing or dead: raced
+/// against every write, so a transport whose peer stopped reading (a full
+/// pipe) cannot keep the writer from closing it. Polled only when the
+/// write is not ready at once, so a write that completes costs nothing.
+async fn stopped(shared: &Shared) -> Result<(), TransportError> {
+    let gone = || {
+        let st = shared.state.lock();
+        st.closing || st.dead.is_some()
+    };
+    loop {
+        if gone() {
+            return Err(TransportError::Closed);
+        }
+        listener!(shared.writer => l);
+        if gone() {
+            return Err(TransportError::Closed);
+        }
+        l.await;
+    }
+}
 
 pub(super) async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S) {
     let mut batch: Vec<Item> = Vec::with_capacity(32);
@@ -55,7 +78,7 @@ pub(super) async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S)
         }
         for item in batch.drain(..) {
             let r = match item {
-                Item::Msg(out) => sink.send(out).await,
+                Item::Msg(out) => or(sink.send(out), stopped(&shared)).await,
                 Item::Negotiated(era, v) => {
                     sink.negotiated(era, v);
                     Ok(())
@@ -75,7 +98,7 @@ pub(super) async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S)
                                 let era = shared.state.lock().era;
                                 out.era = era.map(|e| e.0);
                                 out.protocol_version = era.map(|e| e.1);
-                                sink.send(out).await
+                                or(sink.send(out), stopped(&shared)).await
                             }
                             Err(_) => Ok(()),
                         }
@@ -88,7 +111,7 @@ pub(super) async fn write_loop<S: MessageSink>(shared: Arc<Shared>, mut sink: S)
                 return;
             }
         }
-        if let Err(e) = sink.flush().await {
+        if let Err(e) = or(sink.flush(), stopped(&shared)).await {
             shared.fail_all(e);
             sink.close().await;
             return;
