@@ -125,6 +125,38 @@ pub trait TransportFactory<R: Runtime> {
     ) -> Result<BoxConnect<R>, ConfigFileError>;
 }
 
+/// The factory for every kind of `mcpServers` entry: `command` entries
+/// start supervised child processes through `spawner`
+/// ([`stdio::factory`](crate::stdio::factory)), `url` entries connect over
+/// Streamable HTTP ([`http::factory`](crate::http::factory)), both on `rt`.
+///
+/// ```
+/// use weir_mcp::config::McpServers;
+/// use weir_mcp::manager::{default_factory, Manager};
+/// use weir_smol::{Smol, SmolProcess};
+///
+/// let cfg = McpServers::from_json(r#"{"mcpServers": {
+///     "time": {"command": "uvx", "args": ["mcp-server-time"]},
+///     "docs": {"url": "http://127.0.0.1:8000/mcp"}
+/// }}"#).unwrap();
+/// let manager = Manager::from_config(&cfg, &default_factory(SmolProcess, Smol), |_name, b| b, Smol).unwrap();
+/// assert_eq!(manager.names().collect::<Vec<_>>(), ["docs", "time"]);
+/// ```
+pub fn default_factory<S, R>(
+    spawner: S,
+    rt: R,
+) -> impl Fn(&str, &ServerConfig) -> Result<BoxConnect<R>, ConfigFileError>
+where
+    S: weir_core::io::ProcessSpawner + Clone,
+    R: weir_core::io::NetRuntime,
+{
+    let stdio = crate::stdio::factory(spawner, rt.clone());
+    move |name: &str, server: &ServerConfig| match server {
+        ServerConfig::Http(config) => crate::http::factory::connector(name, config, rt.clone()),
+        _ => stdio(name, server),
+    }
+}
+
 impl<R, F> TransportFactory<R> for F
 where
     R: Runtime,
