@@ -1,14 +1,17 @@
-//! `mcp`: point weir-mcp at any MCP server over stdio.
+//! `mcp`: point weir-mcp at any MCP server, over stdio or Streamable HTTP.
 //!
 //! ```text
 //! cargo run --release -p weir-mcp --example mcp -- tools --server "npx -y @modelcontextprotocol/server-everything"
 //! cargo run --release -p weir-mcp --example mcp -- call  --server "<command line>" --tool echo --args '{"message":"hi"}'
 //! cargo run --release -p weir-mcp --example mcp -- bench --server "<command line>" --calls 10000 --in-flight 256
+//! cargo run --release -p weir-mcp --example mcp -- tools --url http://127.0.0.1:3001/mcp
 //! ```
 //!
-//! Every subcommand takes `--runtime smol|tokio|async-std` (smol by default)
-//! and `--server-stderr` (forward the server's stderr; otherwise only its
-//! last lines are shown, on failure). `bench` prints calls/s, p50/p99
+//! Every subcommand takes exactly one of `--server "<command line>"` (a
+//! child process over stdio) and `--url URL` (a Streamable HTTP endpoint),
+//! `--runtime smol|tokio|async-std` (smol by default) and, with `--server`,
+//! `--server-stderr` (forward the server's stderr; otherwise only its last
+//! lines are shown, on failure). `bench` prints calls/s, p50/p99
 //! latency and errors by kind, and exits non-zero if any call is
 //! unaccounted for.
 //!
@@ -34,7 +37,7 @@ mod tools;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: mcp <subcommand> --server \"<command line>\" [options]
+usage: mcp <subcommand> (--server \"<command line>\" | --url URL) [options]
 
 subcommands:
   tools    list the server's tools
@@ -43,7 +46,9 @@ subcommands:
 
 options:
   --runtime smol|tokio|async-std   the executor (default smol)
-  --server-stderr                  forward the server's stderr
+  --server \"<command line>\"       start the server, speak MCP over its stdio
+  --url URL                        speak Streamable HTTP to a running server
+  --server-stderr                  forward the server's stderr (--server)
   --timeout SECS                   total deadline of each call (default 300)
   --json                           print JSON (tools, call)";
 
@@ -58,7 +63,16 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let args = match args::Args::parse(argv) {
+    if matches!(sub.as_str(), "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    // Exactly one of --server and --url: a usage error before any runtime starts.
+    let parsed = args::Args::parse(argv).and_then(|a| {
+        connect::Target::of(&a)?;
+        Ok(a)
+    });
+    let args = match parsed {
         Ok(a) => a,
         Err(e) => {
             eprintln!("mcp: {e}\n\n{USAGE}");
@@ -69,10 +83,6 @@ fn main() -> ExitCode {
         "tools" => runtime::run(&args, tools::Tools),
         "call" => runtime::run(&args, call::Call),
         "bench" => runtime::run(&args, bench::Bench),
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
         other => Err(format!("unknown subcommand `{other}`")),
     };
     match outcome {

@@ -1,4 +1,4 @@
-//! `bench`: N calls with K in flight on one connection; prints calls/s,
+//! `bench`: N calls with K in flight through one client; prints calls/s,
 //! p50/p99 latency and errors by kind, and exits non-zero if any call is
 //! unaccounted for (neither a result nor an error).
 
@@ -13,7 +13,7 @@ use weir_mcp::McpError;
 use weir_mcp::transport::TransportError;
 
 use crate::args::Args;
-use crate::connect::server;
+use crate::connect::connect;
 use crate::runtime::{Env, Subcommand};
 
 pub struct Bench;
@@ -35,7 +35,7 @@ impl Subcommand for Bench {
         }
         let tool = args.get("--tool").unwrap_or("echo").to_owned();
         let arguments = args.json("--args", json!({"message": "weir bench"}))?;
-        let server = server(rt, args)?;
+        let server = connect(rt, args)?;
         // Connect and handshake outside the measurement.
         if let Err(e) = server.client.list_tools().await {
             let msg = format!("connecting: {e}{}", server.stderr_tail());

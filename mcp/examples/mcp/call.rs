@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::args::Args;
-use crate::connect::server;
+use crate::connect::connect;
 use crate::runtime::{Env, Subcommand};
 
 pub struct Call;
@@ -15,7 +15,7 @@ impl Subcommand for Call {
     async fn run<E: Env>(&self, rt: E, args: &Args) -> Result<ExitCode, String> {
         let tool = args.required("--tool")?;
         let arguments = args.json("--args", json!({}))?;
-        let server = server(rt, args)?;
+        let server = connect(rt, args)?;
         let reply = server.client.call_tool(tool, arguments).await;
         let reply = match reply {
             Ok(r) => r,

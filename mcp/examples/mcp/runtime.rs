@@ -1,15 +1,16 @@
 //! `--runtime`: runs a subcommand on smol, tokio or async-std (each starts
-//! processes with its own adapter's spawner, through `ProcessRuntime`).
+//! processes with its own adapter's spawner, through `ProcessRuntime`, and
+//! opens TCP connections through its own `NetRuntime`).
 
 use std::future::Future;
 use std::process::ExitCode;
 
-use weir_core::io::ProcessRuntime;
+use weir_core::io::{NetRuntime, ProcessRuntime};
 
 use crate::args::Args;
 
 /// A runtime the CLI runs on, with its name for the report.
-pub trait Env: ProcessRuntime + Copy {
+pub trait Env: ProcessRuntime + NetRuntime + Copy {
     const NAME: &'static str;
 }
 

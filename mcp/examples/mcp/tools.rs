@@ -3,14 +3,14 @@
 use std::process::ExitCode;
 
 use crate::args::Args;
-use crate::connect::server;
+use crate::connect::connect;
 use crate::runtime::{Env, Subcommand};
 
 pub struct Tools;
 
 impl Subcommand for Tools {
     async fn run<E: Env>(&self, rt: E, args: &Args) -> Result<ExitCode, String> {
-        let server = server(rt, args)?;
+        let server = connect(rt, args)?;
         let tools = server.client.list_tools().await;
         let tools = match tools {
             Ok(t) => t,
