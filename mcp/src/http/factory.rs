@@ -97,7 +97,10 @@ mod tests {
             env: Default::default(),
             cwd: None,
         });
-        let err = f("time", &stdio).err().expect("refused").to_string();
+        let Err(err) = f("time", &stdio) else {
+            panic!("a stdio entry was accepted by the HTTP factory")
+        };
+        let err = err.to_string();
         assert!(err.contains("\"time\"") && err.contains("url"), "{err}");
     }
 }
