@@ -19,30 +19,11 @@ use weir_mcp::jsonrpc::{
 use weir_mcp::memory::{MemoryTransport, Peer};
 use weir_mcp::transport::{Outbound, TransportError};
 
-pub fn smol<F: Future>(f: F) -> F::Output {
-    smol::block_on(f)
-}
-
-pub fn tokio_current<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio current-thread runtime")
-        .block_on(f)
-}
-
-pub fn tokio_multi<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio multi-thread runtime")
-        .block_on(f)
-}
-
-pub fn async_std<F: Future>(f: F) -> F::Output {
-    async_std::task::block_on(f)
-}
+#[path = "../runners/mod.rs"]
+mod runners;
+// Used through the runtime macro, which some test binaries do not call.
+#[allow(unused_imports)]
+pub use runners::{async_std, smol, tokio_current, tokio_multi};
 
 pub fn virtual_time<F, Fut>(f: F) -> Fut::Output
 where
