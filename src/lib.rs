@@ -11,7 +11,8 @@
 //! * `tokio`: [`Tokio`], the tokio adapter.
 //! * `async-std`: [`AsyncStd`], the async-std adapter (async-std is
 //!   discontinued upstream; prefer smol for new code).
-//! * `test-util`: the virtual-time runtime and the counting allocator.
+//! * `test-util`: [`test_util`], the virtual-time runtime, the counting
+//!   allocator and the process census, under one path.
 //! * `tracing`: events at weir's decisions and a span per policy call
 //!   ([`obs`]).
 //! * `metrics`: metrics for every component through the `metrics` facade
@@ -77,22 +78,26 @@ pub use weir_tokio::Tokio;
 #[doc(inline)]
 pub use weir_async_std::AsyncStd;
 
-/// The smol adapter: [`Smol`] and its TCP connection manager.
+/// The smol adapter: [`Smol`](crate::Smol) and its TCP connection manager.
 #[cfg(feature = "smol")]
 pub mod smol {
-    pub use weir_smol::*;
+    pub use weir_smol::{SmolChild, SmolProcess, SmolSleep, SmolTask, SmolTcp, TcpManager};
 }
 
-/// The tokio adapter: [`Tokio`] and its TCP connection manager.
+/// The tokio adapter: [`Tokio`](crate::Tokio) and its TCP connection manager.
 #[cfg(feature = "tokio")]
 pub mod tokio {
-    pub use weir_tokio::*;
+    pub use weir_tokio::{
+        Compat, TcpManager, TokioChild, TokioIoTcp, TokioProcess, TokioTask, TokioTcp,
+    };
 }
 
-/// The async-std adapter: [`AsyncStd`] and its TCP connection manager.
+/// The async-std adapter: [`AsyncStd`](crate::AsyncStd) and its TCP connection manager.
 #[cfg(feature = "async-std")]
 pub mod async_std {
-    pub use weir_async_std::*;
+    pub use weir_async_std::{
+        AsyncStdChild, AsyncStdProcess, AsyncStdSleep, AsyncStdTask, AsyncStdTcp, TcpManager,
+    };
 }
 
 /// weir's policies as tower layers: [`tower::PolicyLayer`] and one layer

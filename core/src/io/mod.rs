@@ -24,12 +24,12 @@
 //! speaks_futures_io(&futures_lite::io::Cursor::new(Vec::<u8>::new()));
 //! ```
 
-pub mod net;
-pub mod process;
-
-#[cfg(all(feature = "test-util", target_os = "linux"))]
-pub mod census;
+mod net;
+mod process;
 
 pub use futures_io::{AsyncRead, AsyncWrite};
 pub use net::NetRuntime;
-pub use process::{Child, Command, ProcessGroup, ProcessRuntime, ProcessSpawner, Signal, Spawned};
+pub use process::{
+    Child, Command, NeverSpawns, NoChild, NoPipe, ProcessGroup, ProcessRuntime, ProcessSpawner,
+    Signal, Spawned,
+};

@@ -261,10 +261,10 @@ fn write_word(f: &mut fmt::Formatter<'_>, word: &OsStr) -> fmt::Result {
 /// struct Nowhere;
 ///
 /// impl ProcessSpawner for Nowhere {
-///     type Child = weir_core::io::process::NoChild;
-///     type Stdin = weir_core::io::process::NoPipe;
-///     type Stdout = weir_core::io::process::NoPipe;
-///     type Stderr = weir_core::io::process::NoPipe;
+///     type Child = weir_core::io::NoChild;
+///     type Stdin = weir_core::io::NoPipe;
+///     type Stdout = weir_core::io::NoPipe;
+///     type Stderr = weir_core::io::NoPipe;
 ///     fn spawn(&self, _: &Command) -> io::Result<Spawned<Self>> {
 ///         Err(io::ErrorKind::Unsupported.into())
 ///     }
@@ -301,9 +301,9 @@ pub trait ProcessSpawner: Send + Sync + 'static {
 ///     Ok(())
 /// }
 /// # #[cfg(feature = "test-util")]
-/// # let _ = start::<weir_core::rt::VirtualRuntime>;
+/// # let _ = start::<weir_core::test_util::VirtualRuntime>;
 /// ```
-pub trait ProcessRuntime: crate::rt::Runtime {
+pub trait ProcessRuntime: crate::Runtime {
     /// The adapter's spawner.
     type Spawner: ProcessSpawner + Clone + fmt::Debug;
 
@@ -315,7 +315,7 @@ pub trait ProcessRuntime: crate::rt::Runtime {
 /// command, so process-dependent code still type-checks in virtual-time
 /// tests.
 #[cfg(feature = "test-util")]
-impl ProcessRuntime for crate::rt::VirtualRuntime {
+impl ProcessRuntime for crate::test_util::VirtualRuntime {
     type Spawner = NeverSpawns;
 
     fn process_spawner(&self) -> NeverSpawns {
@@ -345,7 +345,7 @@ impl<S: ProcessSpawner + ?Sized> Spawned<S> {
     ///
     /// ```
     /// # // See ProcessSpawner's example for a spawner to call it from.
-    /// # let _ = weir_core::io::Spawned::<weir_core::io::process::NeverSpawns>::new;
+    /// # let _ = weir_core::io::Spawned::<weir_core::io::NeverSpawns>::new;
     /// ```
     pub fn new(
         child: S::Child,
@@ -548,7 +548,7 @@ mod sys {
 ///
 /// ```
 /// fn takes_child<C: weir_core::io::Child>() {}
-/// takes_child::<weir_core::io::process::NoChild>();
+/// takes_child::<weir_core::io::NoChild>();
 /// ```
 #[derive(Debug)]
 pub enum NoChild {}
@@ -570,7 +570,7 @@ impl Child for NoChild {
 ///
 /// ```
 /// use weir_core::io::{Command, ProcessSpawner};
-/// use weir_core::io::process::NeverSpawns;
+/// use weir_core::io::NeverSpawns;
 ///
 /// let err = NeverSpawns.spawn(&Command::new("sh")).unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);

@@ -9,7 +9,7 @@
 //!
 //! **When not to use it:** for async work (use the executor), for work that
 //! must run on the executor's own blocking pool (use
-//! [`Runtime::spawn_blocking`](crate::rt::Runtime::spawn_blocking)), or for
+//! [`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)), or for
 //! data-parallel loops over a slice (a work-stealing library such as rayon
 //! splits them better).
 //!
@@ -45,7 +45,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use weir_core::pool::WorkerPool;
+//! use weir_core::WorkerPool;
 //!
 //! let pool = WorkerPool::builder()
 //!     .min_threads(1)
@@ -83,13 +83,12 @@
 //!   [`WorkerPool::terminated`] (async) or [`WorkerPool::shutdown`]
 //!   (blocking) waits for them.
 
-mod resource;
-mod worker;
+pub(crate) mod resource;
+mod tcp;
+pub(crate) mod worker;
 
 pub use resource::{
-    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder,
+    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePoolBuilder,
 };
-
-mod tcp;
 pub use tcp::{TcpConnector, TcpManager, idle_stream_verdict};
-pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
+pub use worker::{RejectionPolicy, WorkerError, WorkerPoolBuilder, WorkerPoolStats};

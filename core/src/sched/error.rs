@@ -118,7 +118,7 @@ pub enum RejectReason {
 /// A refused submission: the work is handed back untouched.
 ///
 /// ```
-/// use weir_core::sched::{Job, Rejected, RejectReason};
+/// use weir_core::{Job, sched::{RejectReason, Rejected}};
 ///
 /// let r = Rejected::new(Job::new(async { 3 }), RejectReason::QueueFull);
 /// assert_eq!(r.reason(), RejectReason::QueueFull);

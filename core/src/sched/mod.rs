@@ -31,8 +31,8 @@
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
-//! use weir_core::rt::VirtualRuntime;
-//! use weir_core::sched::{Job, Priority, Scheduler, Shutdown};
+//! use weir_core::test_util::VirtualRuntime;
+//! use weir_core::{Job, Priority, Scheduler, Shutdown};
 //!
 //! let rt = VirtualRuntime::new();
 //! rt.block_on({
@@ -87,18 +87,17 @@
 mod cell;
 mod error;
 mod handle;
-mod job;
+pub(crate) mod job;
 mod periodic;
-mod priority;
+pub(crate) mod priority;
 mod ready;
-mod scheduler;
+pub(crate) mod scheduler;
 mod shared;
 mod stats;
 
 pub use error::{RejectReason, Rejected, TaskError};
 pub use handle::{Status, TaskHandle};
-pub use job::Job;
 pub use periodic::{MissedTick, PeriodicError, PeriodicHandle, RunOutcome};
-pub use priority::{Priority, TaskId};
-pub use scheduler::{AbortedJob, Scheduler, SchedulerBuilder, Shutdown, ShutdownReport};
+pub use priority::TaskId;
+pub use scheduler::{AbortedJob, SchedulerBuilder, ShutdownReport};
 pub use stats::{SchedStats, WaitStats};

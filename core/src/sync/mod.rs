@@ -11,7 +11,7 @@
 //! each acquire future carries its own queue node.
 //!
 //! ```
-//! use weir_core::sync::Semaphore;
+//! use weir_core::Semaphore;
 //!
 //! let sem = Semaphore::new(10);
 //! futures_lite::future::block_on(async {
@@ -67,7 +67,7 @@
 //!   guard taken at once with `try_acquire`), then release.
 //!
 //! ```
-//! use weir_core::sync::{AcquireError, Semaphore};
+//! use weir_core::{Semaphore, sync::AcquireError};
 //!
 //! let sem = Semaphore::new(2);
 //! futures_lite::future::block_on(async {
@@ -92,13 +92,12 @@
 //! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`] is a
 //! snapshot, stale as soon as it returns.
 
-mod semaphore;
+pub(crate) mod semaphore;
 
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow, Semaphore,
+    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow,
     SemaphoreBuilder, TryAcquireError,
 };
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;

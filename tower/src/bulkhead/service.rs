@@ -5,9 +5,12 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use tower_service::Service;
-use weir_core::limit::{Bulkhead, BulkheadAcquire, BulkheadError};
-use weir_core::policy::Error;
-use weir_core::rt::Runtime;
+use weir_core::Error;
+use weir_core::Runtime;
+use weir_core::{
+    Bulkhead,
+    limit::{BulkheadAcquire, BulkheadError},
+};
 
 use super::ResponseFuture;
 use super::future::Permit;
@@ -36,10 +39,10 @@ enum Slot<R> {
 ///
 /// ```
 /// use tower::{Service, ServiceExt};
-/// use weir_core::limit::Bulkhead;
-/// use weir_core::policy::{Error, Rejection};
+/// use weir_core::Bulkhead;
+/// use weir_core::{Error, policy::Rejection};
 /// use weir_tower::BulkheadService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let b = Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
 /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
@@ -68,8 +71,8 @@ impl<S, R: Runtime> BulkheadService<S, R> {
     /// `inner` behind `bulkhead`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4).build(rt)?;
     /// let svc = weir_tower::BulkheadService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), b);
     /// # let _ = svc;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -94,8 +97,8 @@ impl<S, R: Runtime, M> BulkheadService<S, R, M> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4).build(rt)?;
     /// let svc = weir_tower::BulkheadService::new(7u8, b);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -1,7 +1,7 @@
-//! A whole [`Policy`](weir_core::policy::Policy) as one tower layer.
+//! A whole [`Policy`](weir_core::Policy) as one tower layer.
 //!
 //! The policy runs inside the response future exactly as
-//! [`Policy::call`](weir_core::policy::Policy::call) runs it: each attempt
+//! [`Policy::call`](weir_core::Policy::call) runs it: each attempt
 //! (a retry, a hedge) readies a clone of the inner service and calls it
 //! with a clone of the request, so the request type must be `Clone`. The
 //! first attempt uses the very service instance that `poll_ready` readied.

@@ -78,9 +78,9 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::keyed::{KeyedError, KeyedRateLimiter};
+//! use weir_core::{KeyedRateLimiter, limit::KeyedError};
 //!
-//! let rt = weir_core::rt::VirtualRuntime::new();
+//! let rt = weir_core::test_util::VirtualRuntime::new();
 //! let per_user = KeyedRateLimiter::builder()
 //!     .rate(2, Duration::from_secs(1))
 //!     .build(rt)?;
@@ -102,9 +102,9 @@ use dashmap::mapref::entry::Entry;
 
 use super::rate::gcra::{Params, State};
 use super::rate::{Clock, InsufficientCapacity, MAX_NOW_NS, RateLimited};
+use crate::Runtime;
 use crate::loom::sync::Mutex;
 use crate::obs::rate::RateObs;
-use crate::rt::Runtime;
 
 mod builder;
 mod error;
@@ -127,9 +127,9 @@ const SHRINK_FLOOR: usize = 1024;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::limit::keyed::KeyedRateLimiter;
+/// use weir_core::KeyedRateLimiter;
 ///
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let per_tool = KeyedRateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
 /// assert!(per_tool.try_acquire_n(&"search", 5).is_ok());
 /// assert!(per_tool.try_acquire(&"search").is_err());
@@ -174,8 +174,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiter<
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
     /// assert!(l.try_acquire(&"a").is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -196,8 +196,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// assert!(l.try_acquire(&7u32).is_ok());
     /// assert_eq!(l.try_acquire(&7u32).unwrap_err().retry_after(), Some(Duration::from_secs(1)));
     /// # }
@@ -219,9 +219,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::keyed::KeyedError;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// use weir_core::limit::KeyedError;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(4, Duration::from_secs(1)).build(rt)?;
     /// assert!(l.try_acquire_n(&"k", 0).is_ok());
     /// assert_eq!(l.len(), 0, "a probe stores nothing");
@@ -371,9 +371,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::test_util::VirtualRuntime;
     /// let rt = VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).build(rt.clone())?;
     /// l.try_acquire(&"a").unwrap();
     /// assert_eq!(l.retain_recent(), 1, "a is still charged");
@@ -395,8 +395,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// assert!(l.try_acquire(&2u8).is_err());
@@ -413,8 +413,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// l.try_acquire(&2u8).unwrap();
     /// assert_eq!(l.len(), 2);
@@ -430,8 +430,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// assert!(l.is_empty());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

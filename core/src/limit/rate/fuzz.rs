@@ -5,7 +5,7 @@ use core::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::{Clock, ManualClock, RateLimiter, TryAcquireError};
-use crate::rt::VirtualRuntime;
+use crate::test_util::VirtualRuntime;
 
 /// A plain token bucket in exact integer arithmetic: `level` nanoseconds of
 /// credit, capped at `burst × interval`, refilled one for one with time.

@@ -58,8 +58,8 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::rate::RateLimiter;
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::RateLimiter;
+//! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
 //! let limiter = RateLimiter::builder()
@@ -82,8 +82,8 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Runtime;
 use crate::obs::rate::RateObs;
-use crate::rt::Runtime;
 
 mod acquire;
 mod builder;
@@ -92,8 +92,7 @@ mod error;
 pub(crate) mod gcra;
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;
 
 pub use acquire::{Acquire, AcquireN};
 pub(crate) use builder::Config;
@@ -120,9 +119,9 @@ pub(crate) const MAX_NOW_NS: u64 = (1 << 63) - 1;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::limit::rate::RateLimiter;
+/// use weir_core::RateLimiter;
 ///
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let limiter = RateLimiter::builder().rate(2, Duration::from_secs(1)).build(rt)?;
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_ok());
@@ -150,9 +149,9 @@ impl<R: Runtime> RateLimiter<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::RateLimiter;
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(limiter.burst(), 5);
     /// # }
@@ -187,9 +186,9 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::RateLimiter;
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// assert!(limiter.try_acquire().is_ok());
     /// assert_eq!(limiter.try_acquire().unwrap_err().retry_after, Duration::from_secs(1));
@@ -218,9 +217,9 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::{RateLimiter, TryAcquireError};
+    /// use weir_core::{RateLimiter, limit::TryAcquireError};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt)?;
     /// assert!(matches!(limiter.try_acquire_n(6), Err(TryAcquireError::InsufficientCapacity(_))));
     /// assert!(limiter.try_acquire_n(0).is_ok()); // a probe
@@ -262,8 +261,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(4, Duration::from_secs(1)).pacing().build(rt.clone())?;
@@ -302,8 +301,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt.clone())?;
@@ -325,8 +324,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(l.burst(), 7);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -340,8 +339,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(l.interval(), Duration::from_nanos(333_333_334)); // rounded up
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -38,8 +38,8 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::pool::{Manager, ResourcePool};
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::{ResourcePool, pool::Manager};
+//! use weir_core::test_util::VirtualRuntime;
 //!
 //! struct Sessions;
 //! impl Manager for Sessions {
@@ -92,9 +92,12 @@ pub use error::{Hook, ManagerPanic, PoolError, PoolStats};
 pub use guard::Pooled;
 pub use manager::Manager;
 
-use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, resource_pool::ResourcePoolObs};
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::{ConfigError, Rule};
+use crate::{
+    Runtime,
+    rt::{JoinHandle, deadline_after},
+};
 use catch::{caught, forget_payload};
 use inner::{Config, Inner, Reserved};
 
@@ -109,7 +112,7 @@ const CREATE_RETRY_MAX: Duration = Duration::from_secs(32);
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+/// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
 /// # struct M;
 /// # impl Manager for M {
 /// #     type Resource = u32;
@@ -147,7 +150,7 @@ impl<M: Manager, R: Runtime> fmt::Debug for ResourcePool<M, R> {
 /// Settings of a [`ResourcePool`]; see [`ResourcePool::builder`].
 ///
 /// ```
-/// # use weir_core::pool::{Manager, ResourcePool};
+/// # use weir_core::{ResourcePool, pool::Manager};
 /// # struct M;
 /// # impl Manager for M {
 /// #     type Resource = ();
@@ -180,7 +183,7 @@ impl<M: Manager> ResourcePool<M, ()> {
     /// timeout (wait as long as it takes), `test_on_acquire` on.
     ///
     /// ```
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -211,7 +214,7 @@ impl<M: Manager> ResourcePool<M, ()> {
 macro_rules! doc_manager {
     () => {
         r#"
-# use weir_core::pool::{Manager, ResourcePool};
+# use weir_core::{ResourcePool, pool::Manager};
 # struct M;
 # impl Manager for M {
 #     type Resource = ();
@@ -227,7 +230,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -331,7 +334,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -340,7 +343,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// #     async fn recycle(&self, _: &mut ()) -> Result<(), ()> { Ok(()) }
     /// # }
     /// let e = ResourcePool::builder(M).max_size(2).min_idle(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "min_idle");
     /// # }
     /// ```
@@ -398,7 +401,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{pool::{Manager, PoolError, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Manager, PoolError}, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -424,7 +427,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -445,7 +448,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Hook, Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Hook, Manager}, test_util::VirtualRuntime};
     /// struct Warm;
     /// impl Manager for Warm {
     ///     type Resource = ();
@@ -471,7 +474,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, PoolError, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Manager, PoolError}, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -494,7 +497,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
