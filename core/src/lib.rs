@@ -3,7 +3,7 @@
 //! weir is flow control for async Rust: what every client of slow, flaky or
 //! rate-limited services needs, on any executor. This crate holds the
 //! machinery; it depends on no executor. Time, spawning and blocking offload
-//! reach it only through [`rt::Runtime`], which the adapter crates
+//! reach it only through [`rt::Runtime`](crate::Runtime), which the adapter crates
 //! (`weir-smol`, `weir-tokio`, `weir-async-std`) implement. Most users depend
 //! on the facade crate `weir`, which re-exports this one with the adapter of
 //! their choice.

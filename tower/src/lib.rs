@@ -88,9 +88,10 @@ pub mod policy;
 pub mod rate;
 pub mod shape;
 
-pub use adaptive::{AdaptiveLayer, AdaptiveService};
-pub use breaker::{BreakerLayer, BreakerService};
-pub use bulkhead::{BulkheadLayer, BulkheadService};
-pub use keyed::{KeyedRateLimitLayer, KeyedRateLimitService};
-pub use policy::{HedgeLayer, PolicyLayer, PolicyService, RetryLayer, TimeoutLayer};
-pub use rate::{RateLimitLayer, RateLimitService};
+pub use adaptive::{layer::AdaptiveLayer, service::AdaptiveService};
+pub use breaker::{layer::BreakerLayer, service::BreakerService};
+pub use bulkhead::{layer::BulkheadLayer, service::BulkheadService};
+pub use keyed::{layer::KeyedRateLimitLayer, service::KeyedRateLimitService};
+pub use policy::layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
+pub use policy::service::PolicyService;
+pub use rate::{layer::RateLimitLayer, service::RateLimitService};

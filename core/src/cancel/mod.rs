@@ -7,7 +7,7 @@
 //! server shutdown cancels every scope at once.
 //!
 //! ```
-//! use weir_core::cancel::CancellationToken;
+//! use weir_core::CancellationToken;
 //!
 //! let shutdown = CancellationToken::new();
 //! let request = shutdown.child();
@@ -32,7 +32,7 @@
 //! same with an `Option`.
 //!
 //! ```
-//! use weir_core::cancel::{CancellationToken, CancelledError};
+//! use weir_core::{CancellationToken, cancel::CancelledError};
 //!
 //! # futures_lite::future::block_on(async {
 //! let (tx, rx) = weir_core::queue::bounded::<u32>(4).unwrap();

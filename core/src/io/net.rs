@@ -1,13 +1,4 @@
-//! TCP streams as byte streams: which connector a runtime's sockets come
-//! from.
-//!
-//! Protocol clients above the core (weir-mcp's HTTP transport) need two
-//! things from an executor: its TCP connections, pooled by a
-//! [`ResourcePool`](crate::ResourcePool) through
-//! [`TcpManager`](crate::pool::TcpManager), and those connections as
-//! futures-io streams they can drive without knowing the executor.
-//! [`NetRuntime`] ties the two to the [`Runtime`] a user already names, so
-//! `connect(weir::Tokio)` is all a client asks for.
+//! TCP streams: the runtime's connector; docs in [`io`](crate::io).
 
 use crate::Runtime;
 use crate::pool::TcpConnector;

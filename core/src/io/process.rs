@@ -1,20 +1,4 @@
-//! Child processes with piped standard streams, each in its own process
-//! group, spawned by an adapter.
-//!
-//! A supervisor (such as weir-mcp's stdio transport) needs four things from
-//! a child: its three pipes as async byte streams, its exit status without
-//! blocking a thread, and a way to signal it *and everything it started*.
-//! The last one is why every child gets a process group of its own
-//! ([`Command::std_command`] sets `process_group(0)` on Unix): a server
-//! launched through `npx`, `uv run` or `sh -c` is often a tree of processes,
-//! and signalling only the top one leaves the rest running. Signals go to
-//! the whole group through [`ProcessGroup`], which needs no handle to the
-//! child and so works from `Drop`.
-//!
-//! Reaping is the adapter's business: every adapter reaps a child whose
-//! handle is dropped, in the background (async-process's reaper thread,
-//! tokio's orphan queue), so no zombie is left behind and no executor thread
-//! blocks in `waitpid`.
+//! Child processes: the traits an adapter implements; docs in [`io`](crate::io).
 
 use core::fmt;
 use core::future::Future;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::resilience::RetryAfter;
 
-/// Why a call through a [`Policy`](super::Policy) produced no value: the
+/// Why a call through a [`Policy`](crate::Policy) produced no value: the
 /// caller's own error `E`, kept intact, or one of weir's outcomes.
 ///
 /// ```
@@ -38,8 +38,8 @@ pub enum Error<E> {
     /// The bulkhead refused the call.
     Rejected(Rejection),
     /// The call was cancelled before it finished, by the token of
-    /// [`Policy::call_with_cancel`](super::Policy::call_with_cancel) or of a
-    /// [`cancel_on`](super::Policy::cancel_on) layer. Never retried.
+    /// [`Policy::call_with_cancel`](crate::Policy::call_with_cancel) or of a
+    /// [`cancel_on`](crate::Policy::cancel_on) layer. Never retried.
     Cancelled,
     /// A component the call needed was closed.
     Closed,

@@ -9,22 +9,22 @@
 //! layer is also usable alone, through its own type in `limit` or
 //! `resilience`.
 //!
-//! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
-//! fires: one per call with [`Policy::call_with_cancel`], one per policy
-//! with [`Policy::cancel_on`] (see [`CancelLayer`]). Dropping a call's
+//! A call ends with [`Error::Cancelled`](crate::Error::Cancelled) when a [`CancellationToken`](crate::CancellationToken)
+//! fires: one per call with [`Policy::call_with_cancel`](crate::Policy::call_with_cancel), one per policy
+//! with [`Policy::cancel_on`](crate::Policy::cancel_on) (see [`CancelLayer`]). Dropping a call's
 //! future also cancels it, silently.
 //!
 //! A `Policy` is fully static: its type spells the layers, a call allocates
-//! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
+//! nothing and boxes nothing. Errors come out as one [`Error<E>`](crate::Error) that keeps
 //! the caller's `E` intact and names weir's own outcomes.
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::{Bulkhead, RateLimiter};
-//! use weir_core::policy::Policy;
-//! use weir_core::resilience::{CircuitBreaker, Retry};
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::{Bulkhead, RateLimiter};
+//! use weir_core::Policy;
+//! use weir_core::{CircuitBreaker, Retry};
+//! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
 //! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();

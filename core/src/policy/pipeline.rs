@@ -19,7 +19,7 @@ use crate::obs::timeout::TimeoutObs;
 use crate::{Bulkhead, RateLimiter};
 use crate::{CircuitBreaker, Hedge, Retry};
 
-/// A pipeline of layers around a call; see the [module docs](self).
+/// A pipeline of layers around a call; see the [module docs](crate::policy).
 ///
 /// Cheap to share by reference across tasks (`&Policy` is all `call`
 /// needs); the components inside are themselves shareable handles, so the
@@ -126,7 +126,7 @@ impl<R: Runtime, L> Policy<R, L> {
     }
 
     /// Runs what is inside again while `retry` allows; which outcomes it
-    /// retries is [the rule above](self#which-outcomes-a-retry-retries).
+    /// retries is [the rule above](crate::policy#which-outcomes-a-retry-retries).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {

@@ -45,7 +45,7 @@ pub trait TcpConnector: Send + Sync + 'static {
 }
 
 /// Opens and checks TCP connections for a
-/// [`ResourcePool`](super::ResourcePool); the adapters export it for their
+/// [`ResourcePool`](crate::ResourcePool); the adapters export it for their
 /// executor as `TcpManager`.
 ///
 /// Before a connection is handed out again it is checked without waiting

@@ -8,10 +8,10 @@
 //!   ([`Sender::send`], [`Receiver::recv`], [`Receiver::recv_many`], the
 //!   receiver as a `Stream`), non-waiting (`try_*`) and blocking (`*_blocking`,
 //!   for synchronous threads) operations mix freely on the same queue.
-//! * [`PriorityQueue`]: a bounded queue with a fixed number of lanes; the
+//! * [`PriorityQueue`](crate::PriorityQueue): a bounded queue with a fixed number of lanes; the
 //!   highest non-empty lane is served first, FIFO within a lane, with
 //!   optional aging so a low lane is not starved forever.
-//! * [`DelayQueue`]: values become receivable at their instant, on a
+//! * [`DelayQueue`](crate::DelayQueue): values become receivable at their instant, on a
 //!   [`Runtime`](crate::Runtime)'s timer, in deadline order.
 //!
 //! # Closing
@@ -30,10 +30,10 @@
 //! receiver* goes are dropped with the queue, as in every channel: nobody is
 //! left to receive them.
 //!
-//! A [`DelayQueue`] has no ends, only [`DelayQueue::close`]; its values may
+//! A [`DelayQueue`](crate::DelayQueue) has no ends, only [`DelayQueue::close`](crate::DelayQueue::close); its values may
 //! be due far in the future, so a close does not let receivers drain them:
 //! it hands every value still queued back to its caller, and every waiting
-//! [`DelayQueue::recv`] ends with [`RecvError`] at once.
+//! [`DelayQueue::recv`](crate::DelayQueue::recv) ends with [`RecvError`] at once.
 //!
 //! # Waiting costs nothing extra
 //!

@@ -1,5 +1,5 @@
-//! Resilience policies: [`timeout`], [`Retry`] (backoff, jitter, deadline,
-//! server hints, a shared [`RetryBudget`]) and the [`CircuitBreaker`].
+//! Resilience policies: [`timeout`], [`Retry`](crate::Retry) (backoff, jitter, deadline,
+//! server hints, a shared [`RetryBudget`](crate::RetryBudget)) and the [`CircuitBreaker`](crate::CircuitBreaker).
 //!
 //! Each works alone and allocates nothing per call in steady state. Time
 //! comes from a [`Runtime`](crate::Runtime), so every rule below is

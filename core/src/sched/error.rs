@@ -23,7 +23,7 @@ pub enum TaskError {
     /// The job's deadline passed before it started; it never ran.
     Expired,
     /// The scheduler was shut down with
-    /// [`Shutdown::Abort`](super::Shutdown::Abort) before the job finished.
+    /// [`Shutdown::Abort`](crate::Shutdown::Abort) before the job finished.
     Shutdown,
 }
 

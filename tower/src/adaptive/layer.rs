@@ -7,7 +7,7 @@ use weir_core::Runtime;
 use weir_core::resilience::ErrorIsFailure;
 use weir_core::{AdaptiveLimiter, limit::Limit};
 
-use super::AdaptiveService;
+use crate::AdaptiveService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in an [`AdaptiveLimiter`]; see the

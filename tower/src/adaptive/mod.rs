@@ -13,9 +13,7 @@
 //! neither.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::AdaptiveLayer;
-pub use service::AdaptiveService;

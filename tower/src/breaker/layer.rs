@@ -6,7 +6,7 @@ use tower_layer::Layer;
 use weir_core::CircuitBreaker;
 use weir_core::Runtime;
 
-use super::BreakerService;
+use crate::BreakerService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`CircuitBreaker`]; see the [module docs](super).

@@ -16,9 +16,7 @@
 //! turn an outage into a queue; a retry outside honours `remaining`.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::BreakerLayer;
-pub use service::BreakerService;

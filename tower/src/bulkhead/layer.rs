@@ -6,7 +6,7 @@ use tower_layer::Layer;
 use weir_core::Bulkhead;
 use weir_core::Runtime;
 
-use super::BulkheadService;
+use crate::BulkheadService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`Bulkhead`]; see the [module docs](super).

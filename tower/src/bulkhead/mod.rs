@@ -16,9 +16,7 @@
 //!   refused it.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::BulkheadLayer;
-pub use service::BulkheadService;

@@ -34,7 +34,7 @@ enum Slot<R> {
 /// Errors are [`Error<S::Error>`](Error): the inner service's own error
 /// as [`Error::Inner`], the bulkhead's refusals as weir names them (over an
 /// inner service that already answers with weir's `Error<E>`, the layer's
-/// [`flat`](super::BulkheadLayer::flat) keeps it `Error<E>`; see
+/// [`flat`](crate::BulkheadLayer::flat) keeps it `Error<E>`; see
 /// [`shape`](crate::shape)).
 ///
 /// ```

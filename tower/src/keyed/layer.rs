@@ -7,7 +7,7 @@ use weir_core::KeyedRateLimiter;
 use weir_core::Runtime;
 use weir_core::limit::Clock;
 
-use super::KeyedRateLimitService;
+use crate::KeyedRateLimitService;
 use crate::shape::{Flat, Wrap};
 
 /// Admits calls through a [`KeyedRateLimiter`], keyed by `key(&request)`;

@@ -11,9 +11,7 @@
 //! [`Error::Rejected`](weir_core::Error::Rejected)`(QueueFull)`.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::KeyedRateLimitLayer;
-pub use service::KeyedRateLimitService;

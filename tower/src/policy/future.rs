@@ -3,7 +3,7 @@ use core::pin::Pin;
 
 use weir_core::Error;
 
-/// The response of a [`PolicyService`](super::PolicyService): the whole
+/// The response of a [`PolicyService`](crate::PolicyService): the whole
 /// pipeline's run, boxed.
 ///
 /// ```

@@ -9,7 +9,7 @@ use weir_core::{
     policy::{self, Identity, Stack},
 };
 
-use super::PolicyService;
+use crate::PolicyService;
 
 /// Runs every call of the wrapped service through a [`Policy`]; see the
 /// [module docs](super).

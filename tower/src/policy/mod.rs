@@ -16,13 +16,11 @@
 //! The response future is boxed (one allocation per call): a policy's
 //! future borrows the policy, and its type cannot be named.
 //!
-//! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`],
-//! [`PolicyLayer::retry`] and [`PolicyLayer::hedge`] build those.
+//! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`](crate::PolicyLayer::timeout),
+//! [`PolicyLayer::retry`](crate::PolicyLayer::retry) and [`PolicyLayer::hedge`](crate::PolicyLayer::hedge) build those.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
-pub use service::PolicyService;

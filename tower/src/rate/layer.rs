@@ -8,7 +8,7 @@ use weir_core::Runtime;
 use weir_core::limit::Clock;
 use weir_core::policy::RateMode;
 
-use super::RateLimitService;
+use crate::RateLimitService;
 use crate::shape::{Flat, Wrap};
 
 /// Admits calls to a service through a [`RateLimiter`]; see the

@@ -15,9 +15,7 @@
 //! with any rate limiter: readiness is a promise to call.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::RateLimitLayer;
-pub use service::RateLimitService;

@@ -85,7 +85,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// `units` per `period` for every key (see
-    /// [`RateLimiterBuilder::rate`](super::rate::RateLimiterBuilder::rate)).
+    /// [`RateLimiterBuilder::rate`](crate::limit::RateLimiterBuilder::rate)).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -152,7 +152,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// The most keys stored at once (default: unlimited). See the
-    /// [module docs](super) for what happens when it is reached.
+    /// [module docs](crate::limit) for what happens when it is reached.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -172,7 +172,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
 
     /// Evict the keys whose bucket has become full after this many new
     /// keys (default 1024). A sweep costs only the keys it finds due (see
-    /// the [module docs](super)), so a smaller value holds memory closer to
+    /// the [module docs](crate::limit)), so a smaller value holds memory closer to
     /// the live keys without costing more per key.
     ///
     /// ```
@@ -194,7 +194,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     ///
     /// # Errors
     ///
-    /// As [`RateLimiterBuilder::build`](super::rate::RateLimiterBuilder::build)
+    /// As [`RateLimiterBuilder::build`](crate::limit::RateLimiterBuilder::build)
     /// for `rate`, `period` and `burst`; `max_keys` and `sweep_every` when
     /// zero.
     ///
@@ -213,7 +213,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// Builds the limiter with a separate check clock (see
-    /// [`RateLimiterBuilder::build_with_clock`](super::rate::RateLimiterBuilder::build_with_clock)).
+    /// [`RateLimiterBuilder::build_with_clock`](crate::limit::RateLimiterBuilder::build_with_clock)).
     ///
     /// # Errors
     ///

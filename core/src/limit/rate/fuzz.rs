@@ -40,7 +40,7 @@ impl Bucket {
 
 /// Decodes `data` into a limiter configuration and a sequence of checks,
 /// probes, reserve-then-cancel waits and clock moves, and checks each
-/// outcome against [`Bucket`].
+/// outcome against `Bucket`.
 ///
 /// Panics only on a mismatch.
 pub fn rate_gcra(data: &[u8]) {
