@@ -27,6 +27,6 @@ pub use rate::CoarseClock;
 #[cfg(feature = "test-util")]
 pub use rate::ManualClock;
 pub use rate::{
-    Acquire as RateAcquire, AcquireN as RateAcquireN, Clock, InsufficientCapacity, RateLimited,
-    RateLimiterBuilder, StdClock, TryAcquireError,
+    Acquire as RateAcquire, AcquireMany as RateAcquireMany, Clock, InsufficientCapacity,
+    RateLimited, RateLimiterBuilder, StdClock, TryAcquireError,
 };

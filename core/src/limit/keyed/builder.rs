@@ -125,7 +125,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
-    /// assert!(l.try_acquire_n(&0u8, 2).is_ok());
+    /// assert!(l.try_acquire_many(&0u8, 2).is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
@@ -152,7 +152,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// The most keys stored at once (default: unlimited). See the
-    /// [module docs](crate::limit) for what happens when it is reached.
+    /// [`KeyedRateLimiter` docs](crate::KeyedRateLimiter) for what happens when it is reached.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -172,7 +172,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
 
     /// Evict the keys whose bucket has become full after this many new
     /// keys (default 1024). A sweep costs only the keys it finds due (see
-    /// the [module docs](crate::limit)), so a smaller value holds memory closer to
+    /// the [`KeyedRateLimiter` docs](crate::KeyedRateLimiter)), so a smaller value holds memory closer to
     /// the live keys without costing more per key.
     ///
     /// ```

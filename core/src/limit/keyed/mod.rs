@@ -122,7 +122,7 @@ const SHRINK_FLOOR: usize = 1024;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
 ///
-/// One rate limit per key; see the [module docs](crate::limit).
+/// One rate limit per key, as described above.
 ///
 /// Cheap to clone: clones share the map.
 ///
@@ -133,7 +133,7 @@ const SHRINK_FLOOR: usize = 1024;
 ///
 /// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let per_tool = KeyedRateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
-/// assert!(per_tool.try_acquire_n(&"search", 5).is_ok());
+/// assert!(per_tool.try_acquire_many(&"search", 5).is_ok());
 /// assert!(per_tool.try_acquire(&"search").is_err());
 /// assert!(per_tool.try_acquire(&"fetch").is_ok());
 /// # }
@@ -207,7 +207,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     #[inline]
     pub fn try_acquire(&self, key: &K) -> Result<(), KeyedError> {
-        self.try_acquire_n(key, 1)
+        self.try_acquire_many(key, 1)
     }
 
     /// Takes `n` units of `key`'s quota if they all conform now; `n == 0`
@@ -225,14 +225,14 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(4, Duration::from_secs(1)).build(rt)?;
-    /// assert!(l.try_acquire_n(&"k", 0).is_ok());
+    /// assert!(l.try_acquire_many(&"k", 0).is_ok());
     /// assert_eq!(l.len(), 0, "a probe stores nothing");
-    /// assert!(matches!(l.try_acquire_n(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
+    /// assert!(matches!(l.try_acquire_many(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
-    pub fn try_acquire_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
-        let out = self.take_n(key, n);
+    pub fn try_acquire_many(&self, key: &K, n: u32) -> Result<(), KeyedError> {
+        let out = self.take_many(key, n);
         if n > 0 {
             self.inner.obs.checked_keyed(&out);
         }
@@ -240,7 +240,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     }
 
     #[inline]
-    fn take_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
+    fn take_many(&self, key: &K, n: u32) -> Result<(), KeyedError> {
         let inner = &*self.inner;
         let p = &inner.params;
         if n > p.burst {
@@ -391,7 +391,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     }
 
     /// Stored entries that evictions have examined or moved since the
-    /// limiter was built: the work the [module docs](crate::limit) bound by 65 ×
+    /// limiter was built: the work the [type docs](crate::KeyedRateLimiter) bound by 65 ×
     /// (insertions + charges). For tests of that bound (feature
     /// `test-util`).
     ///
