@@ -8,6 +8,18 @@
 //! on the facade crate `weir`, which re-exports this one with the adapter of
 //! their choice.
 //!
+//! # Where things are
+//!
+//! Each public type has one path. The headline type of each component
+//! ([`RateLimiter`], [`Bulkhead`], [`CircuitBreaker`], [`Retry`], [`Policy`],
+//! [`Scheduler`], [`WorkerPool`], [`ResourcePool`], [`Semaphore`],
+//! [`CancellationToken`], ...) and what every component shares ([`Runtime`],
+//! [`ConfigError`], [`Rule`]) live at the root; their builders, errors,
+//! stats, permits and futures live in their layer module ([`limit`],
+//! [`resilience`], [`policy`], [`sched`], [`pool`], [`sync`], [`queue`],
+//! [`cancel`], [`rt`], [`io`], [`obs`]); everything behind the `test-util`
+//! feature lives in `test_util`.
+//!
 //! # Features
 //!
 //! * `test-util`: [`test_util`], the one home of what tests need: a runtime
