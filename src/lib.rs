@@ -45,7 +45,7 @@
 //!
 //! # fn main() -> Result<(), weir::ConfigError> {
 //! let rt = Smol;
-//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt)?;
+//! let rate = RateLimiter::builder().quota(weir::Quota::new(50, Duration::from_secs(1)).burst(10)).build(rt)?;
 //! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt)?;
 //! let breaker = CircuitBreaker::builder().build(rt)?;
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build()?;

@@ -45,7 +45,7 @@ pub use rt::{JoinError, JoinHandle, Runtime};
 // The types a user names most, at the top as DESIGN.md writes them
 // (`weir::RateLimiter`, `weir::Policy`, `weir::Error<E>`, ...).
 pub use cancel::CancellationToken;
-pub use limit::{AdaptiveLimiter, Bulkhead, KeyedRateLimiter, RateLimiter};
+pub use limit::{AdaptiveLimiter, Bulkhead, KeyedRateLimiter, Quota, RateLimiter};
 pub use policy::{Error, Policy};
 pub use pool::{ResourcePool, WorkerPool};
 pub use queue::{DelayQueue, PriorityQueue};

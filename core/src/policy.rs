@@ -27,7 +27,7 @@
 //! use weir_core::rt::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
-//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
+//! let rate = RateLimiter::builder().quota(weir_core::Quota::new(50, Duration::from_secs(1)).burst(10)).build(rt.clone()).unwrap();
 //! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt.clone()).unwrap();
 //! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
@@ -266,7 +266,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::limit::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let p = weir_core::policy::Policy::new(rt).rate_limit(l);
     /// # drop(p);
     /// # }
@@ -288,7 +288,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::limit::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let p = weir_core::policy::Policy::new(rt).rate_limit_or_reject(l);
     /// # drop(p);
     /// # }

@@ -82,7 +82,7 @@
 //!
 //! let rt = weir_core::rt::VirtualRuntime::new();
 //! let per_user = KeyedRateLimiter::builder()
-//!     .rate(2, Duration::from_secs(1))
+//!     .quota(weir_core::Quota::new(2, Duration::from_secs(1)))
 //!     .build(rt)?;
 //! assert!(per_user.try_acquire(&"alice").is_ok());
 //! assert!(per_user.try_acquire(&"alice").is_ok());
@@ -130,7 +130,7 @@ const SHRINK_FLOOR: usize = 1024;
 /// use weir_core::limit::keyed::KeyedRateLimiter;
 ///
 /// let rt = weir_core::rt::VirtualRuntime::new();
-/// let per_tool = KeyedRateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
+/// let per_tool = KeyedRateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt)?;
 /// assert!(per_tool.try_acquire_n(&"search", 5).is_ok());
 /// assert!(per_tool.try_acquire(&"search").is_err());
 /// assert!(per_tool.try_acquire(&"fetch").is_ok());
@@ -175,7 +175,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiter<
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().quota(weir_core::Quota::new(3, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire(&"a").is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -197,7 +197,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire(&7u32).is_ok());
     /// assert_eq!(l.try_acquire(&7u32).unwrap_err().retry_after(), Some(Duration::from_secs(1)));
     /// # }
@@ -222,7 +222,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use weir_core::limit::keyed::KeyedError;
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(4, Duration::from_secs(1)).build(rt)?;
+    ///     .quota(weir_core::Quota::new(4, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire_n(&"k", 0).is_ok());
     /// assert_eq!(l.len(), 0, "a probe stores nothing");
     /// assert!(matches!(l.try_acquire_n(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
@@ -374,7 +374,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use weir_core::rt::VirtualRuntime;
     /// let rt = VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).build(rt.clone())?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt.clone())?;
     /// l.try_acquire(&"a").unwrap();
     /// assert_eq!(l.retain_recent(), 1, "a is still charged");
     /// rt.block_on(rt.advance(Duration::from_secs(1)));
@@ -397,7 +397,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).max_keys(1).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// assert!(l.try_acquire(&2u8).is_err());
     /// assert_eq!(l.sweep_work(), 0, "nothing was due: nothing was examined");
@@ -414,7 +414,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// l.try_acquire(&2u8).unwrap();
     /// assert_eq!(l.len(), 2);
@@ -431,7 +431,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.is_empty());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -12,7 +12,7 @@ pub mod keyed;
 pub mod rate;
 
 pub use keyed::{KeyedError, KeyedRateLimiter};
-pub use rate::{RateLimiter, RateLimiterBuilder};
+pub use rate::{Quota, RateLimiter, RateLimiterBuilder};
 
 mod bulkhead;
 pub use bulkhead::{

@@ -13,7 +13,7 @@
 //!
 //! # The admission rule
 //!
-//! With `rate(u, p)` the emission interval is `T = ⌈p / u⌉` nanoseconds and
+//! With [`Quota::new(u, p)`](Quota::new) the emission interval is `T = ⌈p / u⌉` nanoseconds and
 //! the tolerance is `τ = burst × T`. A request for `n` units (1 ≤ n ≤ burst)
 //! at time `t` computes `TAT' = max(TAT, t) + n·T` and is admitted exactly
 //! when `TAT' − τ ≤ t`; then `TAT := TAT'`. Otherwise it is refused with
@@ -22,10 +22,14 @@
 //!
 //! Consequences, each tested on the virtual clock:
 //!
-//! * `rate(10, 1 s).burst(5)` admits 5 units at t = 0, the 6th at 100 ms,
+//! * `Quota::per_second(10).burst(5)` admits 5 units at t = 0, the 6th at 100 ms,
 //!   the 7th at 200 ms, and so on.
 //! * Over any window of length `W`, at most `burst + ⌊W / T⌋` units are
-//!   admitted.
+//!   admitted. With the default burst of one period's units, a window of
+//!   one period may see nearly twice the rate; a [strict](Quota::strict)
+//!   quota picks the interval so that it never sees more than the rate
+//!   (see [`Quota`] for that rule and for the headroom a server's own
+//!   window needs).
 //! * `n > burst` is refused at once with [`InsufficientCapacity`], never
 //!   waited for; `n == burst` on a full bucket passes.
 //! * `n == 0` is an availability probe: it passes when one unit would, and
@@ -63,8 +67,7 @@
 //!
 //! let rt = VirtualRuntime::new();
 //! let limiter = RateLimiter::builder()
-//!     .rate(10, Duration::from_secs(1))
-//!     .burst(5)
+//!     .quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5))
 //!     .build(rt.clone())?;
 //! for _ in 0..5 {
 //!     limiter.try_acquire()?;
@@ -90,20 +93,22 @@ mod builder;
 mod clock;
 mod error;
 pub(crate) mod gcra;
+mod quota;
 
 #[cfg(feature = "test-util")]
 #[doc(hidden)]
 pub mod fuzz;
 
 pub use acquire::{Acquire, AcquireN};
-pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
+pub(crate) use builder::params;
 #[cfg(target_os = "linux")]
 pub use clock::CoarseClock;
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
+pub use quota::Quota;
 
 use gcra::{Params, State};
 
@@ -123,7 +128,7 @@ pub(crate) const MAX_NOW_NS: u64 = (1 << 63) - 1;
 /// use weir_core::limit::rate::RateLimiter;
 ///
 /// let rt = weir_core::rt::VirtualRuntime::new();
-/// let limiter = RateLimiter::builder().rate(2, Duration::from_secs(1)).build(rt)?;
+/// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(2, Duration::from_secs(1))).build(rt)?;
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_err());
@@ -153,7 +158,7 @@ impl<R: Runtime> RateLimiter<R> {
     /// use weir_core::limit::rate::RateLimiter;
     ///
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(limiter.burst(), 5);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -190,7 +195,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::limit::rate::RateLimiter;
     ///
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(limiter.try_acquire().is_ok());
     /// assert_eq!(limiter.try_acquire().unwrap_err().retry_after, Duration::from_secs(1));
     /// # }
@@ -221,7 +226,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::limit::rate::{RateLimiter, TryAcquireError};
     ///
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5)).build(rt)?;
     /// assert!(matches!(limiter.try_acquire_n(6), Err(TryAcquireError::InsufficientCapacity(_))));
     /// assert!(limiter.try_acquire_n(0).is_ok()); // a probe
     /// assert!(limiter.try_acquire_n(5).is_ok());
@@ -266,7 +271,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::rt::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(4, Duration::from_secs(1)).pacing().build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(4, Duration::from_secs(1)).pacing()).build(rt.clone())?;
     /// rt.block_on(async {
     ///     limiter.acquire().await;
     ///     limiter.acquire().await;
@@ -306,7 +311,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::rt::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5)).build(rt.clone())?;
     /// rt.block_on(async {
     ///     limiter.acquire_n(5).await.unwrap();
     ///     limiter.acquire_n(3).await.unwrap();
@@ -326,7 +331,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::rate::RateLimiter::builder().quota(weir_core::Quota::new(7, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(l.burst(), 7);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -341,7 +346,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::rate::RateLimiter::builder().quota(weir_core::Quota::new(3, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(l.interval(), Duration::from_nanos(333_333_334)); // rounded up
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -101,7 +101,7 @@ pub use breaker::{
 pub use hedge::{Hedge, HedgeBuilder};
 pub use retry::{
     AnyError, ErrorFilter, FromRetryAfter, GiveUp, HintSource, Jitter, NoHint, NoHook, NoValue,
-    Retry, RetryAfter, RetryBudget, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook,
-    RetryState, ValueFilter,
+    Retry, RetryAfter, RetryBudget, RetryBudgetBuilder, RetryBuilder, RetryCause, RetryEvent,
+    RetryHook, RetryState, ValueFilter,
 };
 pub use timeout::{Elapsed, Timeout, TimeoutFuture, timeout, timeout_at};
