@@ -17,11 +17,11 @@ use weir::{Rule, Runtime};
 /// What one arrival does once it is due.
 #[derive(Debug, Clone, Copy)]
 enum Op {
-    /// `try_acquire_n(n)`: admitted now or not at all.
+    /// `try_acquire_many(n)`: admitted now or not at all.
     Check(u32),
-    /// `acquire_n(n).await`: admitted when the limiter says.
+    /// `acquire_many(n).await`: admitted when the limiter says.
     Wait(u32),
-    /// `acquire_n(n)`, dropped after `give_up` if still waiting.
+    /// `acquire_many(n)`, dropped after `give_up` if still waiting.
     WaitAtMost(u32, Duration),
 }
 
@@ -54,10 +54,10 @@ fn run(quota: Quota, arrivals: &[(u64, Op)]) -> Vec<(u64, u32)> {
                 tasks.push(rt.clone().spawn(async move {
                     rt.sleep(Duration::from_nanos(at)).await;
                     let granted = match op {
-                        Op::Check(n) => limiter.try_acquire_n(n).is_ok().then_some(n),
-                        Op::Wait(n) => limiter.acquire_n(n).await.is_ok().then_some(n),
+                        Op::Check(n) => limiter.try_acquire_many(n).is_ok().then_some(n),
+                        Op::Wait(n) => limiter.acquire_many(n).await.is_ok().then_some(n),
                         Op::WaitAtMost(n, give_up) => {
-                            let wait = async { limiter.acquire_n(n).await.is_ok().then_some(n) };
+                            let wait = async { limiter.acquire_many(n).await.is_ok().then_some(n) };
                             let quit = async {
                                 rt.sleep(give_up).await;
                                 None

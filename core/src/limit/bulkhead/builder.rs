@@ -130,7 +130,7 @@ impl BulkheadBuilder {
     }
 
     /// Permits that may wait at once, summed over the waiters (a caller of
-    /// `acquire_n(3)` takes 3). Default [`DEFAULT_MAX_QUEUED`](Self::DEFAULT_MAX_QUEUED) (1024). Zero
+    /// `acquire_many(3)` takes 3). Default [`DEFAULT_MAX_QUEUED`](Self::DEFAULT_MAX_QUEUED) (1024). Zero
     /// means nobody waits: a full bulkhead refuses at once (fail fast, as
     /// Resilience4j's and Polly's semaphore bulkheads do by default).
     ///

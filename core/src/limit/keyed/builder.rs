@@ -92,7 +92,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
     ///     .quota(Quota::per_second(10).burst(2)).build(rt)?;
-    /// assert!(l.try_acquire_n(&0u8, 2).is_ok());
+    /// assert!(l.try_acquire_many(&0u8, 2).is_ok());
     /// assert!(l.try_acquire(&0u8).is_err());
     /// assert!(l.try_acquire(&1u8).is_ok()); // another key, another bucket
     /// # }

@@ -182,8 +182,8 @@ impl Quota {
     /// use weir_core::limit::rate::{Quota, RateLimiter};
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = RateLimiter::builder().quota(Quota::per_second(100).burst(10)).build(rt)?;
-    /// assert!(l.try_acquire_n(10).is_ok());
-    /// assert!(l.try_acquire_n(0).is_err()); // spent
+    /// assert!(l.try_acquire_many(10).is_ok());
+    /// assert!(l.try_acquire_many(0).is_err()); // spent
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
