@@ -56,15 +56,25 @@ enum Rate {
 /// # The headroom rule
 ///
 /// The strict bound holds for the instants at which the limiter grants
-/// units. What a server counts are arrivals, which come later by each
-/// request's own latency: when two requests granted `p` apart arrive less
-/// than `p` apart because the first was slower, the server's window holds
-/// one more. Leave room for that spread when the server is strict: count a
-/// period a little longer than the server's (`Quota::new(20,
-/// Duration::from_millis(1_050)).strict()` for "20 per second" with up to
-/// 50 ms of spread), or one unit fewer. A token-bucket quota matched to a
-/// strict server needs `burst + ⌊p / T⌋ ≤ u`, i.e. `rate(u − burst, p)`
-/// at best: strict does that arithmetic for you.
+/// units. What a server counts are arrivals, and those come later than the
+/// grant by a delay that varies: the runtime wakes a waiter on its timer's
+/// next tick (tokio and async-io round a sleep up to the whole
+/// millisecond), and each request has its own latency on the way. When a
+/// request granted at the start of a window arrives late, the window that
+/// starts with it holds one more. So give the limiter a period a little
+/// longer than the server's, by the spread you expect:
+///
+/// * **2 % of the period** (`Quota::new(20, Duration::from_millis(1_020))
+///   .strict()` for a server's "20 per second") covers a runtime's timer
+///   tick on a one-second window and is the usual choice on loopback or a
+///   quiet network;
+/// * more when the path is long or loaded: the latency jitter you measure,
+///   or one unit fewer per window.
+///
+/// A token-bucket quota matched to a strict server needs
+/// `burst + ⌊p / T⌋ ≤ u`, i.e. `Quota::new(u − burst, p)` at best; strict
+/// does that arithmetic for you, and a 429 that still comes back is the
+/// retry's to wait out (`honor_retry_after`).
 ///
 /// ```
 /// use std::time::Duration;
