@@ -18,31 +18,65 @@
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
 //! the caller's `E` intact and names weir's own outcomes.
 //!
+//! # In which order to stack the layers
+//!
+//! The order is the behaviour, so it is worth writing on purpose. For a
+//! client of a rate-limited, sometimes failing service, outermost first:
+//!
+//! | layer | why there |
+//! |---|---|
+//! | 1. [`timeout`](Policy::timeout) (overall) | bounds the whole call: every attempt, every back-off and every wait below. Size it for the longest wait you accept, queueing included. |
+//! | 2. [`retry`](Policy::retry) | runs everything below again; each retry is a new attempt through the breaker, the limiter and the bulkhead, so retries are counted against the quota and cannot pile onto a service that is down. |
+//! | 3. [`breaker`](Policy::breaker) | fails an attempt fast while the service is down, before it spends a rate-limit slot or a bulkhead permit. |
+//! | 4. [`rate_limit`](Policy::rate_limit) | waits for the attempt's slot of the quota (use a [strict](crate::limit::rate::Quota::strict) quota to match a server's window). |
+//! | 5. [`bulkhead`](Policy::bulkhead) | holds a concurrency permit only while the request runs, not while it waits for its rate slot. |
+//! | 6. [`timeout`](Policy::timeout) (per attempt) | bounds one request, and only the request: a wait above it does not eat into it, and a hung attempt is cut off and retried instead of using up the overall timeout. |
+//!
+//! Two timeouts, then: the overall one written *before* the retry, the
+//! per-attempt one written *after* everything else. A single timeout before
+//! the retry (`.timeout(t).retry(r)`) lets one hung attempt use up the
+//! whole budget with nothing left to retry; a single timeout after the
+//! rate limit but before the bulkhead counts queueing as slowness. A
+//! [`hedge`](Policy::hedge) goes where the per-attempt timeout's
+//! neighbourhood is (inside the retry, around the request); a
+//! [`fallback`](Policy::fallback) goes outermost, to see the final
+//! outcome.
+//!
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::{Bulkhead, RateLimiter};
+//! use weir_core::limit::{Bulkhead, Quota, RateLimiter};
 //! use weir_core::policy::Policy;
 //! use weir_core::resilience::{CircuitBreaker, Retry};
 //! use weir_core::rt::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
-//! let rate = RateLimiter::builder().quota(weir_core::Quota::new(50, Duration::from_secs(1)).burst(10)).build(rt.clone()).unwrap();
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt.clone()).unwrap();
+//! // A server that allows 20 requests in any second, with 2 % headroom.
+//! let quota = Quota::new(20, Duration::from_millis(1_020)).strict();
+//! let rate = RateLimiter::builder().quota(quota).build(rt.clone()).unwrap();
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).build(rt.clone()).unwrap();
 //! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
-//! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
+//! let retry = Retry::exponential(Duration::from_millis(100))
+//!     .max_attempts(5)
+//!     .jitter_full()
+//!     .build()
+//!     .unwrap();
 //!
 //! let policy = Policy::new(rt.clone())
-//!     .timeout(Duration::from_secs(5))
+//!     .timeout(Duration::from_secs(60)) // the whole call
 //!     .retry(retry)
 //!     .breaker(breaker)
 //!     .rate_limit(rate)
-//!     .bulkhead(bulkhead);
+//!     .bulkhead(bulkhead)
+//!     .timeout(Duration::from_secs(5)); // each attempt
 //! let reply = rt.block_on(policy.call(|| async { Ok::<_, std::io::Error>("pong") }));
 //! assert_eq!(reply.unwrap(), "pong");
 //! # }
 //! ```
-
+//!
+//! The retry hook ([`RetryBuilder::on_retry`](crate::resilience::RetryBuilder::on_retry))
+//! is told why each attempt is retried ([`RetryCause`](crate::resilience::RetryCause)):
+//! the caller's error, or which layer below refused or cut it off.
 //!
 //! # Which outcomes a retry retries
 //!
