@@ -115,6 +115,7 @@ fn bulkhead_without_room_to_wait_is_ready_and_fails_fast() {
     let rt = VirtualRuntime::new();
     let b = Bulkhead::builder()
         .max_concurrent(1)
+        .max_queued(0)
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);

@@ -325,7 +325,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_queued(), 0);
+    /// assert_eq!(b.max_queued(), 1024); // the default
     /// # }
     /// ```
     pub fn max_queued(&self) -> u32 {
