@@ -117,6 +117,8 @@ impl Drop for Busy {
 #[derive(Debug)]
 enum ApiError {
     Status(StatusCode, Option<Duration>),
+    // Read through `Debug`, in the failure list the test prints.
+    #[allow(dead_code)]
     Transport(reqwest::Error),
 }
 
