@@ -33,7 +33,7 @@ type Weir = KeyedRateLimiter<u64, weir::Smol, StdClock>;
 /// One unit per hour per key: every stored key stays charged.
 fn one_per_hour(max_keys: usize) -> Weir {
     KeyedRateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(weir::Quota::new(1, HOUR))
         .max_keys(max_keys)
         .build_with_clock(weir::Smol, StdClock)
         .unwrap()
@@ -83,7 +83,7 @@ fn check_existing_keys(c: &mut Criterion) {
         // loop measures insertion instead.) A run charges far less than
         // the half hour left.
         let weir = KeyedRateLimiter::builder()
-            .rate(1_000_000, HOUR)
+            .quota(weir::Quota::new(1_000_000, HOUR))
             .build_with_clock(weir::Smol, StdClock)
             .unwrap();
         (0..n).for_each(|k| weir.try_acquire_many(&k, 500_000).unwrap());

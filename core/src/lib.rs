@@ -61,7 +61,7 @@ pub use error::{ConfigError, Rule};
 pub use limit::adaptive::AdaptiveLimiter;
 pub use limit::bulkhead::Bulkhead;
 pub use limit::keyed::KeyedRateLimiter;
-pub use limit::rate::RateLimiter;
+pub use limit::rate::{Quota, RateLimiter};
 pub use policy::error::Error;
 pub use policy::pipeline::Policy;
 pub use pool::resource::ResourcePool;

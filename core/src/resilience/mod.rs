@@ -100,6 +100,7 @@ pub use breaker::{
 pub use hedge::HedgeBuilder;
 pub use retry::{
     AnyError, ErrorFilter, FromRetryAfter, GiveUp, HintSource, Jitter, NoHint, NoHook, NoValue,
-    RetryAfter, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook, RetryState, ValueFilter,
+    RetryAfter, RetryBudgetBuilder, RetryBuilder, RetryCause, RetryEvent, RetryHook, RetryState,
+    ValueFilter,
 };
 pub use timeout::{Elapsed, TimeoutFuture, timeout, timeout_at};
