@@ -3,7 +3,7 @@
 //! each runtime in one group.
 //!
 //! ```text
-//! cargo bench --all-features --bench runtime
+//! cargo bench -p weir-bench --bench runtime
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,7 +4,7 @@
 //! iteration is 1,000 get+put pairs.
 //!
 //! ```text
-//! cargo bench --all-features --bench resource_pool
+//! cargo bench -p weir-bench --bench resource_pool
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -4,7 +4,7 @@
 //! same tokio runtime, in one group.
 //!
 //! ```text
-//! cargo bench --all-features --bench sched
+//! cargo bench -p weir-bench --bench sched
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
