@@ -75,6 +75,7 @@
 //! probes are all out (half-open timeout 60 s) is therefore returned as
 //! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
 
+#![forbid(unsafe_code)]
 // Layer impls spell out `impl Future + Send + 'a` so that every layer's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.

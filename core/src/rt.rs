@@ -9,6 +9,8 @@
 //! join handle is the executor's own type, so waiting on a timer costs what
 //! the executor charges for it and nothing more.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use std::any::Any;

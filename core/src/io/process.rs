@@ -16,6 +16,8 @@
 //! tokio's orphan queue), so no zombie is left behind and no executor thread
 //! blocks in `waitpid`.
 
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use std::ffi::{OsStr, OsString};

@@ -34,8 +34,10 @@ use core::task::{Context, Poll};
 use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
 use crate::error::{ConfigError, Rule};
+use crate::loom::event::{Event, EventListener, Listener};
+use crate::loom::listen;
+use crate::loom::queue::{PopError, PushError, Queue};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 

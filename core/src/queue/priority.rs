@@ -11,8 +11,9 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::error::{RecvError, TryRecvError};
-use super::sys::{Event, listen};
 use crate::error::{ConfigError, Rule};
+use crate::loom::event::Event;
+use crate::loom::listen;
 use crate::loom::sync::Mutex;
 
 /// The most lanes a [`PriorityQueue`] can have: one bit each in a `u64` mask.
