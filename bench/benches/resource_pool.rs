@@ -9,7 +9,6 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[cfg(feature = "tokio")]
 fn get_put(c: &mut Criterion) {
     use std::convert::Infallible;
     use std::hint::black_box;
@@ -115,9 +114,6 @@ fn get_put(c: &mut Criterion) {
     });
     g.finish();
 }
-
-#[cfg(not(feature = "tokio"))]
-fn get_put(_: &mut Criterion) {}
 
 criterion_group!(benches, get_put);
 criterion_main!(benches);
