@@ -34,12 +34,12 @@ use core::task::{Context, Poll};
 use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use crate::error::{ConfigError, Rule};
 use crate::loom::event::{Event, EventListener, Listener};
 use crate::loom::listen;
 use crate::loom::queue::{PopError, PushError, Queue};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::{ConfigError, Rule};
 
 /// What senders and receivers share.
 struct Chan<T> {

@@ -65,7 +65,7 @@ use job::{ExecCell, Handle, RunCell};
 /// [`shutdown_now`]: WorkerPool::shutdown_now
 ///
 /// ```
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder().max_threads(4).build()?;
 /// let sum = pool.run_blocking(|| (1..=100u64).sum::<u64>()).unwrap();
@@ -88,7 +88,7 @@ impl WorkerPool {
     /// A builder with the defaults listed on [`WorkerPoolBuilder`].
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(2).build()?;
+    /// let pool = weir_core::WorkerPool::builder().max_threads(2).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn builder() -> WorkerPoolBuilder {
@@ -118,8 +118,8 @@ impl WorkerPool {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::pool::WorkerPool;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::WorkerPool;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let pool = WorkerPool::builder().build().unwrap();
     /// let rt = VirtualRuntime::new();
@@ -163,7 +163,7 @@ impl WorkerPool {
     /// Under [`RejectionPolicy::Wait`] it blocks while the queue is full.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let err = pool.run_blocking(|| -> u8 { panic!("bad input") }).unwrap_err();
     /// assert_eq!(err.panic_message(), Some("bad input"));
     /// assert_eq!(pool.run_blocking(|| 1).unwrap(), 1, "the pool keeps working");
@@ -186,7 +186,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::mpsc;
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let (tx, rx) = mpsc::channel();
     /// pool.execute(move || tx.send(7).unwrap()).unwrap();
     /// assert_eq!(rx.recv().unwrap(), 7);
@@ -203,7 +203,7 @@ impl WorkerPool {
     /// `f` back in [`WorkerError::Rejected`] whatever the policy.
     ///
     /// ```
-    /// use weir_core::pool::{WorkerError, WorkerPool};
+    /// use weir_core::{WorkerPool, pool::WorkerError};
     /// let pool = WorkerPool::builder().build()?;
     /// pool.shutdown();
     /// assert!(matches!(pool.try_execute(|| ()), Err(WorkerError::Closed(_))));
@@ -253,7 +253,7 @@ impl WorkerPool {
     /// A snapshot of the pool's threads and counters.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let _ = pool.run_blocking(|| -> () { panic!("x") });
     /// assert_eq!(pool.stats().panicked, 1);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -269,7 +269,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..10 {
     ///     let n = n.clone();
@@ -291,7 +291,7 @@ impl WorkerPool {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use std::time::{Duration, Instant};
-    /// use weir_core::pool::WorkerPool;
+    /// use weir_core::WorkerPool;
     ///
     /// let now = Arc::new(Mutex::new(Instant::now()));
     /// let clock = now.clone();
@@ -316,7 +316,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.execute(|| ()).unwrap();
     /// pool.close();
     /// assert!(pool.execute(|| ()).is_err());
@@ -332,7 +332,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.close_now();
     /// assert!(pool.is_closed());
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -350,9 +350,9 @@ impl WorkerPool {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(2).build().unwrap();
+    /// let pool = weir_core::WorkerPool::builder().max_threads(2).build().unwrap();
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..10 {
     ///     let n = n.clone();
@@ -382,7 +382,7 @@ impl WorkerPool {
     /// Whether the pool stopped accepting jobs.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// assert!(!pool.is_closed());
     /// pool.shutdown();
     /// assert!(pool.is_closed());
@@ -398,7 +398,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(1).build()?;
+    /// let pool = weir_core::WorkerPool::builder().max_threads(1).build()?;
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..100 {
     ///     let n = n.clone();
@@ -420,7 +420,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.shutdown_now();
     /// assert!(pool.is_closed());
     /// assert_eq!(pool.stats().threads, 0);
