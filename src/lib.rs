@@ -122,6 +122,8 @@
 //! (`cargo run --example tokio_pipeline --features tokio`).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 pub use weir_core::*;
 

@@ -32,6 +32,9 @@
 //!   the `metrics` facade; see [`obs`] for the names.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// unsafe only in the files that allow it, each block with SAFETY; modules without any forbid it.
+#![deny(unsafe_code)]
 
 mod error;
 mod loom;

@@ -76,6 +76,9 @@
 //!
 //! [tower]: https://docs.rs/tower
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// unsafe only in the files that allow it (owned.rs and four service.rs), each block with SAFETY.
+#![deny(unsafe_code)]
 
 mod owned;
 mod response;

@@ -133,6 +133,8 @@
 //! is built, so an update is an atomic add on the recorder's handle (a no-op
 //! handle when no recorder is installed).
 
+#![forbid(unsafe_code)]
+
 /// A `tracing` event with the target and level given, when the `tracing`
 /// feature is on; nothing at all otherwise (the fields are not evaluated).
 macro_rules! event {

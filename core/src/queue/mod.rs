@@ -85,11 +85,12 @@
 //! # });
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod channel;
 pub(crate) mod delay;
 mod error;
 pub(crate) mod priority;
-pub(crate) mod sys;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;

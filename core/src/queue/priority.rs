@@ -11,7 +11,8 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::error::{RecvError, TryRecvError};
-use super::sys::{Event, listen};
+use crate::loom::event::Event;
+use crate::loom::listen;
 use crate::loom::sync::Mutex;
 use crate::{ConfigError, Rule};
 

@@ -85,6 +85,8 @@
 //! | tie | a future ready in the same poll as the timer wins | |
 //! | per attempt and overall | `timeout` inside `Retry::run`'s operation is per attempt; `timeout_at(deadline)` around the run is the overall deadline | |
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod breaker;
 #[cfg(feature = "test-util")]
 pub(crate) mod fuzz;

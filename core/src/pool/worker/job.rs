@@ -13,18 +13,24 @@
 //!   back.
 //! * `TAKEN`, `ABANDONED`, `WITHDRAWN`: nothing left in the cell.
 
+#![allow(unsafe_code)]
+
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::thread::{self, Thread};
+// std's Arc: a cell is queued as `Arc<dyn Job>`, which loom's Arc cannot be.
+use std::sync::Arc;
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use crate::loom::thread::{self, Thread};
 
 use super::WorkerError;
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests;
 
 const QUEUED: usize = 0;
 const RUNNING: usize = 1;

@@ -12,7 +12,7 @@
 //!
 //! Short runs (10 samples, flat sampling, 2 s): the point is the shape
 //! across N, not the last nanosecond. The keyed check beside governor at
-//! 10k keys is in `benches/rate.rs`.
+//! 10k keys is in `bench/benches/rate.rs`.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;

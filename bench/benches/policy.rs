@@ -7,7 +7,7 @@
 //! default) and on the coarse monotonic clock.
 //!
 //! ```text
-//! cargo bench --all-features --bench policy
+//! cargo bench -p weir-bench --bench policy
 //! ```
 
 use std::future::{Ready, ready};
