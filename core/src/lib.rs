@@ -24,6 +24,7 @@
 mod loom;
 
 pub mod cancel;
+pub mod context;
 pub mod error;
 pub mod io;
 pub mod limit;

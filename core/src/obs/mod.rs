@@ -102,7 +102,9 @@
 //! | `weir::semaphore` | INFO | semaphore closed | `name` |
 //!
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
-//! [`Policy::call`](crate::policy::Policy::call), with `name`; inside it,
+//! [`Policy::call`](crate::policy::Policy::call), with `name` and, when the
+//! call runs inside a [`context`](crate::context) scope, `context` (the
+//! context's `Display`, recorded at the call's first poll); inside it,
 //! `weir.attempt` around each attempt a retry layer makes, with `attempt`
 //! (1 for the first call), and `weir.hedge` around each attempt a hedge
 //! makes, with `hedge` (0 for the first, 1 for the first hedge, ...).
