@@ -173,3 +173,92 @@ fn a_value_dropped_by_an_unwinding_poll_sees_the_outer_context() {
         assert_eq!(*saw.lock().unwrap(), Some(Some(RequestId(1))));
     });
 }
+
+mod model {
+    //! The context against a plain stack of (type, value) pairs: any
+    //! sequence of scopes entered and left gives the newest value of each
+    //! type, and a Display of the visible values in the order they were
+    //! added.
+
+    use core::fmt;
+
+    use proptest::prelude::*;
+
+    use super::super::{Context, get};
+
+    macro_rules! keys {
+        ($($k:ident = $i:literal),+) => {$(
+            #[derive(Clone, Debug, PartialEq)]
+            struct $k(u32);
+            impl fmt::Display for $k {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    write!(f, "{}", self.0)
+                }
+            }
+        )+
+            fn push(ctx: &Context, key: usize, v: u32, shown: bool) -> Context {
+                match key {
+                    $($i => if shown { ctx.with_shown($k(v)) } else { ctx.with($k(v)) },)+
+                    _ => unreachable!(),
+                }
+            }
+            fn read(ctx: &Context, key: usize) -> (Option<u32>, Option<u32>) {
+                match key {
+                    $($i => (ctx.get::<$k>().map(|k| k.0), ctx.enter(|| get::<$k>()).map(|k| k.0)),)+
+                    _ => unreachable!(),
+                }
+            }
+            const NAMES: &[&str] = &[$(stringify!($k)),+];
+        };
+    }
+    keys!(K0 = 0, K1 = 1, K2 = 2);
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Enter { key: usize, value: u32, shown: bool },
+        Leave,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0..3usize, any::<u32>(), any::<bool>())
+                .prop_map(|(key, value, shown)| Op::Enter { key, value, shown }),
+            1 => Just(Op::Leave),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_stack_of_pairs(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut model: Vec<(usize, u32, bool)> = Vec::new();
+            let mut snapshots = vec![Context::new()];
+            for op in ops {
+                match op {
+                    Op::Enter { key, value, shown } => {
+                        let next = push(snapshots.last().unwrap(), key, value, shown);
+                        snapshots.push(next);
+                        model.push((key, value, shown));
+                    }
+                    Op::Leave => {
+                        if model.pop().is_some() {
+                            snapshots.pop();
+                        }
+                    }
+                }
+                let ctx = snapshots.last().unwrap();
+                for key in 0..3 {
+                    let want = model.iter().rev().find(|e| e.0 == key).map(|e| e.1);
+                    prop_assert_eq!(read(ctx, key), (want, want));
+                }
+                let visible: Vec<String> = model
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, e)| e.2 && !model[i + 1..].iter().any(|n| n.0 == e.0))
+                    .map(|(_, e)| format!("{}={}", NAMES[e.0], e.1))
+                    .collect();
+                prop_assert_eq!(ctx.to_string(), visible.join(" "));
+                prop_assert_eq!(ctx.is_empty(), model.is_empty());
+            }
+        }
+    }
+}
