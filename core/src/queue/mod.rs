@@ -89,6 +89,7 @@ mod channel;
 mod delay;
 mod error;
 mod priority;
+mod stats;
 pub(crate) mod sys;
 
 #[cfg(all(test, weir_loom))]
@@ -102,3 +103,4 @@ pub use channel::{Receiver, Sender, bounded, unbounded};
 pub use delay::{DelayKey, DelayQueue};
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use priority::{MAX_LANES, PriorityPushError, PriorityQueue, PriorityQueueBuilder};
+pub use stats::PriorityQueueStats;
