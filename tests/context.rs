@@ -14,10 +14,7 @@ use futures_lite::future::yield_now;
 
 use weir::Runtime;
 use weir::context::{self, Context};
-use weir::policy::Policy;
-use weir::pool::WorkerPool;
-use weir::resilience::{Hedge, Retry};
-use weir::sched::{Job, Scheduler};
+use weir::{Hedge, Job, Policy, Retry, Scheduler, WorkerPool};
 
 const CALLS: u64 = 64;
 

@@ -9,11 +9,10 @@ use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
 use weir::context::{self, Context};
-use weir::policy::Policy;
-use weir::resilience::{Hedge, Retry};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{Hedge, Policy, Retry};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

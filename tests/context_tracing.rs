@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use weir::context;
-use weir::policy::{Error, Policy};
-use weir::resilience::Retry;
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{Error, Policy, Retry};
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);

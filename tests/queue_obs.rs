@@ -6,7 +6,8 @@
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use weir::queue::{PriorityPushError, PriorityQueue};
+use weir::PriorityQueue;
+use weir::queue::PriorityPushError;
 
 /// Pushes 3 onto a queue of 2, refused once full; a waiting push that gets
 /// its slot; 3 pops; the close and a push refused closed.

@@ -10,11 +10,11 @@
 //! any executor.
 //!
 //! What weir carries for you:
-//! * every attempt of a [`Policy`](crate::policy::Policy) call (each retry
+//! * every attempt of a [`Policy`](crate::Policy) call (each retry
 //!   and each hedged attempt, which run inside the call's own future) sees
 //!   the caller's context;
-//! * a [`Scheduler`](crate::sched::Scheduler) job and a
-//!   [`WorkerPool`](crate::pool::WorkerPool) job take the context of the
+//! * a [`Scheduler`](crate::Scheduler) job and a
+//!   [`WorkerPool`](crate::WorkerPool) job take the context of the
 //!   code that submits them (captured at submit, set again when the job
 //!   runs, on the worker thread for the pool);
 //! * with the feature `tracing`, the `weir.policy` span of a call records

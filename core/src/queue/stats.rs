@@ -6,7 +6,7 @@
 /// [`obs`](crate::obs)).
 ///
 /// ```
-/// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
+/// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
 /// q.close();
 /// assert!(q.try_push(0, 1).is_err());
 /// assert_eq!(q.stats().refused_closed, 1);
