@@ -1,7 +1,7 @@
 //! What a priority queue reports about itself.
 
-/// Counts since a [`PriorityQueue`](super::PriorityQueue) was built, and
-/// its length now; see [`PriorityQueue::stats`](super::PriorityQueue::stats).
+/// Counts since a [`PriorityQueue`](crate::PriorityQueue) was built, and
+/// its length now; see [`PriorityQueue::stats`](crate::PriorityQueue::stats).
 /// With the feature `metrics` the same counts are exported (see
 /// [`obs`](crate::obs)).
 ///
