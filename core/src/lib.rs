@@ -40,6 +40,7 @@ mod error;
 mod loom;
 
 pub mod cancel;
+pub mod context;
 pub mod io;
 pub mod limit;
 pub mod obs;

@@ -91,6 +91,7 @@ mod channel;
 pub(crate) mod delay;
 mod error;
 pub(crate) mod priority;
+mod stats;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
@@ -102,3 +103,4 @@ pub use channel::{Receiver, Sender, bounded, unbounded};
 pub use delay::DelayKey;
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use priority::{MAX_LANES, PriorityPushError, PriorityQueueBuilder};
+pub use stats::PriorityQueueStats;
