@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod loom;
+mod util;
 
 pub mod cancel;
 pub mod error;

@@ -19,13 +19,13 @@ use super::cell::{JobCell, Queued};
 use super::job::{Job, Start};
 use super::periodic::PeriodicCtl;
 use super::ready::ReadyQueue;
-use super::stats::Histogram;
 use super::{
     AbortedJob, Priority, RejectReason, Rejected, SchedStats, Status, TaskError, TaskHandle, TaskId,
 };
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
 use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::util::histogram::Histogram;
 
 /// How a started job ended, for the counters.
 #[derive(Clone, Copy, Debug)]
@@ -489,7 +489,7 @@ impl<R: Runtime> Shared<R> {
             cancelled: st.cancelled,
             expired: st.expired,
             rejected: st.rejected,
-            queue_wait: st.wait.summary(),
+            queue_wait: super::WaitStats::of(&st.wait),
         }
     }
 
