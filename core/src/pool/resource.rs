@@ -83,7 +83,6 @@ use core::fmt;
 use core::future::poll_fn;
 use core::pin::pin;
 use std::borrow::Cow;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -95,7 +94,8 @@ pub use manager::Manager;
 use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, resource_pool::ResourcePoolObs};
 use crate::rt::{JoinHandle, Runtime, deadline_after};
-use catch::{caught, forget_payload};
+use crate::util::panic::drop_contained;
+use catch::caught;
 use inner::{Config, Inner, Reserved};
 
 /// How long the background task waits before its first retry after a
@@ -530,9 +530,7 @@ async fn maintain<M: Manager, R: Runtime>(pool: Weak<Inner<M, R>>, rt: R) {
                 backoff.until = None;
             }
             // A resource's own `Drop` may panic; that must not end the task.
-            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(m.expired))) {
-                forget_payload(p);
-            }
+            drop_contained(m.expired);
             m.wakers.into_iter().for_each(|w| w.wake());
             let mut reserved = Reserved {
                 inner: &inner,

@@ -7,7 +7,6 @@ mod error;
 mod permit;
 pub(crate) mod raw;
 mod waitlist;
-mod wake_list;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;

@@ -39,6 +39,7 @@ use super::{BulkheadStats, QueueOrder};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::*};
 use crate::obs::bulkhead::BulkheadObs;
+use crate::util::wake_list::WakeList;
 
 /// The largest limit and the largest single request.
 pub(super) const MAX_PERMITS: u32 = (1 << 31) - 1;
@@ -58,41 +59,6 @@ fn limit(s: u64) -> u64 {
 
 fn fits(s: u64, n: u32) -> bool {
     in_flight(s) + u64::from(n) <= limit(s)
-}
-
-/// Wakers are woken after the lock is released, in batches of this many.
-const WAKE_BATCH: usize = 16;
-
-struct WakeBatch {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeBatch {
-    fn new() -> Self {
-        WakeBatch {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-    fn push(&mut self, waker: Option<Waker>) {
-        if let Some(w) = waker {
-            debug_assert!(!self.is_full());
-            self.wakers[self.len] = Some(w);
-            self.len += 1;
-        }
-    }
-    fn wake_all(&mut self) {
-        for w in &mut self.wakers[..self.len] {
-            if let Some(w) = w.take() {
-                w.wake();
-            }
-        }
-        self.len = 0;
-    }
 }
 
 /// What a caller that could not be admitted at once got.
@@ -207,13 +173,13 @@ impl Raw {
     /// The slow path: admits, refuses, or (when `waker` is given) puts the
     /// caller in the line.
     pub(super) fn enter(&self, n: u32, waker: Option<&Waker>) -> Entry {
-        let mut evicted = WakeBatch::new();
+        let mut evicted = WakeList::new();
         let entry = self.enter_locked(n, waker, &mut evicted);
         evicted.wake_all();
         entry
     }
 
-    fn enter_locked(&self, n: u32, waker: Option<&Waker>, evicted: &mut WakeBatch) -> Entry {
+    fn enter_locked(&self, n: u32, waker: Option<&Waker>, evicted: &mut WakeList) -> Entry {
         let lifo = self.order == QueueOrder::Lifo;
         let mut w = self.waiters.lock();
         let mut s = self.state.load(Acquire);
@@ -316,7 +282,7 @@ impl Raw {
     /// them after the lock is released.
     fn dispatch(&self) {
         let newest = self.order == QueueOrder::Lifo;
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
@@ -332,7 +298,7 @@ impl Raw {
     }
 
     /// Returns whether it stopped only because the batch is full.
-    fn grant_locked(&self, w: &mut Waiters, newest: bool, wake: &mut WakeBatch) -> bool {
+    fn grant_locked(&self, w: &mut Waiters, newest: bool, wake: &mut WakeList) -> bool {
         while let Some((idx, n)) = w.peek(newest) {
             if wake.is_full() {
                 return true;
@@ -465,7 +431,7 @@ impl Raw {
     /// nobody who fits is refused. A wake batch that fills up is woken with
     /// the lock released and the scan starts again from the oldest waiter.
     fn refuse_oversized(&self) {
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
@@ -507,7 +473,7 @@ impl Raw {
     /// Refuses every waiter with `Closed`, and every later caller.
     pub(super) fn close(&self) {
         self.state.fetch_or(CLOSED, AcqRel);
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
