@@ -91,9 +91,10 @@ pub use error::{Hook, ManagerPanic, PoolError, PoolStats};
 pub use guard::Pooled;
 pub use manager::Manager;
 
-use crate::error::{ConfigError, Rule};
+use crate::error::ConfigError;
 use crate::obs::{Name, resource_pool::ResourcePoolObs};
 use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::util::check::Check;
 use crate::util::panic::drop_contained;
 use catch::caught;
 use inner::{Config, Inner, Reserved};
@@ -345,23 +346,13 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// # }
     /// ```
     pub fn build<R: Runtime>(self, rt: R) -> Result<ResourcePool<M, R>, ConfigError> {
-        const C: &str = "ResourcePool";
+        let c = Check::new("ResourcePool");
         let cfg = self.cfg;
-        if cfg.max_size == 0 {
-            return Err(ConfigError::new(C, "max_size", Rule::Zero));
-        }
-        if cfg.min_idle > cfg.max_size {
-            return Err(ConfigError::new(C, "min_idle", Rule::Exceeds("max_size")));
-        }
-        for (field, d) in [
-            ("max_idle_time", cfg.max_idle_time),
-            ("max_lifetime", cfg.max_lifetime),
-            ("acquire_timeout", cfg.acquire_timeout),
-        ] {
-            if d == Some(Duration::ZERO) {
-                return Err(ConfigError::new(C, field, Rule::Zero));
-            }
-        }
+        c.positive("max_size", cfg.max_size)?;
+        c.not_above("min_idle", cfg.min_idle, "max_size", cfg.max_size)?;
+        c.positive_if_set("max_idle_time", cfg.max_idle_time)?;
+        c.positive_if_set("max_lifetime", cfg.max_lifetime)?;
+        c.positive_if_set("acquire_timeout", cfg.acquire_timeout)?;
         let background =
             cfg.min_idle > 0 || cfg.max_idle_time.is_some() || cfg.max_lifetime.is_some();
         let obs = ResourcePoolObs::new(self.name);

@@ -35,9 +35,10 @@ use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
-use crate::error::{ConfigError, Rule};
+use crate::error::ConfigError;
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::check::Check;
 
 /// What senders and receivers share.
 struct Chan<T> {
@@ -141,9 +142,7 @@ fn spin_a_little(backoff: &Backoff) -> bool {
 /// assert!(weir_core::queue::bounded::<u8>(0).is_err());
 /// ```
 pub fn bounded<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), ConfigError> {
-    if cap == 0 {
-        return Err(ConfigError::new("queue::bounded", "cap", Rule::Zero));
-    }
+    Check::new("queue::bounded").positive("cap", cap)?;
     Ok(pair(Queue::bounded(cap), true))
 }
 

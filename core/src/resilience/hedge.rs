@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RetryBudget;
-use crate::error::{ConfigError, Rule};
+use crate::error::ConfigError;
 use crate::obs::{self, Name, hedge::HedgeObs};
 use crate::rt::Runtime;
+use crate::util::check::Check;
 use crate::util::histogram::Histogram;
 
 /// Starts another attempt when the running ones are slow; the first success
@@ -332,34 +333,23 @@ impl HedgeBuilder {
     /// assert_eq!(e.to_string(), "Hedge: `delay` must be greater than zero");
     /// ```
     pub fn build(self) -> Result<Hedge, ConfigError> {
-        const C: &str = "Hedge";
-        if self.delay.is_zero() {
-            let field = if self.quantile.is_some() {
-                "initial"
-            } else {
-                "delay"
-            };
-            return Err(ConfigError::new(C, field, Rule::Zero));
-        }
-        if !(1..=Hedge::MAX_HEDGES).contains(&self.max_hedges) {
-            return Err(ConfigError::new(
-                C,
-                "max_hedges",
-                Rule::OutOfRange("1..=10"),
-            ));
-        }
+        let c = Check::new("Hedge");
+        let delay = if self.quantile.is_some() {
+            "initial"
+        } else {
+            "delay"
+        };
+        c.positive(delay, self.delay)?;
+        c.within(
+            "max_hedges",
+            self.max_hedges,
+            1..=Hedge::MAX_HEDGES,
+            "1..=10",
+        )?;
         if let Some(q) = self.quantile {
-            if !(0.0..=1.0).contains(&q) {
-                return Err(ConfigError::new(
-                    C,
-                    "quantile",
-                    Rule::OutOfRange("0.0..=1.0"),
-                ));
-            }
+            c.within("quantile", q, 0.0..=1.0, "0.0..=1.0")?;
         }
-        if self.min_samples == 0 {
-            return Err(ConfigError::new(C, "min_samples", Rule::Zero));
-        }
+        c.positive("min_samples", self.min_samples)?;
         Ok(Hedge {
             delay: self.delay,
             quantile: self.quantile,

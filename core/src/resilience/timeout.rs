@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use crate::error::{ConfigError, Rule};
+use crate::error::ConfigError;
 use crate::obs;
 use crate::rt::{Runtime, deadline_after};
+use crate::util::check::Check;
 
 /// The error of a future that did not finish before its deadline.
 ///
@@ -208,9 +209,7 @@ impl<R: Runtime> Timeout<R> {
     /// # }
     /// ```
     pub fn new(rt: R, duration: Duration) -> Result<Self, ConfigError> {
-        if duration.is_zero() {
-            return Err(ConfigError::new("Timeout", "duration", Rule::Zero));
-        }
+        Check::new("Timeout").positive("duration", duration)?;
         Ok(Timeout { rt, duration })
     }
 

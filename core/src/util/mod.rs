@@ -6,6 +6,7 @@
 //! Nothing here is public: each piece serves the components' own public
 //! types (`WaitStats`, `WorkerPoolStats`, `ConfigError`, ...).
 
+pub(crate) mod check;
 pub(crate) mod histogram;
 pub(crate) mod panic;
 pub(crate) mod wake_list;

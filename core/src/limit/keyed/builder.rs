@@ -11,11 +11,12 @@ use dashmap::DashMap;
 
 use super::expiry::Expiry;
 use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
-use crate::error::{ConfigError, Rule};
+use crate::error::ConfigError;
 use crate::limit::rate::{Clock, Config};
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, rate::RateObs};
 use crate::rt::Runtime;
+use crate::util::check::Check;
 
 /// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
 /// the memory policy.
@@ -236,12 +237,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
         clock: C,
     ) -> Result<KeyedRateLimiter<K, R, C>, ConfigError> {
         let params = self.config.params(COMPONENT)?;
-        if self.max_keys == 0 {
-            return Err(ConfigError::new(COMPONENT, "max_keys", Rule::Zero));
-        }
-        if self.sweep_every == 0 {
-            return Err(ConfigError::new(COMPONENT, "sweep_every", Rule::Zero));
-        }
+        let c = Check::new(COMPONENT);
+        c.positive("max_keys", self.max_keys)?;
+        c.positive("sweep_every", self.sweep_every)?;
         let epoch = clock.now();
         Ok(KeyedRateLimiter {
             inner: Arc::new(Inner {
