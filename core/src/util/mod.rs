@@ -9,4 +9,5 @@
 pub(crate) mod check;
 pub(crate) mod histogram;
 pub(crate) mod panic;
+pub(crate) mod wait_queue;
 pub(crate) mod wake_list;

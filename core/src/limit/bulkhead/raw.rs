@@ -34,12 +34,16 @@ use core::task::Waker;
 use crossbeam_utils::CachePadded;
 
 use super::error::BulkheadError;
-use super::waiters::{Phase, Waiters};
 use super::{BulkheadStats, QueueOrder};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::*};
 use crate::obs::bulkhead::BulkheadObs;
+use crate::util::wait_queue::{Phase, WaitQueue};
 use crate::util::wake_list::WakeList;
+
+/// The line of waiters: each receives its grant (`Ok`) or the reason it
+/// was refused.
+type Waiters = WaitQueue<Result<(), BulkheadError>>;
 
 /// The largest limit and the largest single request.
 pub(super) const MAX_PERMITS: u32 = (1 << 31) - 1;
@@ -211,7 +215,7 @@ impl Raw {
                 return Entry::Rejected(self.reject(BulkheadError::QueueFull));
             };
             if u64::from(n) > self.max_queued
-                || (!lifo && w.permits() + u64::from(n) > self.max_queued)
+                || (!lifo && w.asked() + u64::from(n) > self.max_queued)
             {
                 return Entry::Rejected(self.reject(BulkheadError::QueueFull));
             }
@@ -234,11 +238,11 @@ impl Raw {
         // Newest-first and full: the oldest waiters make room. The lock is
         // kept throughout (the line must not change under this decision), so
         // past a batch the evicted are woken in place.
-        while w.permits() + u64::from(n) > self.max_queued {
+        while w.asked() + u64::from(n) > self.max_queued {
             let Some((oldest, _)) = w.peek(false) else {
                 break;
             };
-            let waker = w.resolve(oldest, Phase::Rejected(BulkheadError::QueueFull));
+            let waker = w.resolve(oldest, Err(BulkheadError::QueueFull));
             self.count(BulkheadError::QueueFull);
             if evicted.is_full() {
                 waker.into_iter().for_each(Waker::wake);
@@ -259,8 +263,8 @@ impl Raw {
     }
 
     fn mirror(&self, w: &Waiters) {
-        self.counters.queued.store(w.permits(), Relaxed);
-        self.obs.queued(w.permits());
+        self.counters.queued.store(w.asked(), Relaxed);
+        self.obs.queued(w.asked());
         self.counters.queued_waiters.store(w.len() as u64, Relaxed);
     }
 
@@ -318,7 +322,7 @@ impl Raw {
                 }
             }
             self.admit(n);
-            wake.push(w.resolve(idx, Phase::Granted));
+            wake.push(w.resolve(idx, Ok(())));
         }
         false
     }
@@ -331,14 +335,7 @@ impl Raw {
                 w.set_waker(idx, waker);
                 None
             }
-            Phase::Granted => {
-                w.release(idx);
-                Some(Ok(()))
-            }
-            Phase::Rejected(reason) => {
-                w.release(idx);
-                Some(Err(reason))
-            }
+            Phase::Done(_) => Some(w.release(idx)),
             Phase::Free => unreachable!("a waiter's slot is freed only by its own future"),
         }
     }
@@ -380,19 +377,16 @@ impl Raw {
                 }
                 Err(BulkheadError::WaitTimeout)
             }
-            Phase::Granted => {
-                let n = w.permits_of(idx);
-                w.release(idx);
+            Phase::Done(Ok(())) => {
+                let n = w.ask_of(idx);
+                let granted = w.release(idx);
                 drop(w);
                 if cancelled {
                     self.release(n);
                 }
-                Ok(())
+                granted
             }
-            Phase::Rejected(reason) => {
-                w.release(idx);
-                Err(reason)
-            }
+            Phase::Done(Err(_)) => w.release(idx),
             Phase::Free => unreachable!("a waiter's slot is freed only by its own future"),
         }
     }
@@ -441,7 +435,7 @@ impl Raw {
                     let Some((idx, next)) = w.over_limit_from(from, limit) else {
                         break;
                     };
-                    wake.push(w.resolve(idx, Phase::Rejected(BulkheadError::Oversized)));
+                    wake.push(w.resolve(idx, Err(BulkheadError::Oversized)));
                     self.count(BulkheadError::Oversized);
                     from = next;
                 }
@@ -479,7 +473,7 @@ impl Raw {
                 let mut w = self.waiters.lock();
                 while !wake.is_full() {
                     let Some((idx, _)) = w.peek(false) else { break };
-                    wake.push(w.resolve(idx, Phase::Rejected(BulkheadError::Closed)));
+                    wake.push(w.resolve(idx, Err(BulkheadError::Closed)));
                     self.count(BulkheadError::Closed);
                 }
                 if w.is_empty() {
