@@ -35,7 +35,7 @@ use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::util::check::Check;

@@ -1,4 +1,5 @@
-//! Synchronisation primitives: the fair, weighted, closeable [`Semaphore`].
+//! Synchronisation primitives: the fair, weighted, closeable
+//! [`Semaphore`](crate::Semaphore).
 //!
 //! It is a primitive for users: no other weir component is built on it.
 //! The bulkhead, the scheduler and the pools keep their own admission
@@ -10,16 +11,16 @@
 //!
 //! # What
 //!
-//! A [`Semaphore`] holds a number of permits. [`Semaphore::acquire`] waits
-//! for one of them, [`Semaphore::acquire_many`] for `n`, and each resolves
+//! A [`Semaphore`](crate::Semaphore) holds a number of permits. [`Semaphore::acquire`](crate::Semaphore::acquire) waits
+//! for one of them, [`Semaphore::acquire_many`](crate::Semaphore::acquire_many) for `n`, and each resolves
 //! to a guard ([`Permit`], or [`OwnedPermit`] from
-//! [`Semaphore::acquire_owned`]) that gives them back when dropped,
+//! [`Semaphore::acquire_owned`](crate::Semaphore::acquire_owned)) that gives them back when dropped,
 //! including on unwind. Permits can be added, forgotten, and the semaphore
 //! closed, which fails every waiter at once. Waiting allocates nothing:
 //! each acquire future carries its own queue node.
 //!
 //! ```
-//! use weir_core::sync::Semaphore;
+//! use weir_core::Semaphore;
 //!
 //! let sem = Semaphore::new(10);
 //! futures_lite::future::block_on(async {
@@ -55,8 +56,8 @@
 //!
 //! A request is measured against the semaphore's *total*: the permits in
 //! existence, free, held or granted to waiters. It grows with
-//! [`Semaphore::add_permits`] and shrinks with
-//! [`Semaphore::forget_permits`] and [`Permit::forget`].
+//! [`Semaphore::add_permits`](crate::Semaphore::add_permits) and shrinks with
+//! [`Semaphore::forget_permits`](crate::Semaphore::forget_permits) and [`Permit::forget`].
 //!
 //! * An acquire of more than the total that would have to wait fails at
 //!   once with [`AcquireError::ExceedsTotal`] (`try_acquire`:
@@ -75,7 +76,7 @@
 //!   guard taken at once with `try_acquire`), then release.
 //!
 //! ```
-//! use weir_core::sync::{AcquireError, Semaphore};
+//! use weir_core::{Semaphore, sync::AcquireError};
 //!
 //! let sem = Semaphore::new(2);
 //! futures_lite::future::block_on(async {
@@ -93,20 +94,19 @@
 //!
 //! # Memory ordering
 //!
-//! Releasing permits (dropping a guard, [`Semaphore::add_permits`])
+//! Releasing permits (dropping a guard, [`Semaphore::add_permits`](crate::Semaphore::add_permits))
 //! happens-before the acquire that obtains those permits returns, as with
 //! a mutex: whatever the releasing task wrote is visible to the task that
-//! gets the permits next. [`Semaphore::close`] happens-before a waiter
-//! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`] is a
+//! gets the permits next. [`Semaphore::close`](crate::Semaphore::close) happens-before a waiter
+//! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`](crate::Semaphore::available_permits) is a
 //! snapshot, stale as soon as it returns.
 
-mod semaphore;
+pub(crate) mod semaphore;
 
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow, Semaphore,
+    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow,
     SemaphoreBuilder, TryAcquireError,
 };
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;

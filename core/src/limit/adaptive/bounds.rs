@@ -1,6 +1,6 @@
 //! The `[min, max]` range and starting point every provided limit shares.
 
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::util::check::Check;
 use core::ops::Bound;
 

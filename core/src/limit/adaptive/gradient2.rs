@@ -3,7 +3,7 @@
 
 use super::bounds::{Bounds, check_fraction};
 use super::limit::{Limit, Sample};
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::util::check::Check;
 
 const COMPONENT: &str = "Gradient2";

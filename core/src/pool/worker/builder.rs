@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::obs::Name;
 use crate::util::check::Check;
 
@@ -17,7 +17,7 @@ const COMPONENT: &str = "WorkerPool";
 /// What a submission does when the queue is full.
 ///
 /// ```
-/// use weir_core::pool::{RejectionPolicy, WorkerPool};
+/// use weir_core::{WorkerPool, pool::RejectionPolicy};
 /// let pool = WorkerPool::builder().rejection(RejectionPolicy::Reject).build()?;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
@@ -44,7 +44,7 @@ pub(crate) type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder()
 ///     .min_threads(1)
@@ -107,7 +107,7 @@ impl WorkerPoolBuilder {
     /// are set by [`thread_name_prefix`](Self::thread_name_prefix).
     ///
     /// ```
-    /// let b = weir_core::pool::WorkerPool::builder().name("hashing");
+    /// let b = weir_core::WorkerPool::builder().name("hashing");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -118,7 +118,7 @@ impl WorkerPoolBuilder {
     /// Threads kept alive even when idle; started by `build`.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().min_threads(2).build()?;
+    /// let pool = weir_core::WorkerPool::builder().min_threads(2).build()?;
     /// pool.join();
     /// assert_eq!(pool.stats().threads, 2);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -131,7 +131,7 @@ impl WorkerPoolBuilder {
     /// The most threads the pool runs at once (at least 1, at most 32767).
     ///
     /// ```
-    /// let e = weir_core::pool::WorkerPool::builder().max_threads(0).build().unwrap_err();
+    /// let e = weir_core::WorkerPool::builder().max_threads(0).build().unwrap_err();
     /// assert_eq!(e.field(), "max_threads");
     /// ```
     pub fn max_threads(mut self, n: usize) -> Self {
@@ -144,7 +144,7 @@ impl WorkerPoolBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::pool::WorkerPool::builder().idle_timeout(Duration::from_secs(1));
+    /// let b = weir_core::WorkerPool::builder().idle_timeout(Duration::from_secs(1));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn idle_timeout(mut self, d: Duration) -> Self {
@@ -156,7 +156,7 @@ impl WorkerPoolBuilder {
     /// The queue is a preallocated ring of this many slots.
     ///
     /// ```
-    /// let e = weir_core::pool::WorkerPool::builder().queue_capacity(0).build().unwrap_err();
+    /// let e = weir_core::WorkerPool::builder().queue_capacity(0).build().unwrap_err();
     /// assert_eq!(e.field(), "queue_capacity");
     /// ```
     pub fn queue_capacity(mut self, n: usize) -> Self {
@@ -167,7 +167,7 @@ impl WorkerPoolBuilder {
     /// What a submission does when the queue is full.
     ///
     /// ```
-    /// use weir_core::pool::{RejectionPolicy, WorkerPool};
+    /// use weir_core::{WorkerPool, pool::RejectionPolicy};
     /// let b = WorkerPool::builder().rejection(RejectionPolicy::Reject);
     /// # drop(b);
     /// ```
@@ -179,7 +179,7 @@ impl WorkerPoolBuilder {
     /// Worker threads are named `<prefix>-<n>`.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().thread_name_prefix("crunch").build()?;
+    /// let pool = weir_core::WorkerPool::builder().thread_name_prefix("crunch").build()?;
     /// let name = pool.run_blocking(|| std::thread::current().name().map(String::from)).unwrap();
     /// assert!(name.unwrap().starts_with("crunch-"));
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -192,7 +192,7 @@ impl WorkerPoolBuilder {
     /// The stack size of worker threads, in bytes (greater than zero).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().stack_size(256 * 1024).build()?;
+    /// let pool = weir_core::WorkerPool::builder().stack_size(256 * 1024).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
@@ -207,7 +207,7 @@ impl WorkerPoolBuilder {
     /// ```
     /// use std::time::Instant;
     /// let start = Instant::now();
-    /// let pool = weir_core::pool::WorkerPool::builder().clock(move || start).build()?;
+    /// let pool = weir_core::WorkerPool::builder().clock(move || start).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn clock(mut self, now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
@@ -224,7 +224,7 @@ impl WorkerPoolBuilder {
     /// `idle_timeout` zero, `stack_size` zero.
     ///
     /// ```
-    /// use weir_core::{Rule, pool::WorkerPool};
+    /// use weir_core::{Rule, WorkerPool};
     /// let e = WorkerPool::builder().min_threads(5).max_threads(4).build().unwrap_err();
     /// assert_eq!((e.field(), e.rule()), ("min_threads", &Rule::Exceeds("max_threads")));
     /// ```

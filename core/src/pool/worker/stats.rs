@@ -121,7 +121,7 @@ impl Totals {
 /// value and at most 12.5 % above it. The mean is exact.
 ///
 /// ```
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder().max_threads(2).build()?;
 /// pool.run_blocking(|| ()).unwrap();

@@ -2,10 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::resilience::ring::{Ring, unpack};
-use crate::rt::Runtime;
 use crate::util::check::Check;
+use crate::{ConfigError, Rule};
 
 const C: Check = Check::new("RetryBudget");
 /// Packed fields: calls in the low half, retries in the high half.
@@ -33,8 +33,8 @@ const ONE_RETRY: u64 = 1 << BITS;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::RetryBudget;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::RetryBudget;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let budget = RetryBudget::builder().ratio(0.5).min_per_second(0).build(&rt).unwrap();
@@ -57,7 +57,7 @@ pub struct RetryBudget {
 ///
 /// ```
 /// use std::time::Duration;
-/// let b = weir_core::resilience::RetryBudget::builder()
+/// let b = weir_core::RetryBudget::builder()
 ///     .ratio(0.1)
 ///     .min_per_second(5)
 ///     .window(Duration::from_secs(30));
@@ -76,7 +76,7 @@ impl RetryBudget {
     /// window.
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder();
+    /// let b = weir_core::RetryBudget::builder();
     /// # drop(b);
     /// ```
     pub fn builder() -> RetryBudgetBuilder {
@@ -100,9 +100,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().ratio(1.0).min_per_second(0).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().ratio(1.0).min_per_second(0).build(&rt).unwrap();
     /// b.deposit(rt.now());
     /// assert_eq!(b.balance(rt.now()), 1);
     /// # }
@@ -115,9 +115,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(1).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().min_per_second(1).build(&rt).unwrap();
     /// assert_eq!(b.balance(rt.now()), 10, "1 per second over 10 s");
     /// assert!(b.try_withdraw(rt.now()));
     /// # }
@@ -138,9 +138,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(0).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().min_per_second(0).build(&rt).unwrap();
     /// assert_eq!(b.balance(rt.now()), 0);
     /// # }
     /// ```
@@ -153,7 +153,7 @@ impl RetryBudgetBuilder {
     /// Retry tokens earned per call, finite and in `0.0..=1000.0`.
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().ratio(0.1);
+    /// let b = weir_core::RetryBudget::builder().ratio(0.1);
     /// # drop(b);
     /// ```
     pub fn ratio(mut self, ratio: f64) -> Self {
@@ -164,7 +164,7 @@ impl RetryBudgetBuilder {
     /// Retries per second allowed whatever the call volume (0 allowed).
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(0);
+    /// let b = weir_core::RetryBudget::builder().min_per_second(0);
     /// # drop(b);
     /// ```
     pub fn min_per_second(mut self, n: u32) -> Self {
@@ -175,7 +175,7 @@ impl RetryBudgetBuilder {
     /// How long calls and retries count, in ten buckets (at least 10 ns).
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().window(std::time::Duration::from_secs(60));
+    /// let b = weir_core::RetryBudget::builder().window(std::time::Duration::from_secs(60));
     /// # drop(b);
     /// ```
     pub fn window(mut self, window: Duration) -> Self {
@@ -193,8 +193,8 @@ impl RetryBudgetBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let e = weir_core::resilience::RetryBudget::builder().ratio(-1.0).build(&rt).unwrap_err();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let e = weir_core::RetryBudget::builder().ratio(-1.0).build(&rt).unwrap_err();
     /// assert_eq!(e.field(), "ratio");
     /// # }
     /// ```

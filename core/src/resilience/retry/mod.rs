@@ -19,11 +19,11 @@ pub use hooks::{
     RetryEvent, RetryHook, ValueFilter,
 };
 
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::obs::Name;
 use crate::obs::retry::{RetryObs, why_plain};
-use crate::rt::{Runtime, deadline_after};
 use crate::util::check::Check;
+use crate::{Runtime, rt::deadline_after};
 
 const C: Check = Check::new("Retry");
 
@@ -76,7 +76,7 @@ struct Config {
 ///
 /// ```
 /// # use std::time::{Duration, Instant};
-/// let retry = weir_core::resilience::Retry::constant(Duration::from_millis(5)).build().unwrap();
+/// let retry = weir_core::Retry::constant(Duration::from_millis(5)).build().unwrap();
 /// let state = retry.start(Instant::now());
 /// assert_eq!(state.attempts(), 1);
 /// ```
@@ -94,7 +94,7 @@ impl RetryState {
     ///
     /// ```
     /// # use std::time::{Duration, Instant};
-    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).build().unwrap();
+    /// let retry = weir_core::Retry::constant(Duration::ZERO).build().unwrap();
     /// let mut s = retry.start(Instant::now());
     /// retry.next_delay(&mut s, Instant::now(), None).unwrap();
     /// assert_eq!(s.attempts(), 2);
@@ -109,7 +109,7 @@ impl RetryState {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::resilience::Retry;
+/// use weir_core::Retry;
 /// let retry = Retry::exponential(Duration::from_millis(100))
 ///     .max_delay(Duration::from_secs(5))
 ///     .jitter_full()
@@ -149,8 +149,8 @@ impl<P, V, H, N> fmt::Debug for RetryBuilder<P, V, H, N> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::Retry;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(4).build().unwrap();
@@ -204,7 +204,7 @@ impl Retry {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Retry;
+    /// use weir_core::Retry;
     /// assert_eq!(Retry::DEFAULT_MAX_RETRY_AFTER, Duration::from_secs(30));
     /// ```
     pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -213,7 +213,7 @@ impl Retry {
     /// up to a fifth of the hint is added.
     ///
     /// ```
-    /// assert_eq!(weir_core::resilience::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
+    /// assert_eq!(weir_core::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
     /// ```
     pub const DEFAULT_RETRY_AFTER_JITTER: f64 = 0.2;
 
@@ -246,7 +246,7 @@ impl Retry {
     /// jitter, no deadline, no budget, every error retried.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn constant(base: Duration) -> RetryBuilder {
@@ -256,7 +256,7 @@ impl Retry {
     /// `base * n` before retry `n` (1 for the first retry).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::linear(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::linear(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn linear(base: Duration) -> RetryBuilder {
@@ -267,7 +267,7 @@ impl Retry {
     /// to 2.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::exponential(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn exponential(base: Duration) -> RetryBuilder {
@@ -281,7 +281,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::exponential(Duration::from_millis(10)).max_delay(Duration::from_secs(1));
+    /// let r = weir_core::Retry::exponential(Duration::from_millis(10)).max_delay(Duration::from_secs(1));
     /// # drop(r);
     /// ```
     pub fn max_delay(mut self, max: Duration) -> Self {
@@ -292,7 +292,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// The growth factor of an exponential schedule: finite and >= 1.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(10)).multiplier(1.5);
+    /// let r = weir_core::Retry::exponential(std::time::Duration::from_millis(10)).multiplier(1.5);
     /// # drop(r);
     /// ```
     pub fn multiplier(mut self, m: f64) -> Self {
@@ -303,7 +303,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Randomises each delay; see [`Jitter`].
     ///
     /// ```
-    /// use weir_core::resilience::{Jitter, Retry};
+    /// use weir_core::{Retry, resilience::Jitter};
     /// let r = Retry::constant(std::time::Duration::from_millis(10)).jitter(Jitter::Equal);
     /// # drop(r);
     /// ```
@@ -315,7 +315,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Shorthand for `jitter(Jitter::Full)`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).jitter_full();
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(10)).jitter_full();
     /// # drop(r);
     /// ```
     pub fn jitter_full(self) -> Self {
@@ -326,7 +326,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// each run draws a fresh seed.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).seed(42);
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(10)).seed(42);
     /// # drop(r);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
@@ -337,7 +337,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// At most `n` calls in all, the first included (`1` = never retry).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(1);
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO).max_attempts(1);
     /// # drop(r);
     /// ```
     pub fn max_attempts(mut self, n: u32) -> Self {
@@ -352,7 +352,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(10));
+    /// let r = weir_core::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(10));
     /// # drop(r);
     /// ```
     pub fn deadline(mut self, total: Duration) -> Self {
@@ -366,8 +366,8 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::sync::Arc;
-    /// use weir_core::resilience::{Retry, RetryBudget};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{Retry, RetryBudget};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let budget = Arc::new(RetryBudget::builder().build(&rt).unwrap());
     /// let r = Retry::constant(std::time::Duration::ZERO).budget(budget.clone());
     /// # drop(r);
@@ -381,13 +381,13 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Retries only the errors for which `f` returns true (default: all).
     ///
     /// Run alone ([`Retry::run`]), `f` sees every error. Inside a
-    /// [`Policy`](crate::policy::Policy), a `Fn(&E) -> bool` sees the
+    /// [`Policy`](crate::Policy), a `Fn(&E) -> bool` sees the
     /// caller's errors and weir's own outcomes keep their default; the rule
     /// for those, and how to decide them too, is
     /// [stated once in the policy docs](crate::policy#which-outcomes-a-retry-retries).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_if(|e: &u16| *e >= 500);
     /// # drop(r);
     /// ```
@@ -405,7 +405,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// attempts run out the last such value is returned as `Ok`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_on_value(|status: &u16| *status == 503);
     /// # drop(r);
     /// ```
@@ -425,7 +425,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::{Retry, RetryAfter};
+    /// use weir_core::{Retry, resilience::RetryAfter};
     /// struct Busy(Duration);
     /// impl RetryAfter for Busy {
     ///     fn retry_after(&self) -> Option<Duration> { Some(self.0) }
@@ -448,7 +448,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    /// let r = weir_core::Retry::constant(Duration::ZERO)
     ///     .retry_after_with(|e: &(u16, Option<u64>)| e.1.map(Duration::from_secs));
     /// # drop(r);
     /// ```
@@ -476,7 +476,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    /// let r = weir_core::Retry::constant(Duration::ZERO)
     ///     .max_retry_after(Duration::from_secs(5))
     ///     .build();
     /// assert!(r.is_ok());
@@ -494,7 +494,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// instant and be refused together again. `0.0` waits the hint exactly.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_after_jitter(0.0)
     ///     .build();
     /// assert!(r.is_ok());
@@ -509,7 +509,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use weir_core::resilience::RetryEvent;
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .on_retry(|ev: &RetryEvent<'_, std::io::Error>| eprintln!("attempt {} failed", ev.attempt));
     /// # drop(r);
     /// ```
@@ -527,7 +527,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).name("search");
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO).name("search");
     /// # drop(r);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -545,7 +545,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// (NaN included).
     ///
     /// ```
-    /// let e = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
+    /// let e = weir_core::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
     /// assert_eq!(e.field(), "max_attempts");
     /// ```
     pub fn build(self) -> Result<Retry<P, V, H, N>, ConfigError> {
@@ -578,7 +578,7 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     ///
     /// ```
     /// # use std::time::{Duration, Instant};
-    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(1)).build().unwrap();
+    /// let retry = weir_core::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(1)).build().unwrap();
     /// let s = retry.start(Instant::now());
     /// assert_eq!(s.attempts(), 1);
     /// ```
@@ -624,7 +624,7 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use weir_core::resilience::{GiveUp, Retry};
+    /// use weir_core::{Retry, resilience::GiveUp};
     /// let retry = Retry::exponential(Duration::from_millis(10)).max_attempts(3).build().unwrap();
     /// let now = Instant::now();
     /// let mut s = retry.start(now);
@@ -685,8 +685,8 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let retry = weir_core::resilience::Retry::constant(Duration::from_secs(1)).max_attempts(2).build().unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let retry = weir_core::Retry::constant(Duration::from_secs(1)).max_attempts(2).build().unwrap();
     /// let out: Result<(), &str> = rt.block_on(retry.run(&rt, || async { Err("down") }));
     /// assert_eq!(out, Err("down"));
     /// assert_eq!(rt.elapsed(), Duration::from_secs(1));

@@ -19,9 +19,9 @@ pub use builder::{BulkheadBuilder, QueueOrder};
 pub use error::BulkheadError;
 pub use stats::BulkheadStats;
 
-use crate::error::ConfigError;
+use crate::ConfigError;
+use crate::Runtime;
 use crate::loom::sync::Arc;
-use crate::rt::Runtime;
 use raw::{Entry, Fast, Raw};
 
 /// A bulkhead: at most N calls in flight, a bounded queue for the rest,
@@ -54,7 +54,7 @@ use raw::{Entry, Fast, Raw};
 /// with [`BulkheadError::Closed`]; permits already held stay valid.
 ///
 /// The limit can change at run time ([`Bulkhead::set_max_concurrent`]),
-/// which is how an [`AdaptiveLimiter`](crate::limit::AdaptiveLimiter) drives it:
+/// which is how an [`AdaptiveLimiter`](crate::AdaptiveLimiter) drives it:
 /// raising it admits waiters at once, lowering it takes effect as permits
 /// come back (nothing is revoked).
 ///
@@ -79,9 +79,9 @@ use raw::{Entry, Fast, Raw};
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::{Bulkhead, BulkheadError};
+/// use weir_core::{Bulkhead, limit::BulkheadError};
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(2)
 ///     .max_queued(1)
@@ -135,7 +135,7 @@ impl Bulkhead<()> {
     /// Starts configuring a bulkhead.
     ///
     /// ```
-    /// let builder = weir_core::limit::Bulkhead::builder().max_concurrent(8);
+    /// let builder = weir_core::Bulkhead::builder().max_concurrent(8);
     /// # drop(builder);
     /// ```
     pub fn builder() -> BulkheadBuilder {
@@ -154,8 +154,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.try_acquire().unwrap_err(), weir_core::limit::BulkheadError::QueueFull);
     /// # drop(p);
@@ -175,8 +175,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let p = b.try_acquire_many(3).unwrap();
     /// assert_eq!(p.permits(), 3);
     /// assert!(b.try_acquire_many(2).is_err());
@@ -218,8 +218,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     let permit = b.acquire().await.unwrap();
     ///     assert_eq!(permit.permits(), 1);
@@ -239,8 +239,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     assert_eq!(b.acquire_many(3).await.unwrap_err(), weir_core::limit::BulkheadError::Oversized);
     ///     assert_eq!(b.acquire_many(2).await.unwrap().permits(), 2);
@@ -264,8 +264,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// b.set_max_concurrent(5).unwrap();
     /// assert_eq!(b.max_concurrent(), 5);
     /// assert!(b.set_max_concurrent(0).is_err());
@@ -278,10 +278,10 @@ impl<R: Runtime> Bulkhead<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use futures_lite::future::{block_on, poll_once};
-    /// use weir_core::limit::{Bulkhead, BulkheadError};
+    /// use weir_core::{Bulkhead, limit::BulkheadError};
     ///
     /// let b = Bulkhead::builder().max_concurrent(3).max_queued(4)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let held = b.try_acquire_many(3).unwrap();
     /// let mut big = Box::pin(b.acquire_many(3));
     /// let mut small = Box::pin(b.acquire());
@@ -302,8 +302,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.max_concurrent(), 3);
     /// # }
     /// ```
@@ -315,8 +315,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.max_queued(), 0);
     /// # }
     /// ```
@@ -328,8 +328,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.max_wait(), std::time::Duration::MAX);
     /// # }
     /// ```
@@ -343,8 +343,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// b.close();
     /// assert!(b.is_closed());
     /// assert_eq!(b.try_acquire().unwrap_err(), weir_core::limit::BulkheadError::Closed);
@@ -358,8 +358,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert!(!b.is_closed());
     /// # }
     /// ```
@@ -371,8 +371,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.stats().max_concurrent, 3);
     /// # }
     /// ```
@@ -389,8 +389,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let _rt = b.runtime();
     /// # }
     /// ```
@@ -404,8 +404,8 @@ impl<R: Runtime> Bulkhead<R> {
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+/// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
 /// {
 ///     let _permit = b.try_acquire().unwrap();
 ///     assert!(b.try_acquire().is_err());
@@ -424,8 +424,8 @@ impl BulkheadPermit<'_> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.try_acquire_many(2).unwrap().permits(), 2);
     /// # }
     /// ```
