@@ -398,8 +398,10 @@ fn queue_wait_statistics_on_the_virtual_clock() {
         let w = sched.stats().queue_wait;
         assert_eq!(w.count, 3);
         assert_eq!(w.mean, secs(1));
-        assert!(w.p50 <= secs(1) && w.p50 >= ms(875), "{w:?}");
-        assert!(w.p99 <= secs(2) && w.p99 >= ms(1750), "{w:?}");
+        // Percentiles are never below the truth, at most 1/8 above it, and
+        // the top rank is the maximum itself.
+        assert!(w.p50 >= secs(1) && w.p50 <= ms(1125), "{w:?}");
+        assert_eq!(w.p99, secs(2), "{w:?}");
     });
 }
 

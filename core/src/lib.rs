@@ -38,6 +38,7 @@
 
 mod error;
 mod loom;
+mod util;
 
 pub mod cancel;
 pub mod context;

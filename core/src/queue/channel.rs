@@ -34,12 +34,13 @@ use core::task::{Context, Poll};
 use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use crate::ConfigError;
 use crate::loom::event::{Event, EventListener, Listener};
 use crate::loom::listen;
 use crate::loom::queue::{PopError, PushError, Queue};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 
 /// What senders and receivers share.
 struct Chan<T> {
@@ -143,9 +144,7 @@ fn spin_a_little(backoff: &Backoff) -> bool {
 /// assert!(weir_core::queue::bounded::<u8>(0).is_err());
 /// ```
 pub fn bounded<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), ConfigError> {
-    if cap == 0 {
-        return Err(ConfigError::new("queue::bounded", "cap", Rule::Zero));
-    }
+    Check::new("queue::bounded").positive("cap", cap)?;
     Ok(pair(Queue::bounded(cap), true))
 }
 

@@ -16,6 +16,7 @@ use crate::loom::event::Event;
 use crate::loom::listen;
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, queue::PriorityQueueObs};
+use crate::util::check::Check;
 use crate::{ConfigError, Rule};
 
 /// The most lanes a [`PriorityQueue`] can have: one bit each in a `u64` mask.
@@ -204,28 +205,15 @@ impl<T> PriorityQueueBuilder<T> {
     /// assert_eq!(e.field(), "lanes");
     /// ```
     pub fn build(self) -> Result<PriorityQueue<T>, ConfigError> {
-        const C: &str = "PriorityQueue";
-        let lanes = self
-            .lanes
-            .ok_or(ConfigError::new(C, "lanes", Rule::Missing))?;
-        if lanes == 0 {
-            return Err(ConfigError::new(C, "lanes", Rule::Zero));
-        }
-        if lanes > MAX_LANES {
-            return Err(ConfigError::new(C, "lanes", Rule::OutOfRange("1..=64")));
-        }
-        let capacity = self
-            .capacity
-            .ok_or(ConfigError::new(C, "capacity", Rule::Missing))?;
-        if capacity == 0 {
-            return Err(ConfigError::new(C, "capacity", Rule::Zero));
-        }
-        if capacity >= NIL as usize {
-            return Err(ConfigError::new(C, "capacity", Rule::TooLarge));
-        }
-        if self.age_after == Some(0) {
-            return Err(ConfigError::new(C, "age_after", Rule::Zero));
-        }
+        let c = Check::new("PriorityQueue");
+        let lanes = c.set("lanes", self.lanes)?;
+        c.positive("lanes", lanes)?;
+        c.require(lanes <= MAX_LANES, "lanes", Rule::OutOfRange("1..=64"))?;
+        let capacity = c.set("capacity", self.capacity)?;
+        c.positive("capacity", capacity)?;
+        // NIL marks the end of a lane, so no slot may have its index.
+        c.at_most("capacity", capacity, NIL as usize - 1)?;
+        c.positive_if_set("age_after", self.age_after)?;
         let slots = (0..capacity)
             .map(|i| Slot {
                 value: None,

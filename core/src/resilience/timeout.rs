@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
+use crate::ConfigError;
 use crate::obs;
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 use crate::{Runtime, rt::deadline_after};
 
 /// The error of a future that did not finish before its deadline.
@@ -208,9 +209,7 @@ impl<R: Runtime> Timeout<R> {
     /// # }
     /// ```
     pub fn new(rt: R, duration: Duration) -> Result<Self, ConfigError> {
-        if duration.is_zero() {
-            return Err(ConfigError::new("Timeout", "duration", Rule::Zero));
-        }
+        Check::new("Timeout").positive("duration", duration)?;
         Ok(Timeout { rt, duration })
     }
 

@@ -168,10 +168,7 @@ impl JoinError {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            JoinError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            JoinError::Panicked(p) => crate::util::panic::message(&**p),
             JoinError::Cancelled => None,
         }
     }

@@ -47,10 +47,7 @@ impl TaskError {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            TaskError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            TaskError::Panicked(p) => crate::util::panic::message(&**p),
             _ => None,
         }
     }

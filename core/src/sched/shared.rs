@@ -19,9 +19,9 @@ use super::cell::{JobCell, Queued};
 use super::job::{Job, Start};
 use super::periodic::PeriodicCtl;
 use super::ready::ReadyQueue;
-use super::stats::Histogram;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::util::histogram::Histogram;
 use crate::{
     Priority,
     sched::{
@@ -499,7 +499,7 @@ impl<R: Runtime> Shared<R> {
             cancelled: st.cancelled,
             expired: st.expired,
             rejected: st.rejected,
-            queue_wait: st.wait.summary(),
+            queue_wait: super::WaitStats::of(&st.wait),
         }
     }
 

@@ -1,5 +1,13 @@
-//! Synchronisation primitives: the fair, weighted, closeable [`Semaphore`](crate::Semaphore)
-//! the limiters, scheduler and pools stand on.
+//! Synchronisation primitives: the fair, weighted, closeable
+//! [`Semaphore`](crate::Semaphore).
+//!
+//! It is a primitive for users: no other weir component is built on it.
+//! The bulkhead, the scheduler and the pools keep their own admission
+//! state, because each decides more than "is a permit free" (the
+//! bulkhead's queue bound and order, the scheduler's priorities and
+//! deadlines, the resource pool's idle resources handed to a waiter); the
+//! pieces they share are in the crate's private `util` module (the wake
+//! list, the slab wait queue under the bulkhead, the histogram).
 //!
 //! # What
 //!

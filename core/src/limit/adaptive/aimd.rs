@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::bounds::{Bounds, check_fraction};
 use super::limit::{Limit, Sample};
-use crate::{ConfigError, Rule};
+use crate::ConfigError;
+use crate::util::check::Check;
 
 const COMPONENT: &str = "Aimd";
 
@@ -178,9 +179,7 @@ impl AimdBuilder {
     pub fn build(self) -> Result<Aimd, ConfigError> {
         let bounds = self.bounds.check(COMPONENT)?;
         let backoff = check_fraction(COMPONENT, "backoff_ratio", self.backoff, false)?;
-        if self.timeout.is_zero() {
-            return Err(ConfigError::new(COMPONENT, "timeout", Rule::Zero));
-        }
+        Check::new(COMPONENT).positive("timeout", self.timeout)?;
         Ok(Aimd {
             bounds,
             limit: f64::from(bounds.initial),

@@ -1,6 +1,8 @@
 //! The `[min, max]` range and starting point every provided limit shares.
 
-use crate::{ConfigError, Rule};
+use crate::ConfigError;
+use crate::util::check::Check;
+use core::ops::Bound;
 
 /// The largest limit a bulkhead takes.
 const MAX_LIMIT: u32 = (1 << 31) - 1;
@@ -14,22 +16,12 @@ pub(super) struct Bounds {
 
 impl Bounds {
     pub(super) fn check(self, component: &'static str) -> Result<Self, ConfigError> {
-        let err = |field, rule| Err(ConfigError::new(component, field, rule));
-        if self.min == 0 {
-            return err("min", Rule::Zero);
-        }
-        if self.max > MAX_LIMIT {
-            return err("max", Rule::TooLarge);
-        }
-        if self.min > self.max {
-            return err("min", Rule::Exceeds("max"));
-        }
-        if self.initial < self.min {
-            return err("initial", Rule::Below("min"));
-        }
-        if self.initial > self.max {
-            return err("initial", Rule::Exceeds("max"));
-        }
+        let c = Check::new(component);
+        c.positive("min", self.min)?;
+        c.at_most("max", self.max, MAX_LIMIT)?;
+        c.not_above("min", self.min, "max", self.max)?;
+        c.not_below("initial", self.initial, "min", self.min)?;
+        c.not_above("initial", self.initial, "max", self.max)?;
         Ok(self)
     }
 
@@ -54,12 +46,11 @@ pub(super) fn check_fraction(
     } else {
         "0.0 < x < 1.0"
     };
-    if !value.is_finite() {
-        return Err(ConfigError::new(component, field, Rule::NotFinite));
-    }
-    let fits = value > 0.0 && (value < 1.0 || (one_allowed && value == 1.0));
-    if !fits {
-        return Err(ConfigError::new(component, field, Rule::OutOfRange(range)));
-    }
+    let top = if one_allowed {
+        Bound::Included(1.0)
+    } else {
+        Bound::Excluded(1.0)
+    };
+    Check::new(component).finite_within(field, value, (Bound::Excluded(0.0), top), range)?;
     Ok(value)
 }

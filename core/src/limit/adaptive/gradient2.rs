@@ -3,7 +3,8 @@
 
 use super::bounds::{Bounds, check_fraction};
 use super::limit::{Limit, Sample};
-use crate::{ConfigError, Rule};
+use crate::ConfigError;
+use crate::util::check::Check;
 
 const COMPONENT: &str = "Gradient2";
 
@@ -252,19 +253,9 @@ impl Gradient2Builder {
         let bounds = self.bounds.check(COMPONENT)?;
         let smoothing = check_fraction(COMPONENT, "smoothing", self.smoothing, true)?;
         let backoff = check_fraction(COMPONENT, "backoff_ratio", self.backoff, false)?;
-        if !self.tolerance.is_finite() {
-            return Err(ConfigError::new(COMPONENT, "tolerance", Rule::NotFinite));
-        }
-        if self.tolerance < 1.0 {
-            return Err(ConfigError::new(
-                COMPONENT,
-                "tolerance",
-                Rule::OutOfRange("1.0 <= x"),
-            ));
-        }
-        if self.long_window == 0 {
-            return Err(ConfigError::new(COMPONENT, "long_window", Rule::Zero));
-        }
+        let c = Check::new(COMPONENT);
+        c.finite_within("tolerance", self.tolerance, 1.0.., "1.0 <= x")?;
+        c.positive("long_window", self.long_window)?;
         Ok(Gradient2 {
             bounds,
             limit: f64::from(bounds.initial),

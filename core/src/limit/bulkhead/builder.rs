@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use super::Bulkhead;
 use super::raw::{MAX_PERMITS, Raw};
+use crate::ConfigError;
 use crate::Runtime;
 use crate::loom::sync::Arc;
 use crate::obs::{Name, bulkhead::BulkheadObs};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 
 const COMPONENT: &str = "Bulkhead";
 
@@ -195,11 +196,8 @@ impl BulkheadBuilder {
     /// # }
     /// ```
     pub fn build<R: Runtime>(self, rt: R) -> Result<Bulkhead<R>, ConfigError> {
-        let limit = check_limit(self.max_concurrent.ok_or(ConfigError::new(
-            COMPONENT,
-            "max_concurrent",
-            Rule::Missing,
-        ))?)?;
+        let c = Check::new(COMPONENT);
+        let limit = check_limit(c.set("max_concurrent", self.max_concurrent)?)?;
         let slots = self.max_queued.min(PREALLOCATED_SLOTS) as usize;
         Ok(Bulkhead {
             raw: Arc::new(Raw::new(
@@ -219,13 +217,8 @@ impl BulkheadBuilder {
 
 /// The rule for `max_concurrent`, at build time and at run time.
 pub(super) fn check_limit(permits: u32) -> Result<u32, ConfigError> {
-    match permits {
-        0 => Err(ConfigError::new(COMPONENT, "max_concurrent", Rule::Zero)),
-        p if p > MAX_PERMITS => Err(ConfigError::new(
-            COMPONENT,
-            "max_concurrent",
-            Rule::TooLarge,
-        )),
-        p => Ok(p),
-    }
+    let c = Check::new(COMPONENT);
+    c.positive("max_concurrent", permits)?;
+    c.at_most("max_concurrent", permits, MAX_PERMITS)?;
+    Ok(permits)
 }

@@ -7,7 +7,6 @@ mod builder;
 mod error;
 mod raw;
 mod stats;
-mod waiters;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;

@@ -34,11 +34,16 @@ use core::task::Waker;
 use crossbeam_utils::CachePadded;
 
 use super::error::BulkheadError;
-use super::waiters::{Phase, Waiters};
 use super::{BulkheadStats, QueueOrder};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::*};
 use crate::obs::bulkhead::BulkheadObs;
+use crate::util::wait_queue::{Phase, WaitQueue};
+use crate::util::wake_list::WakeList;
+
+/// The line of waiters: each receives its grant (`Ok`) or the reason it
+/// was refused.
+type Waiters = WaitQueue<Result<(), BulkheadError>>;
 
 /// The largest limit and the largest single request.
 pub(super) const MAX_PERMITS: u32 = (1 << 31) - 1;
@@ -58,41 +63,6 @@ fn limit(s: u64) -> u64 {
 
 fn fits(s: u64, n: u32) -> bool {
     in_flight(s) + u64::from(n) <= limit(s)
-}
-
-/// Wakers are woken after the lock is released, in batches of this many.
-const WAKE_BATCH: usize = 16;
-
-struct WakeBatch {
-    wakers: [Option<Waker>; WAKE_BATCH],
-    len: usize,
-}
-
-impl WakeBatch {
-    fn new() -> Self {
-        WakeBatch {
-            wakers: [const { None }; WAKE_BATCH],
-            len: 0,
-        }
-    }
-    fn is_full(&self) -> bool {
-        self.len == WAKE_BATCH
-    }
-    fn push(&mut self, waker: Option<Waker>) {
-        if let Some(w) = waker {
-            debug_assert!(!self.is_full());
-            self.wakers[self.len] = Some(w);
-            self.len += 1;
-        }
-    }
-    fn wake_all(&mut self) {
-        for w in &mut self.wakers[..self.len] {
-            if let Some(w) = w.take() {
-                w.wake();
-            }
-        }
-        self.len = 0;
-    }
 }
 
 /// What a caller that could not be admitted at once got.
@@ -216,13 +186,13 @@ impl Raw {
     /// The slow path: admits, refuses, or (when `waker` is given) puts the
     /// caller in the line.
     pub(super) fn enter(&self, n: u32, waker: Option<&Waker>) -> Entry {
-        let mut evicted = WakeBatch::new();
+        let mut evicted = WakeList::new();
         let entry = self.enter_locked(n, waker, &mut evicted);
         evicted.wake_all();
         entry
     }
 
-    fn enter_locked(&self, n: u32, waker: Option<&Waker>, evicted: &mut WakeBatch) -> Entry {
+    fn enter_locked(&self, n: u32, waker: Option<&Waker>, evicted: &mut WakeList) -> Entry {
         let lifo = self.order == QueueOrder::Lifo;
         let mut w = self.waiters.lock();
         let mut s = self.state.load(Acquire);
@@ -254,7 +224,7 @@ impl Raw {
                 return Entry::Rejected(self.reject(self.queue_full(s)));
             };
             if u64::from(n) > self.max_queued
-                || (!lifo && w.permits() + u64::from(n) > self.max_queued)
+                || (!lifo && w.asked() + u64::from(n) > self.max_queued)
             {
                 return Entry::Rejected(self.reject(self.queue_full(s)));
             }
@@ -277,12 +247,12 @@ impl Raw {
         // Newest-first and full: the oldest waiters make room. The lock is
         // kept throughout (the line must not change under this decision), so
         // past a batch the evicted are woken in place.
-        while w.permits() + u64::from(n) > self.max_queued {
+        while w.asked() + u64::from(n) > self.max_queued {
             let Some((oldest, _)) = w.peek(false) else {
                 break;
             };
             let reason = self.queue_full(s);
-            let waker = w.resolve(oldest, Phase::Rejected(reason));
+            let waker = w.resolve(oldest, Err(reason));
             self.count(reason);
             if evicted.is_full() {
                 waker.into_iter().for_each(Waker::wake);
@@ -303,8 +273,8 @@ impl Raw {
     }
 
     fn mirror(&self, w: &Waiters) {
-        self.counters.queued.store(w.permits(), Relaxed);
-        self.obs.queued(w.permits());
+        self.counters.queued.store(w.asked(), Relaxed);
+        self.obs.queued(w.asked());
         self.counters.queued_waiters.store(w.len() as u64, Relaxed);
     }
 
@@ -326,7 +296,7 @@ impl Raw {
     /// them after the lock is released.
     fn dispatch(&self) {
         let newest = self.order == QueueOrder::Lifo;
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
@@ -342,7 +312,7 @@ impl Raw {
     }
 
     /// Returns whether it stopped only because the batch is full.
-    fn grant_locked(&self, w: &mut Waiters, newest: bool, wake: &mut WakeBatch) -> bool {
+    fn grant_locked(&self, w: &mut Waiters, newest: bool, wake: &mut WakeList) -> bool {
         while let Some((idx, n)) = w.peek(newest) {
             if wake.is_full() {
                 return true;
@@ -362,7 +332,7 @@ impl Raw {
                 }
             }
             self.admit(n);
-            wake.push(w.resolve(idx, Phase::Granted));
+            wake.push(w.resolve(idx, Ok(())));
         }
         false
     }
@@ -375,14 +345,7 @@ impl Raw {
                 w.set_waker(idx, waker);
                 None
             }
-            Phase::Granted => {
-                w.release(idx);
-                Some(Ok(()))
-            }
-            Phase::Rejected(reason) => {
-                w.release(idx);
-                Some(Err(reason))
-            }
+            Phase::Done(_) => Some(w.release(idx)),
             Phase::Free => unreachable!("a waiter's slot is freed only by its own future"),
         }
     }
@@ -424,19 +387,16 @@ impl Raw {
                 }
                 Err(BulkheadError::WaitTimeout)
             }
-            Phase::Granted => {
-                let n = w.permits_of(idx);
-                w.release(idx);
+            Phase::Done(Ok(())) => {
+                let n = w.ask_of(idx);
+                let granted = w.release(idx);
                 drop(w);
                 if cancelled {
                     self.release(n);
                 }
-                Ok(())
+                granted
             }
-            Phase::Rejected(reason) => {
-                w.release(idx);
-                Err(reason)
-            }
+            Phase::Done(Err(_)) => w.release(idx),
             Phase::Free => unreachable!("a waiter's slot is freed only by its own future"),
         }
     }
@@ -475,7 +435,7 @@ impl Raw {
     /// nobody who fits is refused. A wake batch that fills up is woken with
     /// the lock released and the scan starts again from the oldest waiter.
     fn refuse_oversized(&self) {
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
@@ -485,7 +445,7 @@ impl Raw {
                     let Some((idx, next)) = w.over_limit_from(from, limit) else {
                         break;
                     };
-                    wake.push(w.resolve(idx, Phase::Rejected(BulkheadError::Oversized)));
+                    wake.push(w.resolve(idx, Err(BulkheadError::Oversized)));
                     self.count(BulkheadError::Oversized);
                     from = next;
                 }
@@ -517,13 +477,13 @@ impl Raw {
     /// Refuses every waiter with `Closed`, and every later caller.
     pub(super) fn close(&self) {
         self.state.fetch_or(CLOSED, AcqRel);
-        let mut wake = WakeBatch::new();
+        let mut wake = WakeList::new();
         loop {
             let more = {
                 let mut w = self.waiters.lock();
                 while !wake.is_full() {
                     let Some((idx, _)) = w.peek(false) else { break };
-                    wake.push(w.resolve(idx, Phase::Rejected(BulkheadError::Closed)));
+                    wake.push(w.resolve(idx, Err(BulkheadError::Closed)));
                     self.count(BulkheadError::Closed);
                 }
                 if w.is_empty() {

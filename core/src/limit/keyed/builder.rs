@@ -10,11 +10,12 @@ use dashmap::DashMap;
 
 use super::expiry::Expiry;
 use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
+use crate::ConfigError;
 use crate::Runtime;
 use crate::limit::rate::{Clock, Quota, params};
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, rate::RateObs};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 
 /// Configures a [`KeyedRateLimiter`]: the [`Quota`] of every key, and the
 /// memory policy.
@@ -188,12 +189,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
         clock: C,
     ) -> Result<KeyedRateLimiter<K, R, C>, ConfigError> {
         let params = params(self.quota, COMPONENT)?;
-        if self.max_keys == 0 {
-            return Err(ConfigError::new(COMPONENT, "max_keys", Rule::Zero));
-        }
-        if self.sweep_every == 0 {
-            return Err(ConfigError::new(COMPONENT, "sweep_every", Rule::Zero));
-        }
+        let c = Check::new(COMPONENT);
+        c.positive("max_keys", self.max_keys)?;
+        c.positive("sweep_every", self.sweep_every)?;
         let epoch = clock.now();
         Ok(KeyedRateLimiter {
             inner: Arc::new(Inner {

@@ -7,6 +7,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::error::{Hook, ManagerPanic};
+use crate::util::panic::drop_contained;
 
 /// `f`'s output, or a [`ManagerPanic`] if polling it panicked. Costs no
 /// allocation unless it panics (the message is copied out then).
@@ -20,7 +21,7 @@ pub(crate) async fn caught<F: Future>(
         .await
         .map_err(|payload| {
             let p = ManagerPanic::new(hook, background, &*payload);
-            forget_payload(payload);
+            drop_contained(payload);
             p
         })
 }
@@ -39,17 +40,9 @@ fn poll_caught<F: Future>(
             // The future is unusable after a panic; dropping it runs user
             // code too, which must not unwind into the pool either.
             if let Err(again) = catch_unwind(AssertUnwindSafe(|| f.set(None))) {
-                forget_payload(again);
+                drop_contained(again);
             }
             Poll::Ready(Err(payload))
         }
-    }
-}
-
-/// Drops a panic payload; a payload whose own `Drop` panics is contained
-/// (and that second payload leaked rather than risk a third).
-pub(crate) fn forget_payload(payload: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        core::mem::forget(again);
     }
 }

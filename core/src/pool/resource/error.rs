@@ -123,10 +123,7 @@ impl ManagerPanic {
     /// Reads the message out of a payload (`panic!` makes a `&str` or a
     /// `String`); the payload itself stays with the caller.
     pub(crate) fn new(hook: Hook, background: bool, payload: &(dyn Any + Send)) -> Self {
-        let message = payload
-            .downcast_ref::<&'static str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned());
+        let message = crate::util::panic::message(payload).map(str::to_owned);
         ManagerPanic {
             hook,
             background,

@@ -537,11 +537,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
                 }
                 // Made after close: dropped at once, on the background
                 // task, which a panicking `Drop` must not end.
-                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                    drop(drop_me);
-                })) {
-                    super::catch::forget_payload(p);
-                }
+                crate::util::panic::drop_contained(drop_me);
                 true
             }
             Ok(Err(_)) | Err(_) => {

@@ -10,7 +10,6 @@ use core::fmt;
 use core::future::poll_fn;
 use core::pin::pin;
 use std::borrow::Cow;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -19,13 +18,15 @@ pub use error::{Hook, ManagerPanic, PoolError, PoolStats};
 pub use guard::Pooled;
 pub use manager::Manager;
 
+use crate::ConfigError;
 use crate::obs::{Name, resource_pool::ResourcePoolObs};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
+use crate::util::panic::drop_contained;
 use crate::{
     Runtime,
     rt::{JoinHandle, deadline_after},
 };
-use catch::{caught, forget_payload};
+use catch::caught;
 use inner::{Config, Inner, Reserved};
 
 /// How long the background task waits before its first retry after a
@@ -350,23 +351,13 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// # }
     /// ```
     pub fn build<R: Runtime>(self, rt: R) -> Result<ResourcePool<M, R>, ConfigError> {
-        const C: &str = "ResourcePool";
+        let c = Check::new("ResourcePool");
         let cfg = self.cfg;
-        if cfg.max_size == 0 {
-            return Err(ConfigError::new(C, "max_size", Rule::Zero));
-        }
-        if cfg.min_idle > cfg.max_size {
-            return Err(ConfigError::new(C, "min_idle", Rule::Exceeds("max_size")));
-        }
-        for (field, d) in [
-            ("max_idle_time", cfg.max_idle_time),
-            ("max_lifetime", cfg.max_lifetime),
-            ("acquire_timeout", cfg.acquire_timeout),
-        ] {
-            if d == Some(Duration::ZERO) {
-                return Err(ConfigError::new(C, field, Rule::Zero));
-            }
-        }
+        c.positive("max_size", cfg.max_size)?;
+        c.not_above("min_idle", cfg.min_idle, "max_size", cfg.max_size)?;
+        c.positive_if_set("max_idle_time", cfg.max_idle_time)?;
+        c.positive_if_set("max_lifetime", cfg.max_lifetime)?;
+        c.positive_if_set("acquire_timeout", cfg.acquire_timeout)?;
         let background =
             cfg.min_idle > 0 || cfg.max_idle_time.is_some() || cfg.max_lifetime.is_some();
         let obs = ResourcePoolObs::new(self.name);
@@ -535,9 +526,7 @@ async fn maintain<M: Manager, R: Runtime>(pool: Weak<Inner<M, R>>, rt: R) {
                 backoff.until = None;
             }
             // A resource's own `Drop` may panic; that must not end the task.
-            if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(m.expired))) {
-                forget_payload(p);
-            }
+            drop_contained(m.expired);
             m.wakers.into_iter().for_each(|w| w.wake());
             let mut reserved = Reserved {
                 inner: &inner,

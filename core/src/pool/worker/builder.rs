@@ -5,8 +5,9 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::ConfigError;
 use crate::obs::Name;
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 
 use super::WorkerPool;
 use super::control::MAX_THREADS;
@@ -228,25 +229,18 @@ impl WorkerPoolBuilder {
     /// assert_eq!((e.field(), e.rule()), ("min_threads", &Rule::Exceeds("max_threads")));
     /// ```
     pub fn build(self) -> Result<WorkerPool, ConfigError> {
-        let err = |field, rule| Err(ConfigError::new(COMPONENT, field, rule));
-        if self.max_threads == 0 {
-            return err("max_threads", Rule::Zero);
-        }
-        if self.max_threads > MAX_THREADS {
-            return err("max_threads", Rule::TooLarge);
-        }
-        if self.min_threads > self.max_threads {
-            return err("min_threads", Rule::Exceeds("max_threads"));
-        }
-        if self.queue_capacity == 0 {
-            return err("queue_capacity", Rule::Zero);
-        }
-        if self.idle_timeout.is_zero() {
-            return err("idle_timeout", Rule::Zero);
-        }
-        if self.stack_size == Some(0) {
-            return err("stack_size", Rule::Zero);
-        }
+        let c = Check::new(COMPONENT);
+        c.positive("max_threads", self.max_threads)?;
+        c.at_most("max_threads", self.max_threads, MAX_THREADS)?;
+        c.not_above(
+            "min_threads",
+            self.min_threads,
+            "max_threads",
+            self.max_threads,
+        )?;
+        c.positive("queue_capacity", self.queue_capacity)?;
+        c.positive("idle_timeout", self.idle_timeout)?;
+        c.positive_if_set("stack_size", self.stack_size)?;
         Ok(WorkerPool::from_builder(self))
     }
 }

@@ -67,10 +67,7 @@ impl<F> WorkerError<F> {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            WorkerError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            WorkerError::Panicked(p) => crate::util::panic::message(&**p),
             _ => None,
         }
     }

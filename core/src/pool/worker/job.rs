@@ -318,7 +318,7 @@ impl<F: FnOnce() + Send> Job for ExecCell<F> {
             Err(payload) => {
                 // Nobody waits for this payload; dropping it may itself
                 // panic, which must not take the worker down.
-                let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+                crate::util::panic::drop_contained(payload);
                 Ran::Panicked
             }
         }

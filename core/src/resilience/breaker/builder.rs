@@ -1,6 +1,7 @@
 //! Configuration of a [`CircuitBreaker`], validated by `build`.
 
 use core::fmt;
+use core::ops::Bound;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,10 @@ use super::window::{MAX_COUNT, Window};
 use super::{CircuitBreaker, ErrorIsFailure, Inner, State, Transition};
 use crate::Runtime;
 use crate::obs::{Name, breaker::BreakerObs};
+use crate::util::check::Check;
 use crate::{ConfigError, Rule};
 
-const C: &str = "CircuitBreaker";
+const C: Check = Check::new("CircuitBreaker");
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {
@@ -318,88 +320,52 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     pub fn build<R: Runtime>(self, rt: R) -> Result<CircuitBreaker<R, Cl>, ConfigError> {
         let (window, trip) = match self.mode {
             Mode::Count(n) => {
-                if n == 0 {
-                    return Err(ConfigError::new(C, "window_count", Rule::Zero));
-                }
-                if n > MAX_COUNT {
-                    return Err(ConfigError::new(C, "window_count", Rule::TooLarge));
-                }
+                C.positive("window_count", n)?;
+                C.at_most("window_count", n, MAX_COUNT)?;
                 let min = self.min_calls.unwrap_or(n);
-                if min > n {
-                    return Err(ConfigError::new(
-                        C,
-                        "min_calls",
-                        Rule::Exceeds("window_count"),
-                    ));
-                }
+                C.not_above("min_calls", min, "window_count", n)?;
                 (Window::count(n), self.rate_trip(min)?)
             }
             Mode::Time(d, buckets) => {
-                if d.is_zero() {
-                    return Err(ConfigError::new(C, "window_time", Rule::Zero));
-                }
-                if buckets == 0 {
-                    return Err(ConfigError::new(C, "buckets", Rule::Zero));
-                }
-                if buckets > 1024 || d.as_nanos() < u128::from(buckets) {
-                    return Err(ConfigError::new(
-                        C,
-                        "buckets",
-                        Rule::OutOfRange("1..=1024, at most one per nanosecond"),
-                    ));
-                }
-                let bucket_ns = u64::try_from(d.as_nanos() / u128::from(buckets))
-                    .map_err(|_| ConfigError::new(C, "window_time", Rule::TooLarge))?;
+                C.positive("window_time", d)?;
+                C.positive("buckets", buckets)?;
+                C.require(
+                    buckets <= 1024 && d.as_nanos() >= u128::from(buckets),
+                    "buckets",
+                    Rule::OutOfRange("1..=1024, at most one per nanosecond"),
+                )?;
+                let bucket_ns = C.fits("window_time", d.as_nanos() / u128::from(buckets))?;
                 (
                     Window::time(buckets, bucket_ns),
                     self.rate_trip(self.min_calls.unwrap_or(100))?,
                 )
             }
             Mode::Consecutive(n) => {
-                if n == 0 {
-                    return Err(ConfigError::new(C, "consecutive_failures", Rule::Zero));
-                }
-                if self.slow_rate.is_some() {
-                    return Err(ConfigError::new(
-                        C,
-                        "slow_calls",
-                        Rule::Other("needs a sliding window, not consecutive_failures"),
-                    ));
-                }
-                if self.min_calls.is_some() {
-                    return Err(ConfigError::new(
-                        C,
-                        "min_calls",
-                        Rule::Other("does not apply to consecutive_failures"),
-                    ));
-                }
+                C.positive("consecutive_failures", n)?;
+                C.require(
+                    self.slow_rate.is_none(),
+                    "slow_calls",
+                    Rule::Other("needs a sliding window, not consecutive_failures"),
+                )?;
+                C.require(
+                    self.min_calls.is_none(),
+                    "min_calls",
+                    Rule::Other("does not apply to consecutive_failures"),
+                )?;
                 (Window::consecutive(), Trip::Consecutive(n))
             }
         };
         let open_ns = nanos(self.open_for, "open_for")?;
-        if !self.open_multiplier.is_finite() {
-            return Err(ConfigError::new(C, "open_backoff", Rule::NotFinite));
-        }
-        if self.open_multiplier < 1.0 {
-            return Err(ConfigError::new(
-                C,
-                "open_backoff",
-                Rule::OutOfRange("1.0.."),
-            ));
-        }
+        C.finite_within("open_backoff", self.open_multiplier, 1.0.., "1.0..")?;
         let max_open_ns = match self.max_open {
-            Some(m) if m < self.open_for => {
-                return Err(ConfigError::new(C, "open_backoff", Rule::Below("open_for")));
+            Some(m) => {
+                C.not_below("open_backoff", m, "open_for", self.open_for)?;
+                u64::try_from(m.as_nanos()).unwrap_or(u64::MAX)
             }
-            Some(m) => u64::try_from(m.as_nanos()).unwrap_or(u64::MAX),
             None => open_ns,
         };
-        if self.half_open_calls == 0 {
-            return Err(ConfigError::new(C, "half_open_calls", Rule::Zero));
-        }
-        if self.half_open_calls > MAX_COUNT {
-            return Err(ConfigError::new(C, "half_open_calls", Rule::TooLarge));
-        }
+        C.positive("half_open_calls", self.half_open_calls)?;
+        C.at_most("half_open_calls", self.half_open_calls, MAX_COUNT)?;
         let half_open_timeout_ns = nanos(self.half_open_timeout, "half_open_timeout")?;
         let n = self.half_open_calls;
         let (probe_fail_limit, probe_slow_limit) = match trip {
@@ -443,9 +409,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     }
 
     fn rate_trip(&self, min_calls: u32) -> Result<Trip, ConfigError> {
-        if min_calls == 0 {
-            return Err(ConfigError::new(C, "min_calls", Rule::Zero));
-        }
+        C.positive("min_calls", min_calls)?;
         check_rate(self.failure_rate, "failure_rate")?;
         if let Some(s) = self.slow_rate {
             check_rate(s, "slow_calls")?;
@@ -459,22 +423,13 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
 }
 
 fn check_rate(r: f64, field: &'static str) -> Result<(), ConfigError> {
-    if r.is_nan() {
-        return Err(ConfigError::new(C, field, Rule::NotFinite));
-    }
-    if !(r > 0.0 && r <= 1.0) {
-        return Err(ConfigError::new(
-            C,
-            field,
-            Rule::OutOfRange("0.0 exclusive ..= 1.0"),
-        ));
-    }
-    Ok(())
+    // NaN is not finite; an infinite rate is merely out of range.
+    C.require(!r.is_nan(), field, Rule::NotFinite)?;
+    let above_zero = (Bound::Excluded(0.0), Bound::Included(1.0));
+    C.within(field, r, above_zero, "0.0 exclusive ..= 1.0")
 }
 
 fn nanos(d: Duration, field: &'static str) -> Result<u64, ConfigError> {
-    if d.is_zero() {
-        return Err(ConfigError::new(C, field, Rule::Zero));
-    }
-    u64::try_from(d.as_nanos()).map_err(|_| ConfigError::new(C, field, Rule::TooLarge))
+    C.positive(field, d)?;
+    C.fits(field, d.as_nanos())
 }

@@ -267,9 +267,7 @@ impl<R: Runtime, C> Inner<R, C> {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| l(&t))) {
                 self.core.listener_panicked();
                 // A payload whose own drop panics must not escape either.
-                if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-                    std::mem::forget(again);
-                }
+                crate::util::panic::drop_contained(payload);
             }
         }
     }

@@ -4,9 +4,10 @@ use std::time::{Duration, Instant};
 
 use crate::Runtime;
 use crate::resilience::ring::{Ring, unpack};
+use crate::util::check::Check;
 use crate::{ConfigError, Rule};
 
-const C: &str = "RetryBudget";
+const C: Check = Check::new("RetryBudget");
 /// Packed fields: calls in the low half, retries in the high half.
 const BITS: u32 = 32;
 const ONE_RETRY: u64 = 1 << BITS;
@@ -198,32 +199,16 @@ impl RetryBudgetBuilder {
     /// # }
     /// ```
     pub fn build<R: Runtime>(self, rt: &R) -> Result<RetryBudget, ConfigError> {
-        if !self.ratio.is_finite() {
-            return Err(ConfigError::new(C, "ratio", Rule::NotFinite));
-        }
-        if !(0.0..=1000.0).contains(&self.ratio) {
-            return Err(ConfigError::new(
-                C,
-                "ratio",
-                Rule::OutOfRange("0.0..=1000.0"),
-            ));
-        }
+        C.finite_within("ratio", self.ratio, 0.0..=1000.0, "0.0..=1000.0")?;
         if self.ratio == 0.0 && self.min_per_second == 0 {
-            return Err(ConfigError::new(
-                C,
-                "min_per_second",
-                Rule::Other("and `ratio` cannot both be zero"),
-            ));
+            let both = Rule::Other("and `ratio` cannot both be zero");
+            return Err(C.error("min_per_second", both));
         }
         let ns = u64::try_from(self.window.as_nanos())
             .ok()
             .filter(|&n| n >= 10);
         let Some(ns) = ns else {
-            return Err(ConfigError::new(
-                C,
-                "window",
-                Rule::OutOfRange("10ns..=500 years"),
-            ));
+            return Err(C.error("window", Rule::OutOfRange("10ns..=500 years")));
         };
         let reserve = (f64::from(self.min_per_second) * self.window.as_secs_f64()) as u64;
         Ok(RetryBudget {

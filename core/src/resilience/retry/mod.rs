@@ -19,12 +19,13 @@ pub use hooks::{
     RetryCause, RetryEvent, RetryHook, ValueFilter,
 };
 
+use crate::ConfigError;
 use crate::obs::Name;
 use crate::obs::retry::{RetryObs, why_plain};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 use crate::{Runtime, rt::deadline_after};
 
-const C: &str = "Retry";
+const C: Check = Check::new("Retry");
 
 /// Why a retry loop stopped retrying.
 ///
@@ -550,31 +551,17 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// ```
     pub fn build(self) -> Result<Retry<P, V, H, N>, ConfigError> {
         let c = &self.cfg;
-        if c.max_attempts == 0 {
-            return Err(ConfigError::new(C, "max_attempts", Rule::Zero));
-        }
-        if !c.backoff.multiplier.is_finite() {
-            return Err(ConfigError::new(C, "multiplier", Rule::NotFinite));
-        }
-        if c.backoff.multiplier < 1.0 {
-            return Err(ConfigError::new(C, "multiplier", Rule::OutOfRange("1.0..")));
-        }
-        if c.backoff.max < c.backoff.base {
-            return Err(ConfigError::new(C, "max_delay", Rule::Below("base")));
-        }
-        if c.deadline == Some(Duration::ZERO) {
-            return Err(ConfigError::new(C, "deadline", Rule::Zero));
-        }
-        if c.max_retry_after.is_zero() {
-            return Err(ConfigError::new(C, "max_retry_after", Rule::Zero));
-        }
-        if !(0.0..=1.0).contains(&c.retry_after_jitter) {
-            return Err(ConfigError::new(
-                C,
-                "retry_after_jitter",
-                Rule::OutOfRange("0.0..=1.0"),
-            ));
-        }
+        C.positive("max_attempts", c.max_attempts)?;
+        C.finite_within("multiplier", c.backoff.multiplier, 1.0.., "1.0..")?;
+        C.not_below("max_delay", c.backoff.max, "base", c.backoff.base)?;
+        C.positive_if_set("deadline", c.deadline)?;
+        C.positive("max_retry_after", c.max_retry_after)?;
+        C.within(
+            "retry_after_jitter",
+            c.retry_after_jitter,
+            0.0..=1.0,
+            "0.0..=1.0",
+        )?;
         Ok(Retry {
             obs: RetryObs::new(self.cfg.name.clone()),
             cfg: self.cfg,

@@ -7,7 +7,6 @@ mod error;
 mod permit;
 pub(crate) mod raw;
 mod waitlist;
-mod wake_list;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
@@ -20,8 +19,9 @@ pub use acquire::{Acquire, AcquireOwned};
 pub use error::{AcquireError, PermitOverflow, TryAcquireError};
 pub use permit::{OwnedPermit, Permit};
 
+use crate::ConfigError;
 use crate::obs::{Name, semaphore::SemaphoreObs};
-use crate::{ConfigError, Rule};
+use crate::util::check::Check;
 use raw::{MAX_PERMITS, RawSemaphore, TakeError};
 
 /// A fair, weighted, closeable async semaphore. See the [module
@@ -139,9 +139,7 @@ impl SemaphoreBuilder {
     /// assert_eq!((err.field(), err.rule()), ("permits", &Rule::TooLarge));
     /// ```
     pub fn build(self) -> Result<Semaphore, ConfigError> {
-        if self.permits > MAX_PERMITS {
-            return Err(ConfigError::new("Semaphore", "permits", Rule::TooLarge));
-        }
+        Check::new("Semaphore").at_most("permits", self.permits, MAX_PERMITS)?;
         Ok(Semaphore {
             raw: RawSemaphore::new(self.permits, self.fairness == Fairness::Barging, self.spin),
             obs: SemaphoreObs::new(self.name),

@@ -37,9 +37,9 @@ use core::task::{Context, Poll};
 use crossbeam_utils::CachePadded;
 
 use super::waitlist::{CLOSED_NODE, EXCEEDED_NODE, Waiter, Waitlist};
-use super::wake_list::WakeList;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::wake_list::WakeList;
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
