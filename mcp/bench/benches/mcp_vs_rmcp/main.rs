@@ -8,7 +8,7 @@
 //! ```text
 //! cargo bench -p weir-mcp-bench --bench mcp_vs_rmcp -- [--calls 10000] [--in-flight 1,16,256]
 //!     [--transports stdio,http] [--clients weir-smol,weir-tokio,rmcp]
-//!     [--stdio-server "<command line>"] [--url URL] [--alloc-calls 1000] [--warmup 200]
+//!     [--stdio-server "<command line>"] [--url URL] [--alloc-calls 1000] [--warmup 200] [--rounds 3]
 //! ```
 //!
 //! Without `--stdio-server` / `--url` the servers are this crate's
@@ -70,6 +70,7 @@ struct Options {
     url: Option<String>,
     alloc_calls: usize,
     warmup: usize,
+    rounds: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -82,6 +83,7 @@ fn options() -> Result<Options, String> {
         url: None,
         alloc_calls: 1_000,
         warmup: 200,
+        rounds: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -100,6 +102,7 @@ fn options() -> Result<Options, String> {
             "--calls" => o.calls = number(&value)?,
             "--alloc-calls" => o.alloc_calls = number(&value)?,
             "--warmup" => o.warmup = number(&value)?,
+            "--rounds" => o.rounds = number(&value)?,
             "--in-flight" => {
                 o.in_flight = value.split(',').map(number).collect::<Result<_, _>>()?
             }
@@ -115,8 +118,8 @@ fn options() -> Result<Options, String> {
             _ => return Err(format!("unknown option `{flag}`")),
         }
     }
-    if o.calls == 0 || o.in_flight.contains(&0) {
-        return Err("`--calls` and every `--in-flight` must be at least 1".into());
+    if o.calls == 0 || o.rounds == 0 || o.in_flight.contains(&0) {
+        return Err("`--calls`, `--rounds` and every `--in-flight` must be at least 1".into());
     }
     if let Some(t) = o.transports.iter().find(|t| *t != "stdio" && *t != "http") {
         return Err(format!("`--transports`: `{t}` is not stdio or http"));
@@ -158,25 +161,47 @@ fn main() -> ExitCode {
                 },
             },
         };
-        println!("\n## {transport}: {target}, {} calls per pass", o.calls);
+        println!(
+            "\n## {transport}: {target}, {} calls per pass, median of {} rounds",
+            o.calls, o.rounds
+        );
         println!(
             "{:>9}  {:<11} {:>9} {:>10} {:>10}  errors",
             "in flight", "client", "calls/s", "p50 ms", "p99 ms"
         );
         for &k in &o.in_flight {
-            let mut rows = Vec::new();
-            for &side in &o.clients {
-                match run(&tokio, side, &target, k, o.calls, o.warmup, false) {
-                    Ok((pass, _)) => {
-                        print_row(k, side, &pass);
-                        failed |= pass.errors > 0;
-                        rows.push(Row { side, pass });
-                    }
-                    Err(e) => {
-                        eprintln!("{k:>9}  {:<11} {e}", side.name());
-                        failed = true;
+            // Rounds interleave the clients, so a burst of load from
+            // elsewhere on the machine falls on all of them; each client's
+            // median round (by calls/s) is reported.
+            let mut by_side: Vec<Vec<Pass>> = o.clients.iter().map(|_| Vec::new()).collect();
+            for _ in 0..o.rounds {
+                for (i, &side) in o.clients.iter().enumerate() {
+                    match run(&tokio, side, &target, k, o.calls, o.warmup, false) {
+                        Ok((pass, _)) => {
+                            failed |= pass.errors > 0;
+                            by_side[i].push(pass);
+                        }
+                        Err(e) => {
+                            eprintln!("{k:>9}  {:<11} {e}", side.name());
+                            failed = true;
+                        }
                     }
                 }
+            }
+            let mut rows = Vec::new();
+            for (&side, mut passes) in o.clients.iter().zip(by_side) {
+                if passes.is_empty() {
+                    continue;
+                }
+                passes.sort_by(|a, b| a.calls_per_s().total_cmp(&b.calls_per_s()));
+                let spread = format!(
+                    "{:.0}..{:.0}",
+                    passes[0].calls_per_s(),
+                    passes[passes.len() - 1].calls_per_s()
+                );
+                let pass = passes.swap_remove(passes.len() / 2);
+                print_row(k, side, &pass, &spread);
+                rows.push(Row { side, pass });
             }
             print_ratios(k, &rows);
         }
@@ -270,7 +295,9 @@ async fn measure<R: Runtime, C: Caller>(
     warmup: usize,
     count: bool,
 ) -> Result<(Pass, Option<alloc::Counted>), String> {
-    let warm = load::drive(rt, caller, warmup, in_flight).await;
+    // At least two calls per worker: every worker's connection (HTTP) is
+    // open before the clock starts.
+    let warm = load::drive(rt, caller, warmup.max(2 * in_flight), in_flight).await;
     if let Some(e) = warm.first_error {
         return Err(format!("warming up: {e}"));
     }
@@ -282,13 +309,13 @@ async fn measure<R: Runtime, C: Caller>(
     Ok((pass, counted))
 }
 
-fn print_row(k: usize, side: Side, p: &Pass) {
+fn print_row(k: usize, side: Side, p: &Pass, spread: &str) {
     let errors = match &p.first_error {
         None => "none".to_owned(),
         Some(e) => format!("{} (first: {e})", p.errors),
     };
     println!(
-        "{k:>9}  {:<11} {:>9.0} {:>10.3} {:>10.3}  {errors}",
+        "{k:>9}  {:<11} {:>9.0} {:>10.3} {:>10.3}  {spread:>13}  {errors}",
         side.name(),
         p.calls_per_s(),
         p.percentile(0.50).as_secs_f64() * 1e3,
