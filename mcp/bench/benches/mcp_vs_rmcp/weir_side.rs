@@ -83,13 +83,12 @@ impl<R: ProcessRuntime + NetRuntime + Copy> Weir<R> {
     /// Closes the client and, for a process, waits until it is gone.
     pub async fn close(self) {
         self.caller.client.close();
-        if let Some(handle) = self.handle {
-            if !handle
+        if let Some(handle) = self.handle
+            && !handle
                 .wait_all_gone(&self.rt, Duration::from_secs(10))
                 .await
-            {
-                eprintln!("weir-mcp: the server process did not stop within 10 s");
-            }
+        {
+            eprintln!("weir-mcp: the server process did not stop within 10 s");
         }
     }
 }
