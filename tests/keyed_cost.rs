@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, ManualClock};
-use weir::rt::VirtualRuntime;
+use weir::limit::{Clock, ManualClock};
+use weir::test_util::VirtualRuntime;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 type Limiter = KeyedRateLimiter<u64, VirtualRuntime, ManualClock>;
 
@@ -209,7 +209,7 @@ proptest! {
                         *last = now;
                     }
                     model.retain(|_, (level, _)| *level < CAP);
-                    let got = l.try_acquire_n(&u64::from(key), n);
+                    let got = l.try_acquire_many(&u64::from(key), n);
                     let known = model.contains_key(&key);
                     if !known && n > 0 && model.len() >= MAX {
                         prop_assert_eq!(got, Err(KeyedError::KeyLimitReached { max_keys: MAX }));

@@ -2,15 +2,15 @@
 
 use core::fmt;
 
-/// Why [`Semaphore::acquire`](super::Semaphore::acquire) (or its owned
-/// twin) gave no permits.
+/// Why [`Semaphore::acquire`](super::Semaphore::acquire) (or
+/// `acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
-/// use weir_core::sync::{AcquireError, Semaphore};
+/// use weir_core::{Semaphore, sync::AcquireError};
 ///
 /// let sem = Semaphore::new(1);
 /// sem.close();
-/// let err = futures_lite::future::block_on(sem.acquire(1)).unwrap_err();
+/// let err = futures_lite::future::block_on(sem.acquire()).unwrap_err();
 /// assert_eq!(err, AcquireError::Closed);
 /// assert_eq!(err.to_string(), "semaphore closed");
 /// ```
@@ -32,10 +32,10 @@ pub enum AcquireError {
     /// [module docs](crate::sync) for the rule.
     ///
     /// ```
-    /// use weir_core::sync::{AcquireError, Semaphore};
+    /// use weir_core::{Semaphore, sync::AcquireError};
     ///
     /// let sem = Semaphore::new(2);
-    /// let err = futures_lite::future::block_on(sem.acquire(3)).unwrap_err();
+    /// let err = futures_lite::future::block_on(sem.acquire_many(3)).unwrap_err();
     /// assert_eq!(err, AcquireError::ExceedsTotal { requested: 3, total: 2 });
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
@@ -65,15 +65,15 @@ impl fmt::Display for AcquireError {
 
 impl std::error::Error for AcquireError {}
 
-/// Why [`Semaphore::try_acquire`](super::Semaphore::try_acquire) gave no
-/// permits.
+/// Why [`Semaphore::try_acquire`](super::Semaphore::try_acquire) (or
+/// `try_acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
-/// use weir_core::sync::{Semaphore, TryAcquireError};
+/// use weir_core::{Semaphore, sync::TryAcquireError};
 ///
 /// let sem = Semaphore::new(1);
-/// let _held = sem.try_acquire(1).unwrap();
-/// assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::NoPermits);
+/// let _held = sem.try_acquire().unwrap();
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -92,11 +92,11 @@ pub enum TryAcquireError {
     /// they will not be free later either (unless permits are added).
     ///
     /// ```
-    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    /// use weir_core::{Semaphore, sync::TryAcquireError};
     ///
     /// let sem = Semaphore::new(2);
     /// assert_eq!(
-    ///     sem.try_acquire(3).unwrap_err(),
+    ///     sem.try_acquire_many(3).unwrap_err(),
     ///     TryAcquireError::ExceedsTotal { requested: 3, total: 2 }
     /// );
     /// ```
@@ -133,7 +133,7 @@ impl std::error::Error for TryAcquireError {}
 /// added.
 ///
 /// ```
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Semaphore::new(Semaphore::MAX_PERMITS);
 /// let err = sem.add_permits(1).unwrap_err();
@@ -149,7 +149,7 @@ impl PermitOverflow {
     /// The number of permits that was not added.
     ///
     /// ```
-    /// # use weir_core::sync::Semaphore;
+    /// # use weir_core::Semaphore;
     /// let sem = Semaphore::new(Semaphore::MAX_PERMITS - 1);
     /// assert_eq!(sem.add_permits(2).unwrap_err().rejected(), 2);
     /// ```

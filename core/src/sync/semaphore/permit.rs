@@ -9,11 +9,11 @@ use super::Semaphore;
 /// Permits borrowed from a [`Semaphore`]; released when dropped.
 ///
 /// ```
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Semaphore::new(3);
 /// {
-///     let permit = sem.try_acquire(2).unwrap();
+///     let permit = sem.try_acquire_many(2).unwrap();
 ///     assert_eq!(permit.num_permits(), 2);
 ///     assert_eq!(sem.available_permits(), 1);
 /// }
@@ -33,8 +33,8 @@ impl<'a> Permit<'a> {
     /// How many permits this guard holds.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(5);
-    /// assert_eq!(sem.try_acquire(4).unwrap().num_permits(), 4);
+    /// let sem = weir_core::Semaphore::new(5);
+    /// assert_eq!(sem.try_acquire_many(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
         self.n
@@ -43,8 +43,8 @@ impl<'a> Permit<'a> {
     /// The semaphore these permits came from.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(1);
-    /// let p = sem.try_acquire(1).unwrap();
+    /// let sem = weir_core::Semaphore::new(1);
+    /// let p = sem.try_acquire().unwrap();
     /// assert!(std::ptr::eq(p.semaphore(), &sem));
     /// ```
     pub fn semaphore(&self) -> &'a Semaphore {
@@ -57,8 +57,8 @@ impl<'a> Permit<'a> {
     /// [`AcquireError::ExceedsTotal`](super::AcquireError::ExceedsTotal).
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(2);
-    /// sem.try_acquire(1).unwrap().forget();
+    /// let sem = weir_core::Semaphore::new(2);
+    /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
@@ -73,13 +73,13 @@ impl<'a> Permit<'a> {
     /// Hands `other` back untouched when it belongs to another semaphore.
     ///
     /// ```
-    /// let other = weir_core::sync::Semaphore::new(1);
-    /// let sem = weir_core::sync::Semaphore::new(3);
-    /// let mut a = sem.try_acquire(1).unwrap();
-    /// a.merge(sem.try_acquire(2).unwrap()).unwrap();
+    /// let other = weir_core::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(3);
+    /// let mut a = sem.try_acquire().unwrap();
+    /// a.merge(sem.try_acquire_many(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
     ///
-    /// let b = other.try_acquire(1).unwrap();
+    /// let b = other.try_acquire().unwrap();
     /// assert_eq!(a.merge(b).unwrap_err().num_permits(), 1);
     /// ```
     pub fn merge(&mut self, mut other: Permit<'a>) -> Result<(), Permit<'a>> {
@@ -94,8 +94,8 @@ impl<'a> Permit<'a> {
     /// changes) when this guard holds fewer than `n`.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(3);
-    /// let mut a = sem.try_acquire(3).unwrap();
+    /// let sem = weir_core::Semaphore::new(3);
+    /// let mut a = sem.try_acquire_many(3).unwrap();
     /// let b = a.split(1).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
     /// assert!(a.split(5).is_none());
@@ -123,10 +123,10 @@ impl fmt::Debug for Permit<'_> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Arc::new(Semaphore::new(1));
-/// let permit = sem.clone().try_acquire_owned(1).unwrap();
+/// let permit = sem.clone().try_acquire_owned().unwrap();
 /// let t = std::thread::spawn(move || drop(permit));
 /// t.join().unwrap();
 /// assert_eq!(sem.available_permits(), 1);
@@ -146,8 +146,8 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(5));
-    /// assert_eq!(sem.try_acquire_owned(4).unwrap().num_permits(), 4);
+    /// let sem = Arc::new(weir_core::Semaphore::new(5));
+    /// assert_eq!(sem.try_acquire_many_owned(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
         self.n
@@ -157,8 +157,8 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
-    /// let p = sem.clone().try_acquire_owned(1).unwrap();
+    /// let sem = Arc::new(weir_core::Semaphore::new(1));
+    /// let p = sem.clone().try_acquire_owned().unwrap();
     /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
     /// ```
     pub fn semaphore(&self) -> &Arc<Semaphore> {
@@ -170,8 +170,8 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(2));
-    /// sem.clone().try_acquire_owned(1).unwrap().forget();
+    /// let sem = Arc::new(weir_core::Semaphore::new(2));
+    /// sem.clone().try_acquire_owned().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
@@ -187,9 +187,9 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
-    /// let mut a = sem.clone().try_acquire_owned(1).unwrap();
-    /// a.merge(sem.clone().try_acquire_owned(2).unwrap()).unwrap();
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
+    /// let mut a = sem.clone().try_acquire_owned().unwrap();
+    /// a.merge(sem.clone().try_acquire_many_owned(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
     /// ```
     pub fn merge(&mut self, mut other: OwnedPermit) -> Result<(), OwnedPermit> {
@@ -205,8 +205,8 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
-    /// let mut a = sem.clone().try_acquire_owned(3).unwrap();
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
+    /// let mut a = sem.clone().try_acquire_many_owned(3).unwrap();
     /// let b = a.split(2).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (1, 2));
     /// ```
