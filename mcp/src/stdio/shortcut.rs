@@ -10,11 +10,9 @@ use std::ffi::OsStr;
 use std::time::Duration;
 
 use weir_core::io::{Command, ProcessRuntime};
-use weir_core::limit::rate::Clock;
-use weir_core::limit::{Bulkhead, RateLimiter};
+use weir_core::limit::Clock;
 use weir_core::policy::{BreakerLayer, BulkheadLayer, Identity, Layer, RateLimitLayer, Stack};
-use weir_core::resilience::{CircuitBreaker, Retry};
-use weir_core::rt::Runtime;
+use weir_core::{Bulkhead, CircuitBreaker, RateLimiter, Retry, Runtime};
 
 use super::{Stdio, StdioHandle};
 use crate::builder::ClientBuilder;

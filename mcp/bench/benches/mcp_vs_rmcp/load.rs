@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
 
 /// One client under test: a call of the echo tool that returns the reply's
 /// text, or why there was none.

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use load::{Caller, Pass};
 use rmcp_side::Rmcp;
 use servers::{HttpEcho, Target};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
 use weir_side::Weir;
 
 #[global_allocator]

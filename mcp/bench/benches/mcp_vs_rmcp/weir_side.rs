@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use weir_core::io::{NetRuntime, ProcessRuntime, process::Command};
+use weir_core::io::{Command, NetRuntime, ProcessRuntime};
 use weir_mcp::Client;
 use weir_mcp::http::StreamableHttpBuilder;
 use weir_mcp::stdio::{Stdio, StdioHandle};
