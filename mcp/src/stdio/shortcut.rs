@@ -85,7 +85,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::test_util::VirtualRuntime;
     /// let b = weir_mcp::Client::<VirtualRuntime>::stdio("my-server", ["--quiet"])
     ///     .configure(|b| b.max_restarts(Some(3)).trust_annotations(true));
     /// # drop(b);
@@ -106,7 +106,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0])
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0])
     ///     .env("LOG_LEVEL", "warn");
     /// # drop(b);
     /// # }
@@ -121,7 +121,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::stdio("my-server", [""; 0]).rate_limit(l);
     /// # drop(b);
@@ -138,7 +138,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let br = weir_core::CircuitBreaker::builder().build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::stdio("my-server", [""; 0]).breaker(br);
     /// # drop(b);
@@ -155,7 +155,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).max_queued(64).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::stdio("my-server", [""; 0]).bulkhead(bh);
     /// # drop(b);
@@ -172,7 +172,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0]).one_at_a_time();
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0]).one_at_a_time();
     /// # drop(b);
     /// # }
     /// ```
@@ -186,7 +186,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let r = weir_core::Retry::exponential(Duration::from_millis(50)).max_attempts(4).build().unwrap();
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0]).retry(r);
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0]).retry(r);
     /// # drop(b);
     /// # }
     /// ```
@@ -200,7 +200,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0])
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0])
     ///     .timeout(Duration::from_secs(30));
     /// # drop(b);
     /// # }
@@ -216,7 +216,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0])
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0])
     ///     .idle_timeout(Duration::from_secs(10));
     /// # drop(b);
     /// # }
@@ -230,7 +230,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0])
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0])
     ///     .protocol(weir_mcp::ProtocolMode::Legacy);
     /// # drop(b);
     /// # }
@@ -243,7 +243,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::<weir_core::rt::VirtualRuntime>::stdio("my-server", [""; 0])
+    /// let b = weir_mcp::Client::<weir_core::test_util::VirtualRuntime>::stdio("my-server", [""; 0])
     ///     .handler(weir_mcp::handler::NoHandler);
     /// # drop(b);
     /// # }
