@@ -342,7 +342,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     }
 
     /// The idle timeout: a call with no response and no progress for this
-    /// long is cancelled. `None` turns it off. Default
+    /// long is cancelled. A `Duration` or `Some(..)` sets it, `None` turns it off. Default
     /// [`DEFAULT_IDLE_TIMEOUT`].
     ///
     /// ```
@@ -352,13 +352,13 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
-        self.config.idle_timeout = idle;
+    pub fn idle_timeout(mut self, idle: impl Into<Option<Duration>>) -> Self {
+        self.config.idle_timeout = idle.into();
         self
     }
 
-    /// The hard total of a call, retries and input rounds included. `None`
-    /// turns it off. Default [`DEFAULT_TOTAL_TIMEOUT`].
+    /// The hard total of a call, retries and input rounds included. A
+    /// `Duration` or `Some(..)` sets it, `None` turns it off. Default [`DEFAULT_TOTAL_TIMEOUT`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -367,8 +367,8 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn timeout(mut self, total: Option<Duration>) -> Self {
-        self.config.total_timeout = total;
+    pub fn timeout(mut self, total: impl Into<Option<Duration>>) -> Self {
+        self.config.total_timeout = total.into();
         self
     }
 

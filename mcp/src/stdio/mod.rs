@@ -55,7 +55,10 @@ mod handle;
 mod supervisor;
 mod transport;
 
+mod shortcut;
+
 pub use handle::{StderrCallback, StdioHandle};
+pub use shortcut::StdioClientBuilder;
 pub use transport::{StdioSink, StdioSource, StdioTransport};
 
 use core::fmt;
