@@ -23,7 +23,7 @@ use criterion::{
 };
 use governor::{Quota, RateLimiter as Governor};
 use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::StdClock;
+use weir::rt::StdClock;
 
 const SIZES: [u64; 3] = [10_000, 100_000, 1_000_000];
 const HOUR: Duration = Duration::from_secs(3600);

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter as Governor};
 use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::{CoarseClock, RateLimiter, StdClock};
+use weir::limit::rate::RateLimiter;
+use weir::rt::{CoarseClock, StdClock};
 
 const KEYS: u64 = 10_000;
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use proptest::prelude::*;
 use weir::Rule;
 use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, ManualClock, RateLimited};
+use weir::limit::rate::RateLimited;
 use weir::rt::VirtualRuntime;
+use weir::rt::{Clock, ManualClock};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, ManualClock};
 use weir::rt::VirtualRuntime;
+use weir::rt::{Clock, ManualClock};
 
 type Limiter = KeyedRateLimiter<u64, VirtualRuntime, ManualClock>;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use weir::alloc_count::{self, CountingAllocator};
 use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::ManualClock;
+use weir::rt::ManualClock;
 use weir::rt::VirtualRuntime;
 
 /// Bytes allocated minus bytes freed by the current thread.

@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use futures_lite::future;
 use proptest::prelude::*;
-use weir::limit::rate::{Clock, ManualClock, RateLimited, RateLimiter, TryAcquireError};
+use weir::limit::rate::{RateLimited, RateLimiter, TryAcquireError};
 use weir::rt::VirtualRuntime;
+use weir::rt::{Clock, ManualClock};
 use weir::{Rule, Runtime};
 
 const MS: Duration = Duration::from_millis(1);
@@ -496,7 +497,7 @@ on_every_runtime!(acquire_paces_on_a_real_timer);
 #[cfg(target_os = "linux")]
 #[test]
 fn coarse_clock_never_admits_more_than_real_time_allows() {
-    use weir::limit::rate::CoarseClock;
+    use weir::rt::CoarseClock;
     let clock = CoarseClock::new().expect("Linux has CLOCK_MONOTONIC_COARSE");
     let limiter = RateLimiter::builder()
         .rate(1000, Duration::from_secs(1))

@@ -110,12 +110,12 @@ pub use retry::RetryLayer;
 pub use timeout::TimeoutLayer;
 
 use crate::cancel::CancellationToken;
-use crate::limit::rate::Clock;
 use crate::limit::{Bulkhead, RateLimiter};
 use crate::obs::Name;
 use crate::obs::policy::PolicyObs;
 use crate::obs::timeout::TimeoutObs;
 use crate::resilience::{CircuitBreaker, Hedge, Retry};
+use crate::rt::Clock;
 use crate::rt::Runtime;
 
 /// A pipeline of layers around a call; see the [module docs](self).

@@ -14,8 +14,15 @@ use core::future::Future;
 use std::any::Any;
 use std::time::{Duration, Instant};
 
+mod clock;
 #[cfg(feature = "test-util")]
 mod virtual_time;
+
+#[cfg(target_os = "linux")]
+pub use clock::CoarseClock;
+#[cfg(feature = "test-util")]
+pub use clock::ManualClock;
+pub use clock::{Clock, StdClock};
 #[cfg(feature = "test-util")]
 pub use virtual_time::{Idle, VirtualRuntime, VirtualSleep, VirtualTask};
 

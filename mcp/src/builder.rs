@@ -4,10 +4,10 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::limit::rate::Clock;
 use weir_core::limit::{Bulkhead, RateLimiter};
 use weir_core::policy::{BreakerLayer, BulkheadLayer, Identity, Policy, RateLimitLayer, Stack};
 use weir_core::resilience::{CircuitBreaker, Retry};
+use weir_core::rt::Clock;
 use weir_core::rt::Runtime;
 
 use crate::client::{Client, DynConnect, IdempotentRule, ProtocolMode};

@@ -101,9 +101,10 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
 use super::rate::gcra::{Params, State};
-use super::rate::{Clock, InsufficientCapacity, MAX_NOW_NS, RateLimited};
+use super::rate::{InsufficientCapacity, MAX_NOW_NS, RateLimited};
 use crate::loom::sync::Mutex;
 use crate::obs::rate::RateObs;
+use crate::rt::Clock;
 use crate::rt::Runtime;
 
 mod builder;

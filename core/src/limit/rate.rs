@@ -87,7 +87,6 @@ use crate::rt::Runtime;
 
 mod acquire;
 mod builder;
-mod clock;
 mod error;
 pub(crate) mod gcra;
 
@@ -98,11 +97,16 @@ pub mod fuzz;
 pub use acquire::{Acquire, AcquireN};
 pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
+// The clocks moved to `rt` (where they belong: a clock is a property of where
+// code runs); their old path here keeps working.
 #[cfg(target_os = "linux")]
-pub use clock::CoarseClock;
+#[doc(no_inline)]
+pub use crate::rt::CoarseClock;
 #[cfg(feature = "test-util")]
-pub use clock::ManualClock;
-pub use clock::{Clock, StdClock};
+#[doc(no_inline)]
+pub use crate::rt::ManualClock;
+#[doc(no_inline)]
+pub use crate::rt::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
 
 use gcra::{Params, State};

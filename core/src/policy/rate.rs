@@ -4,8 +4,8 @@ use core::future::Future;
 
 use super::{Error, Layer};
 use crate::limit::RateLimiter;
-use crate::limit::rate::Clock;
 use crate::obs;
+use crate::rt::Clock;
 use crate::rt::Runtime;
 
 /// What the rate-limit layer does with a call that does not conform now.

@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use tower_layer::Layer;
 use weir_core::limit::KeyedRateLimiter;
-use weir_core::limit::rate::Clock;
+use weir_core::rt::Clock;
 use weir_core::rt::Runtime;
 
 use super::KeyedRateLimitService;

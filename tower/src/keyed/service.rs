@@ -6,8 +6,8 @@ use core::task::{Context, Poll};
 use tower_service::Service;
 use weir_core::limit::KeyedRateLimiter;
 use weir_core::limit::keyed::KeyedError;
-use weir_core::limit::rate::Clock;
 use weir_core::policy::Error;
+use weir_core::rt::Clock;
 use weir_core::rt::Runtime;
 
 use super::ResponseFuture;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use tower_layer::Layer;
 use weir_core::limit::RateLimiter;
-use weir_core::limit::rate::Clock;
 use weir_core::policy::RateMode;
+use weir_core::rt::Clock;
 use weir_core::rt::Runtime;
 
 use super::RateLimitService;

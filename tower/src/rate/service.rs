@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use tower_service::Service;
 use weir_core::limit::RateLimiter;
-use weir_core::limit::rate::{Acquire, Clock};
+use weir_core::limit::rate::Acquire;
 use weir_core::policy::{Error, RateMode};
+use weir_core::rt::Clock;
 use weir_core::rt::Runtime;
 
 use super::ResponseFuture;

@@ -12,9 +12,10 @@ use dashmap::DashMap;
 use super::expiry::Expiry;
 use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
 use crate::error::{ConfigError, Rule};
-use crate::limit::rate::{Clock, Config};
+use crate::limit::rate::Config;
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, rate::RateObs};
+use crate::rt::Clock;
 use crate::rt::Runtime;
 
 /// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
@@ -222,7 +223,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::StdClock;
+    /// use weir_core::rt::StdClock;
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).build_with_clock(rt, StdClock)?;

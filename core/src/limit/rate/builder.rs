@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::RateLimiter;
-use super::clock::Clock;
 use super::gcra::{MAX_TOLERANCE_NS, Params};
 use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, rate::RateObs};
+use crate::rt::Clock;
 use crate::rt::Runtime;
 
 const COMPONENT: &str = "RateLimiter";
@@ -232,7 +232,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::{RateLimiter, StdClock};
+    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::rt::StdClock;
     /// # #[cfg(feature = "test-util")] {
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder()
