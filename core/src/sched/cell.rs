@@ -1,6 +1,8 @@
 //! One submitted job: its future, its result slot and the wakers of the two
 //! sides (the running task and the handle), in one allocation.
 //!
+//! The cell knows the scheduler only through the [`Schedule`] contract.
+//!
 //! Lock order: the scheduler's state lock may be held while a cell's lock is
 //! taken, never the other way round.
 
@@ -13,32 +15,12 @@ use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use super::shared::{Outcome, Shared};
-use super::{Priority, Status, TaskError, TaskId};
+use super::error::TaskError;
+use super::priority::{Priority, TaskId};
+use super::schedule::{Outcome, Queued, Schedule};
+use super::status::Status;
 use crate::loom::sync::Mutex;
 use crate::rt::{JoinHandle, Runtime};
-
-/// What the scheduler sees of a job, whatever its future's type.
-pub(crate) trait Queued<R>: Send + Sync + 'static {
-    fn id(&self) -> TaskId;
-    fn name(&self) -> Option<&Cow<'static, str>>;
-    fn priority(&self) -> Priority;
-    fn deadline(&self) -> Option<Instant>;
-    /// Whether the job still waits to start (delayed or pending).
-    fn is_waiting(&self) -> bool;
-    /// Delayed -> Pending; false when the job left Delayed already.
-    fn make_ready(&self) -> bool;
-    /// Pending -> Running; false when the job left Pending already.
-    fn claim(&self) -> bool;
-    /// Starts the future of a claimed job on the runtime.
-    fn spawn(self: Arc<Self>, shared: Arc<Shared<R>>, slot: usize);
-    /// Ends a job that never started with `err`; `None` if it was not
-    /// waiting any more, else the status it left and the handle's waker.
-    fn finish_unstarted(&self, err: TaskError) -> Option<(Status, Option<Waker>)>;
-    /// Asks a running job to drop its future and end with `err`; false if
-    /// it was not running.
-    fn abort(&self, err: TaskError) -> bool;
-}
 
 /// The typed side, seen by the job's handle.
 pub(crate) trait Completion<T>: Send + Sync {
@@ -49,12 +31,12 @@ pub(crate) trait Completion<T>: Send + Sync {
     fn name(&self) -> Option<&str>;
 }
 
-pub(crate) struct JobCell<F: Future, R: Runtime> {
+pub(crate) struct JobCell<F: Future, S: Schedule> {
     id: TaskId,
     priority: Priority,
     deadline: Option<Instant>,
     name: Option<Cow<'static, str>>,
-    shared: Weak<Shared<R>>,
+    scheduler: Weak<S>,
     inner: Mutex<CellState<F>>,
 }
 
@@ -69,11 +51,11 @@ pub(crate) struct CellState<F: Future> {
     run_waker: Option<Waker>,
 }
 
-impl<F, R> JobCell<F, R>
+impl<F, S> JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -82,7 +64,7 @@ where
         priority: Priority,
         deadline: Option<Instant>,
         name: Option<Cow<'static, str>>,
-        shared: Weak<Shared<R>>,
+        scheduler: Weak<S>,
         status: Status,
     ) -> Self {
         JobCell {
@@ -90,7 +72,7 @@ where
             priority,
             deadline,
             name,
-            shared,
+            scheduler,
             inner: Mutex::new(CellState {
                 status,
                 future: Some(future),
@@ -143,11 +125,11 @@ fn status_of<T>(result: &Result<T, TaskError>) -> Status {
     }
 }
 
-impl<F, R> Queued<R> for JobCell<F, R>
+impl<F, S> Queued<S> for JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     fn id(&self) -> TaskId {
         self.id
@@ -189,13 +171,13 @@ where
         }
     }
 
-    fn spawn(self: Arc<Self>, shared: Arc<Shared<R>>, slot: usize) {
+    fn spawn(self: Arc<Self>, scheduler: Arc<S>, slot: usize) {
         let future = self.inner.lock().future.take();
-        let rt = shared.rt.clone();
+        let rt = scheduler.runtime().clone();
         rt.spawn(Run {
             future,
             cell: self,
-            shared,
+            scheduler,
             slot,
             done: false,
         })
@@ -248,11 +230,11 @@ impl TaskError {
     }
 }
 
-impl<F, R> Completion<F::Output> for JobCell<F, R>
+impl<F, S> Completion<F::Output> for JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let mut st = self.inner.lock();
@@ -270,8 +252,8 @@ where
     }
 
     fn cancel(&self) {
-        if let Some(shared) = self.shared.upgrade() {
-            if shared.cancel_waiting(self) {
+        if let Some(scheduler) = self.scheduler.upgrade() {
+            if scheduler.cancel_waiting(self) {
                 return;
             }
         }
@@ -295,16 +277,16 @@ pin_project! {
     /// The task the runtime runs for a started job: polls the job's future,
     /// catches its panic, honours an abort, and tells the scheduler when it
     /// ends.
-    struct Run<F: Future, R: Runtime> {
+    struct Run<F: Future, S: Schedule> {
         #[pin]
         future: Option<F>,
-        cell: Arc<JobCell<F, R>>,
-        shared: Arc<Shared<R>>,
+        cell: Arc<JobCell<F, S>>,
+        scheduler: Arc<S>,
         slot: usize,
         done: bool,
     }
 
-    impl<F: Future, R: Runtime> PinnedDrop for Run<F, R> {
+    impl<F: Future, S: Schedule> PinnedDrop for Run<F, S> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done {
@@ -312,32 +294,32 @@ pin_project! {
                 // job did not finish, and starting others would be futile.
                 let mut future = this.future;
                 let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
-                this.cell.finish_dropped(this.shared, *this.slot);
+                this.cell.finish_dropped(this.scheduler, *this.slot);
             }
         }
     }
 }
 
-impl<F: Future, R: Runtime> JobCell<F, R> {
-    fn finish_dropped(&self, shared: &Arc<Shared<R>>, slot: usize) {
+impl<F: Future, S: Schedule> JobCell<F, S> {
+    fn finish_dropped(&self, scheduler: &Arc<S>, slot: usize) {
         let waker = {
             let mut st = self.inner.lock();
             st.status = Status::Shutdown;
             st.result = Some(Err(TaskError::Shutdown));
             st.handle_waker.take()
         };
-        shared.on_finish(slot, Outcome::Cancelled, false);
+        scheduler.release(slot, Outcome::Cancelled, false);
         if let Some(w) = waker {
             w.wake();
         }
     }
 }
 
-impl<F, R> Future for Run<F, R>
+impl<F, S> Future for Run<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     type Output = ();
 
@@ -389,7 +371,7 @@ where
         };
         *this.done = true;
         let (outcome, waker) = this.cell.finish(result);
-        this.shared.on_finish(*this.slot, outcome, true);
+        this.scheduler.release(*this.slot, outcome, true);
         if let Some(w) = waker {
             w.wake();
         }
@@ -397,7 +379,7 @@ where
     }
 }
 
-impl<F: Future, R: Runtime> JobCell<F, R> {
+impl<F: Future, S: Schedule> JobCell<F, S> {
     /// The job's settings, to rebuild a rejected job.
     pub(crate) fn into_parts(self) -> (Priority, Option<Instant>, Option<Cow<'static, str>>) {
         (self.priority, self.deadline, self.name)
