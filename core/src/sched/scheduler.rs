@@ -257,7 +257,8 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     pub async fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
         let aborted = self.shared.close(mode == Shutdown::Abort);
-        self.obs.shutting_down(mode, aborted.len());
+        self.obs
+            .shutting_down(mode == Shutdown::Abort, aborted.len());
         // After the close, so that a periodic job that sees the token finds
         // the scheduler closed too.
         self.closing.cancel();
