@@ -42,7 +42,8 @@ pub(crate) struct JobCell<F: Future, S: Schedule> {
 
 pub(crate) struct CellState<F: Future> {
     status: Status,
-    /// Present from submission until the job is spawned (or never runs).
+    /// Present from submission until the job's task first polls (or the
+    /// job never runs).
     future: Option<F>,
     result: Option<Result<F::Output, TaskError>>,
     /// Set when a running job must stop; the running task reads it.
@@ -172,10 +173,11 @@ where
     }
 
     fn spawn(self: Arc<Self>, scheduler: Arc<S>, slot: usize) {
-        let future = self.inner.lock().future.take();
         let rt = scheduler.runtime().clone();
+        // The task takes the future out of the cell at its first poll, under
+        // the lock it takes then anyway (for the abort flag).
         rt.spawn(Run {
-            future,
+            future: None,
             cell: self,
             scheduler,
             slot,
@@ -302,12 +304,14 @@ pin_project! {
 
 impl<F: Future, S: Schedule> JobCell<F, S> {
     fn finish_dropped(&self, scheduler: &Arc<S>, slot: usize) {
-        let waker = {
+        let (waker, unpolled) = {
             let mut st = self.inner.lock();
             st.status = Status::Shutdown;
             st.result = Some(Err(TaskError::Shutdown));
-            st.handle_waker.take()
+            (st.handle_waker.take(), st.future.take())
         };
+        // A task dropped before its first poll leaves the future in the cell.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unpolled)));
         scheduler.release(slot, Outcome::Cancelled, false);
         if let Some(w) = waker {
             w.wake();
@@ -331,7 +335,14 @@ where
         // The abort flag is checked before every poll; the waker is stored
         // only when the future is about to wait, under the same lock as a
         // second check, so an abort between the two is never missed.
-        let mut abort = this.cell.inner.lock().abort.take();
+        let mut abort = {
+            let mut st = this.cell.inner.lock();
+            if this.future.is_none() {
+                // The first poll: the future moves from the cell into the task.
+                this.future.set(st.future.take());
+            }
+            st.abort.take()
+        };
         let result = loop {
             if let Some(err) = abort {
                 let mut future = this.future.as_mut();

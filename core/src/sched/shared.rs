@@ -273,13 +273,11 @@ impl<R: Runtime> Shared<R> {
         let seq = st.next_seq;
         st.next_seq += 1;
         let mut earliest = None;
+        // The entry takes the reference; only a deadline needs a second one.
+        let timed = deadline.map(|d| (d, job.clone()));
         if let Some(at) = start_at {
             st.delayed_count += 1;
-            st.delayed.push(TimedEntry {
-                at,
-                seq,
-                job: job.clone(),
-            });
+            st.delayed.push(TimedEntry { at, seq, job });
             earliest = Some(at);
         } else {
             let ready_at = now.unwrap_or_else(|| self.rt.now());
@@ -288,18 +286,19 @@ impl<R: Runtime> Shared<R> {
                     return Admit::Expired(self.expire(st, &job));
                 }
             }
+            let priority = job.priority();
             st.ready.push(
-                job.priority(),
+                priority,
                 seq,
                 ReadyEntry {
-                    priority: job.priority(),
+                    priority,
                     seq,
                     ready_at,
-                    job: job.clone(),
+                    job,
                 },
             );
         }
-        if let Some(d) = deadline {
+        if let Some((d, job)) = timed {
             st.deadlines.push(TimedEntry { at: d, seq, job });
             earliest = Some(earliest.map_or(d, |e: Instant| e.min(d)));
         }
