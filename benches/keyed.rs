@@ -86,7 +86,7 @@ fn check_existing_keys(c: &mut Criterion) {
             .rate(1_000_000, HOUR)
             .build_with_clock(weir::Smol, StdClock)
             .unwrap();
-        (0..n).for_each(|k| weir.try_acquire_n(&k, 500_000).unwrap());
+        (0..n).for_each(|k| weir.try_acquire_many(&k, 500_000).unwrap());
         let mut k = 0;
         g.bench_with_input(BenchmarkId::new("weir", n), &n, |b, &n| {
             b.iter(|| {

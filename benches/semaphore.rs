@@ -44,7 +44,7 @@ fn uncontended(c: &mut Criterion) {
         ("weir_barging", Fairness::Barging),
     ] {
         let sem = weir_sem(fairness, 1);
-        g.bench_function(name, |b| b.iter(|| drop(black_box(now(sem.acquire(1))))));
+        g.bench_function(name, |b| b.iter(|| drop(black_box(now(sem.acquire())))));
     }
     let sem = tokio::sync::Semaphore::new(1);
     g.bench_function("tokio", |b| b.iter(|| drop(black_box(now(sem.acquire())))));
@@ -95,7 +95,7 @@ fn contended(c: &mut Criterion) {
                 two_threads(iters, Arc::new(weir_sem(fairness, 1)), |s, n| {
                     futures_lite::future::block_on(async {
                         for _ in 0..n {
-                            drop(black_box(s.acquire(1).await.unwrap()));
+                            drop(black_box(s.acquire().await.unwrap()));
                         }
                     })
                 })

@@ -85,12 +85,12 @@ fn lifo_serves_newest_first() {
 #[test]
 fn queue_is_counted_in_permits_and_fifo_refuses_the_newcomer() {
     let b = bulkhead(2, 3, Duration::MAX, QueueOrder::Fifo);
-    let _held = b.try_acquire_n(2).unwrap();
-    let mut two = Box::pin(b.acquire_n(2));
+    let _held = b.try_acquire_many(2).unwrap();
+    let mut two = Box::pin(b.acquire_many(2));
     assert!(poll(&mut two).is_pending());
     // Two places taken of three: another two do not fit, one does.
     assert_eq!(
-        refused(&mut Box::pin(b.acquire_n(2))),
+        refused(&mut Box::pin(b.acquire_many(2))),
         Some(BulkheadError::QueueFull)
     );
     let mut one = Box::pin(b.acquire());
@@ -109,7 +109,7 @@ fn queue_is_counted_in_permits_and_fifo_refuses_the_newcomer() {
 #[test]
 fn lifo_full_queue_pushes_out_the_oldest() {
     let b = bulkhead(3, 2, Duration::MAX, QueueOrder::Lifo);
-    let held = b.try_acquire_n(3).unwrap();
+    let held = b.try_acquire_many(3).unwrap();
     let mut a = Box::pin(b.acquire());
     let mut c = Box::pin(b.acquire());
     assert!(poll(&mut a).is_pending());
@@ -121,7 +121,7 @@ fn lifo_full_queue_pushes_out_the_oldest() {
     assert_eq!(b.stats().rejected_queue_full, 1);
     // A request larger than the whole queue is refused and evicts nobody.
     assert_eq!(
-        refused(&mut Box::pin(b.acquire_n(3))),
+        refused(&mut Box::pin(b.acquire_many(3))),
         Some(BulkheadError::QueueFull)
     );
     assert_eq!(b.stats().queued_waiters, 2);
@@ -134,9 +134,9 @@ fn lifo_full_queue_pushes_out_the_oldest() {
 fn fifo_never_lets_a_newcomer_overtake_but_lifo_does() {
     for (order, newcomer_admitted) in [(QueueOrder::Fifo, false), (QueueOrder::Lifo, true)] {
         let b = bulkhead(3, 10, Duration::MAX, order);
-        let _held = b.try_acquire_n(2).unwrap();
+        let _held = b.try_acquire_many(2).unwrap();
         // Needs 2 with 1 free: waits at the head.
-        let mut big = Box::pin(b.acquire_n(2));
+        let mut big = Box::pin(b.acquire_many(2));
         assert!(poll(&mut big).is_pending());
         assert_eq!(b.try_acquire().is_ok(), newcomer_admitted, "{order:?}");
         let mut small = Box::pin(b.acquire());
@@ -147,8 +147,8 @@ fn fifo_never_lets_a_newcomer_overtake_but_lifo_does() {
 #[test]
 fn head_of_line_blocks_smaller_waiters_under_fifo() {
     let b = bulkhead(3, 10, Duration::MAX, QueueOrder::Fifo);
-    let held = b.try_acquire_n(3).unwrap();
-    let mut big = Box::pin(b.acquire_n(3));
+    let held = b.try_acquire_many(3).unwrap();
+    let mut big = Box::pin(b.acquire_many(3));
     let mut small = Box::pin(b.acquire());
     assert!(poll(&mut big).is_pending());
     assert!(poll(&mut small).is_pending());

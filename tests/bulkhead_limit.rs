@@ -37,7 +37,7 @@ async fn lowered_limit_refuses_the_waiter_that_no_longer_fits<R: Runtime>(rt: R)
                 .unwrap(),
         ));
         let mut held: Vec<_> = (0..4).map(|_| b.try_acquire().unwrap()).collect();
-        let mut big = Box::pin(b.acquire_n(4));
+        let mut big = Box::pin(b.acquire_many(4));
         let mut first = Box::pin(b.acquire());
         let mut second = Box::pin(b.acquire());
         assert!(poll_once(&mut big).await.is_none(), "{order:?}");
@@ -107,12 +107,12 @@ fn lowered_limit_refuses_at_that_instant_not_at_max_wait() {
             .build(rt.clone())
             .unwrap();
         rt.block_on(async {
-            let three = b.try_acquire_n(3).unwrap();
+            let three = b.try_acquire_many(3).unwrap();
             let one = b.try_acquire().unwrap();
             let big = {
                 let (b, rt) = (b.clone(), rt.clone());
                 rt.clone().spawn(async move {
-                    let got = b.acquire_n(4).await.map(|p| p.permits());
+                    let got = b.acquire_many(4).await.map(|p| p.permits());
                     (got, rt.elapsed())
                 })
             };
@@ -153,7 +153,7 @@ fn lowered_limit_refuses_at_that_instant_not_at_max_wait() {
 
 /// A request above the limit in force is refused at once, without
 /// waiting, in every mode: queue order, `max_wait` zero or not, queue
-/// empty or not, and `try_acquire_n`.
+/// empty or not, and `try_acquire_many`.
 #[test]
 fn request_above_the_limit_is_refused_at_once_in_every_mode() {
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
@@ -168,12 +168,16 @@ fn request_above_the_limit_is_refused_at_once_in_every_mode() {
                 .unwrap();
             let case = format!("{order:?}, max_wait {wait:?}");
             rt.block_on(async {
-                let over = || async { poll_once(Box::pin(b.acquire_n(3))).await.map(|r| r.err()) };
+                let over = || async {
+                    poll_once(Box::pin(b.acquire_many(3)))
+                        .await
+                        .map(|r| r.err())
+                };
                 assert_eq!(over().await, Some(Some(BulkheadError::Oversized)), "{case}");
-                assert_eq!(b.try_acquire_n(3).unwrap_err(), BulkheadError::Oversized);
+                assert_eq!(b.try_acquire_many(3).unwrap_err(), BulkheadError::Oversized);
                 // Again with a permit held and (when waiting is allowed) a
                 // caller in the line.
-                let _held = b.try_acquire_n(2).unwrap();
+                let _held = b.try_acquire_many(2).unwrap();
                 let mut queued = Box::pin(b.acquire());
                 let queued_now = poll_once(&mut queued).await;
                 if wait.is_zero() {
@@ -185,7 +189,7 @@ fn request_above_the_limit_is_refused_at_once_in_every_mode() {
                     assert!(queued_now.is_none(), "{case}");
                 }
                 assert_eq!(over().await, Some(Some(BulkheadError::Oversized)), "{case}");
-                assert_eq!(b.try_acquire_n(3).unwrap_err(), BulkheadError::Oversized);
+                assert_eq!(b.try_acquire_many(3).unwrap_err(), BulkheadError::Oversized);
                 assert_eq!(b.stats().rejected_oversized, 4, "{case}");
             });
         }
@@ -205,12 +209,12 @@ fn lowering_refuses_every_caller_over_the_limit_however_many() {
             .build(rt.clone())
             .unwrap();
         rt.block_on(async {
-            let held = b.try_acquire_n(3).unwrap();
-            let mut big: Vec<_> = (0..40).map(|_| Box::pin(b.acquire_n(3))).collect();
+            let held = b.try_acquire_many(3).unwrap();
+            let mut big: Vec<_> = (0..40).map(|_| Box::pin(b.acquire_many(3))).collect();
             for f in &mut big {
                 assert!(poll_once(f).await.is_none(), "{order:?}");
             }
-            let mut small = Box::pin(b.acquire_n(2));
+            let mut small = Box::pin(b.acquire_many(2));
             assert!(poll_once(&mut small).await.is_none(), "{order:?}");
             b.set_max_concurrent(2).unwrap();
             for f in &mut big {

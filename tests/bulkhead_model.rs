@@ -212,12 +212,12 @@ fn run(
     for op in ops {
         match op {
             Op::Try(n) => {
-                let got = b.try_acquire_n(n);
+                let got = b.try_acquire_many(n);
                 let want = m.enter(n, false, usize::MAX);
                 prop_assert_eq!(
                     got.as_ref().err().copied(),
                     want.err(),
-                    "try_acquire_n({})",
+                    "try_acquire_many({})",
                     n
                 );
                 if let Ok(p) = got {
@@ -225,18 +225,18 @@ fn run(
                 }
             }
             Op::Acquire(n) => {
-                let mut fut = Box::pin(b.acquire_n(n));
+                let mut fut = Box::pin(b.acquire_many(n));
                 let got = poll(&mut fut);
                 match m.enter(n, !max_wait.is_zero(), next_id) {
                     Ok(Some(id)) => {
-                        prop_assert!(got.is_pending(), "acquire_n({}) should wait", n);
+                        prop_assert!(got.is_pending(), "acquire_many({}) should wait", n);
                         pending.push((id, fut));
                         next_id += 1;
                     }
                     Ok(None) => match got {
                         Poll::Ready(Ok(p)) => held.push((p, n)),
                         other => {
-                            prop_assert!(false, "acquire_n({n}) should be admitted: {other:?}")
+                            prop_assert!(false, "acquire_many({n}) should be admitted: {other:?}")
                         }
                     },
                     Err(e) => prop_assert_eq!(got.map(|r| r.err()), Poll::Ready(Some(e))),

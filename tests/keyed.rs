@@ -54,14 +54,14 @@ fn each_key_gets_the_exact_quota() {
 fn full_bucket_keys_are_evicted_and_charged_ones_kept() {
     let clock = ManualClock::default();
     let l = limiter(&clock);
-    l.try_acquire_n(&1, 5).unwrap(); // full again at 500 ms
+    l.try_acquire_many(&1, 5).unwrap(); // full again at 500 ms
     l.try_acquire(&2).unwrap(); // full again at 100 ms
     assert_eq!(l.retain_recent(), 2);
     clock.advance(ms(100));
     assert_eq!(l.retain_recent(), 1, "key 2 is full at 100 ms");
     // Key 1 keeps its state: still charged.
     assert_eq!(
-        l.try_acquire_n(&1, 2).unwrap_err().retry_after(),
+        l.try_acquire_many(&1, 2).unwrap_err().retry_after(),
         Some(ms(100))
     );
     clock.advance(ms(500));
@@ -113,7 +113,7 @@ fn key_limit_evicts_full_keys_first_then_refuses_new_keys() {
         Err(KeyedError::KeyLimitReached { max_keys: 3 })
     );
     assert_eq!(l.try_acquire(&0), Ok(()), "known keys are still served");
-    assert_eq!(l.try_acquire_n(&3, 0), Ok(()), "a probe needs no room");
+    assert_eq!(l.try_acquire_many(&3, 0), Ok(()), "a probe needs no room");
     clock.advance(ms(100)); // keys 1 and 2 are full again; key 0 is not
     assert_eq!(l.try_acquire(&3), Ok(()));
     assert_eq!(l.len(), 2, "keys 1 and 2 were evicted to make room");
@@ -126,14 +126,14 @@ fn more_than_burst_and_probes() {
     let clock = ManualClock::default();
     let l = limiter(&clock);
     assert!(matches!(
-        l.try_acquire_n(&1, 6),
+        l.try_acquire_many(&1, 6),
         Err(KeyedError::InsufficientCapacity(e)) if e.requested == 6 && e.burst == 5
     ));
-    assert_eq!(l.try_acquire_n(&1, 0), Ok(()));
+    assert_eq!(l.try_acquire_many(&1, 0), Ok(()));
     assert!(l.is_empty());
-    l.try_acquire_n(&1, 5).unwrap();
+    l.try_acquire_many(&1, 5).unwrap();
     assert_eq!(
-        l.try_acquire_n(&1, 0).unwrap_err().retry_after(),
+        l.try_acquire_many(&1, 0).unwrap_err().retry_after(),
         Some(ms(100))
     );
 }
@@ -261,7 +261,7 @@ proptest! {
                 }
                 Op::Check { key, n } => {
                     let now = u128::from(clock.now());
-                    let got = l.try_acquire_n(&u32::from(key), n);
+                    let got = l.try_acquire_many(&u32::from(key), n);
                     if n > 5 {
                         prop_assert!(matches!(got, Err(KeyedError::InsufficientCapacity(_))));
                         continue;

@@ -23,9 +23,9 @@ fn checks_on_known_keys_allocate_nothing() {
         for k in 0..1000u64 {
             let (n, _) = alloc_count::count(|| limiter.try_acquire(&k));
             assert_eq!(n.allocations, 0, "key {k}, round {round}");
-            let (n, _) = alloc_count::count(|| limiter.try_acquire_n(&k, 0));
+            let (n, _) = alloc_count::count(|| limiter.try_acquire_many(&k, 0));
             assert_eq!(n.allocations, 0);
-            let (n, refused) = alloc_count::count(|| limiter.try_acquire_n(&k, 11));
+            let (n, refused) = alloc_count::count(|| limiter.try_acquire_many(&k, 11));
             assert_eq!(n.allocations, 0);
             assert!(refused.is_err());
         }

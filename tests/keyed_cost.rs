@@ -209,7 +209,7 @@ proptest! {
                         *last = now;
                     }
                     model.retain(|_, (level, _)| *level < CAP);
-                    let got = l.try_acquire_n(&u64::from(key), n);
+                    let got = l.try_acquire_many(&u64::from(key), n);
                     let known = model.contains_key(&key);
                     if !known && n > 0 && model.len() >= MAX {
                         prop_assert_eq!(got, Err(KeyedError::KeyLimitReached { max_keys: MAX }));

@@ -352,9 +352,9 @@ fn semaphore_counts_refusals_and_changes_by_hand() {
     let sem = metrics::with_local_recorder(&recorder, || {
         Semaphore::builder(1).name("uploads").build().unwrap()
     });
-    let held = sem.try_acquire(1).unwrap();
-    assert!(sem.try_acquire(1).is_err());
-    assert!(sem.try_acquire(1).is_err());
+    let held = sem.try_acquire().unwrap();
+    assert!(sem.try_acquire().is_err());
+    assert!(sem.try_acquire().is_err());
     sem.add_permits(3).unwrap();
     assert_eq!(sem.forget_permits(2), 2);
     drop(held);
@@ -478,7 +478,7 @@ fn keyed_limiter_metrics_count_per_limiter_not_per_key() {
         Err(KeyedError::KeyLimitReached { .. })
     ));
     assert!(
-        keyed.try_acquire_n(&"bob", 0).is_err(),
+        keyed.try_acquire_many(&"bob", 0).is_err(),
         "a probe, not counted"
     );
     let text = handle.render();

@@ -83,7 +83,7 @@ fn waiters_are_served_in_arrival_order() {
     let limiter = ten_per_second_burst_five(&rt);
     let log = Arc::new(Mutex::new(Vec::new()));
     rt.block_on(async {
-        limiter.try_acquire_n(5).unwrap();
+        limiter.try_acquire_many(5).unwrap();
         // Arrivals (by first poll) in spawn order; sizes vary so that a
         // small later request could slip ahead if the order were not kept.
         let sizes = [3u32, 1, 2, 1, 5];
@@ -93,7 +93,7 @@ fn waiters_are_served_in_arrival_order() {
             .map(|(i, &n)| {
                 let (limiter, log, rt2) = (limiter.clone(), log.clone(), rt.clone());
                 rt.spawn(async move {
-                    limiter.acquire_n(n).await.unwrap();
+                    limiter.acquire_many(n).await.unwrap();
                     log.lock().unwrap().push((i, rt2.elapsed()));
                 })
             })
@@ -133,7 +133,7 @@ fn pacing_spaces_units_exactly_and_never_bursts() {
     });
     assert_eq!(times, [0, 250, 500, 750, 1000].map(ms).to_vec());
     assert!(matches!(
-        limiter.try_acquire_n(2),
+        limiter.try_acquire_many(2),
         Err(TryAcquireError::InsufficientCapacity(_))
     ));
 }
@@ -142,13 +142,13 @@ fn pacing_spaces_units_exactly_and_never_bursts() {
 fn more_than_burst_fails_at_once_and_burst_itself_passes() {
     let rt = VirtualRuntime::new();
     let limiter = ten_per_second_burst_five(&rt);
-    let err = limiter.try_acquire_n(6).unwrap_err();
+    let err = limiter.try_acquire_many(6).unwrap_err();
     assert_eq!(err.retry_after(), None);
     assert_eq!(err.to_string(), "6 units requested but the burst is 5");
     // The waiting form fails at the first poll, without waiting.
-    let got = future::block_on(future::poll_once(limiter.acquire_n(6)));
+    let got = future::block_on(future::poll_once(limiter.acquire_many(6)));
     assert!(matches!(got, Some(Err(e)) if e.requested == 6 && e.burst == 5));
-    assert_eq!(limiter.try_acquire_n(5), Ok(()));
+    assert_eq!(limiter.try_acquire_many(5), Ok(()));
     assert!(limiter.try_acquire().is_err());
     assert_eq!(rt.elapsed(), Duration::ZERO);
 }
@@ -159,17 +159,17 @@ fn zero_units_probe_consumes_nothing() {
     rt.set_auto_advance(false);
     let limiter = ten_per_second_burst_five(&rt);
     for _ in 0..10 {
-        assert_eq!(limiter.try_acquire_n(0), Ok(()));
+        assert_eq!(limiter.try_acquire_many(0), Ok(()));
     }
-    limiter.try_acquire_n(5).unwrap();
-    let probe = limiter.try_acquire_n(0).unwrap_err();
+    limiter.try_acquire_many(5).unwrap();
+    let probe = limiter.try_acquire_many(0).unwrap_err();
     assert_eq!(probe.retry_after(), Some(ms(100)));
     rt.block_on(async {
         // The waiting probe resolves when one unit would pass...
         let probing = rt.spawn({
             let (limiter, rt) = (limiter.clone(), rt.clone());
             async move {
-                limiter.acquire_n(0).await.unwrap();
+                limiter.acquire_many(0).await.unwrap();
                 rt.elapsed()
             }
         });
@@ -256,9 +256,9 @@ fn huge_idle_time_refills_to_burst_and_no_more() {
         .burst(4)
         .build_with_clock(rt, clock.clone())
         .unwrap();
-    limiter.try_acquire_n(4).unwrap();
+    limiter.try_acquire_many(4).unwrap();
     clock.advance(Duration::from_secs(200 * 365 * 24 * 3600));
-    assert_eq!(limiter.try_acquire_n(4), Ok(()));
+    assert_eq!(limiter.try_acquire_many(4), Ok(()));
     assert!(limiter.try_acquire().is_err());
     // Past the 292 years a limiter counts, time stands still: still safe.
     clock.advance(Duration::from_secs(200 * 365 * 24 * 3600));
@@ -425,14 +425,14 @@ proptest! {
         let mut admitted = Vec::new();
         for (dt, n) in requests {
             clock.advance(Duration::from_nanos(dt % (period.as_nanos() as u64 + 1)));
-            match limiter.try_acquire_n(n) {
+            match limiter.try_acquire_many(n) {
                 Ok(()) => admitted.push((clock.now(), n)),
                 Err(TryAcquireError::InsufficientCapacity(_)) => prop_assert!(n > burst),
                 Err(TryAcquireError::RateLimited(e)) => {
                     prop_assert!(e.retry_after > Duration::ZERO);
                     // Asking again exactly when told succeeds.
                     clock.advance(e.retry_after);
-                    prop_assert_eq!(limiter.try_acquire_n(n), Ok(()));
+                    prop_assert_eq!(limiter.try_acquire_many(n), Ok(()));
                     admitted.push((clock.now(), n));
                 }
             }
@@ -459,7 +459,7 @@ proptest! {
                 let n = n.min(burst);
                 let (limiter, log, rt2) = (limiter.clone(), log.clone(), rt.clone());
                 let h = rt.spawn(async move {
-                    limiter.acquire_n(n).await.unwrap();
+                    limiter.acquire_many(n).await.unwrap();
                     log.lock().unwrap().push((i, rt2.elapsed().as_nanos() as u64, n));
                 });
                 // Poll the new task now so that arrival order is spawn order.
@@ -526,5 +526,5 @@ fn limiter_and_futures_are_send_and_sync() {
     let rt = VirtualRuntime::new();
     let limiter = ten_per_second_burst_five(&rt);
     send(&limiter.acquire());
-    send(&limiter.acquire_n(2));
+    send(&limiter.acquire_many(2));
 }

@@ -23,11 +23,11 @@ fn checks_and_probes_allocate_nothing() {
     for _ in 0..1000 {
         let (n, _) = alloc_count::count(|| limiter.try_acquire());
         assert_eq!(n.allocations, 0);
-        let (n, _) = alloc_count::count(|| limiter.try_acquire_n(3));
+        let (n, _) = alloc_count::count(|| limiter.try_acquire_many(3));
         assert_eq!(n.allocations, 0);
-        let (n, _) = alloc_count::count(|| limiter.try_acquire_n(0));
+        let (n, _) = alloc_count::count(|| limiter.try_acquire_many(0));
         assert_eq!(n.allocations, 0);
-        let (n, refused) = alloc_count::count(|| limiter.try_acquire_n(11));
+        let (n, refused) = alloc_count::count(|| limiter.try_acquire_many(11));
         assert_eq!(n.allocations, 0);
         assert!(refused.is_err());
     }

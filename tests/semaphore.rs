@@ -41,18 +41,18 @@ fn barging(n: usize) -> Semaphore {
 #[test]
 fn fair_large_head_is_not_starved_by_small_requests() {
     let sem = fair(3);
-    let mut held = sem.try_acquire(3).unwrap();
+    let mut held = sem.try_acquire_many(3).unwrap();
     let (big_woke, wb) = flag();
-    let mut big = pin!(sem.acquire(3));
+    let mut big = pin!(sem.acquire_many(3));
     assert!(poll(big.as_mut(), &wb).is_pending());
     let (_, ws) = flag();
-    let mut small = pin!(sem.acquire(1));
+    let mut small = pin!(sem.acquire());
     assert!(poll(small.as_mut(), &ws).is_pending());
 
     // Releasing 1 at a time: each goes to the head, none to the small one.
     drop(held.split(1).unwrap());
     assert_eq!(sem.available_permits(), 0, "partial grant to the head");
-    assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::NoPermits);
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
     drop(held.split(1).unwrap());
     assert!(poll(small.as_mut(), &ws).is_pending());
     assert!(!big_woke.0.load(Ordering::SeqCst));
@@ -71,23 +71,23 @@ fn fair_large_head_is_not_starved_by_small_requests() {
 #[test]
 fn fair_try_acquire_does_not_overtake_a_waiter() {
     let sem = fair(2);
-    let mut held = sem.try_acquire(2).unwrap();
+    let mut held = sem.try_acquire_many(2).unwrap();
     let (_, w) = flag();
-    let mut waiter = pin!(sem.acquire(2));
+    let mut waiter = pin!(sem.acquire_many(2));
     assert!(poll(waiter.as_mut(), &w).is_pending());
     sem.add_permits(0).unwrap();
     drop(held.split(1).unwrap());
     // The waiter holds 1 of its 2; nothing is free for anyone else.
     assert_eq!(sem.available_permits(), 0);
-    assert!(sem.try_acquire(1).is_err());
+    assert!(sem.try_acquire().is_err());
 }
 
 #[test]
 fn barging_newcomer_takes_free_permits_past_a_waiter() {
     let sem = barging(2);
-    let held = sem.try_acquire(2).unwrap();
+    let held = sem.try_acquire_many(2).unwrap();
     let (woke, w) = flag();
-    let mut big = pin!(sem.acquire(2));
+    let mut big = pin!(sem.acquire_many(2));
     assert!(poll(big.as_mut(), &w).is_pending());
     let mut held = held;
     drop(held.split(1).unwrap());
@@ -97,7 +97,7 @@ fn barging_newcomer_takes_free_permits_past_a_waiter() {
         "no partial grants in barging mode"
     );
     assert!(!woke.0.load(Ordering::SeqCst));
-    let barger = sem.try_acquire(1).expect("barging takes free permits");
+    let barger = sem.try_acquire().expect("barging takes free permits");
     drop(held);
     drop(barger);
     assert!(woke.0.load(Ordering::SeqCst));
@@ -107,12 +107,12 @@ fn barging_newcomer_takes_free_permits_past_a_waiter() {
 #[test]
 fn cancelling_a_partly_granted_waiter_passes_its_permits_on() {
     let sem = fair(2);
-    let held = sem.try_acquire(2).unwrap();
+    let held = sem.try_acquire_many(2).unwrap();
     let (_, w1) = flag();
-    let mut first = Box::pin(sem.acquire(2));
+    let mut first = Box::pin(sem.acquire_many(2));
     assert!(poll(first.as_mut(), &w1).is_pending());
     let (second_woke, w2) = flag();
-    let mut second = pin!(sem.acquire(1));
+    let mut second = pin!(sem.acquire());
     assert!(poll(second.as_mut(), &w2).is_pending());
     let mut held = held;
     drop(held.split(1).unwrap()); // the first now holds 1 of 2
@@ -133,9 +133,9 @@ fn cancelling_a_partly_granted_waiter_passes_its_permits_on() {
 #[test]
 fn cancelling_a_granted_but_unpolled_waiter_returns_its_permits() {
     let sem = fair(1);
-    let held = sem.try_acquire(1).unwrap();
+    let held = sem.try_acquire().unwrap();
     let (woke, w) = flag();
-    let mut a = Box::pin(sem.acquire(1));
+    let mut a = Box::pin(sem.acquire());
     assert!(poll(a.as_mut(), &w).is_pending());
     drop(held);
     assert!(woke.0.load(Ordering::SeqCst));
@@ -147,9 +147,9 @@ fn cancelling_a_granted_but_unpolled_waiter_returns_its_permits() {
 #[test]
 fn close_fails_every_waiter_at_once_and_later_acquires() {
     let sem = fair(3);
-    let held = sem.try_acquire(3).unwrap();
+    let held = sem.try_acquire_many(3).unwrap();
     let mut waiters: Vec<_> = (1..=3)
-        .map(|n| (Box::pin(sem.acquire(n)), flag()))
+        .map(|n| (Box::pin(sem.acquire_many(n)), flag()))
         .collect();
     for (f, (_, w)) in &mut waiters {
         assert!(poll(f.as_mut(), w).is_pending());
@@ -162,9 +162,9 @@ fn close_fails_every_waiter_at_once_and_later_acquires() {
             Poll::Ready(Err(AcquireError::Closed))
         ));
     }
-    assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::Closed);
+    assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
     let (_, w) = flag();
-    let mut late = pin!(sem.acquire(1));
+    let mut late = pin!(sem.acquire());
     assert!(matches!(
         poll(late.as_mut(), &w),
         Poll::Ready(Err(AcquireError::Closed))
@@ -178,21 +178,21 @@ fn close_fails_every_waiter_at_once_and_later_acquires() {
 fn permit_comes_back_when_the_holder_panics() {
     let sem = fair(2);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _p = sem.try_acquire(2).unwrap();
+        let _p = sem.try_acquire_many(2).unwrap();
         panic!("user code fails while holding permits");
     }));
     assert!(r.is_err());
     assert_eq!(sem.available_permits(), 2);
-    assert!(sem.try_acquire(2).is_ok(), "not poisoned");
+    assert!(sem.try_acquire_many(2).is_ok(), "not poisoned");
 }
 
 #[test]
 fn zero_and_too_large_requests_answer_at_once() {
     let sem = fair(0);
     let (_, w) = flag();
-    let mut zero = pin!(sem.acquire(0));
+    let mut zero = pin!(sem.acquire_many(0));
     assert!(matches!(poll(zero.as_mut(), &w), Poll::Ready(Ok(ref p)) if p.num_permits() == 0));
-    let mut huge = pin!(sem.acquire(usize::MAX));
+    let mut huge = pin!(sem.acquire_many(usize::MAX));
     assert!(matches!(
         poll(huge.as_mut(), &w),
         Poll::Ready(Err(AcquireError::TooLarge {
@@ -200,7 +200,7 @@ fn zero_and_too_large_requests_answer_at_once() {
         }))
     ));
     assert_eq!(
-        sem.try_acquire(usize::MAX).unwrap_err(),
+        sem.try_acquire_many(usize::MAX).unwrap_err(),
         TryAcquireError::TooLarge {
             requested: usize::MAX
         }
@@ -213,7 +213,7 @@ fn zero_and_too_large_requests_answer_at_once() {
 #[test]
 fn forgetting_permits_shrinks_the_semaphore_for_good() {
     let sem = fair(4);
-    sem.try_acquire(1).unwrap().forget();
+    sem.try_acquire().unwrap().forget();
     assert_eq!(sem.forget_permits(1), 1);
     assert_eq!(sem.available_permits(), 2);
     // The room freed by forgetting can be added back up to the maximum.
@@ -223,9 +223,9 @@ fn forgetting_permits_shrinks_the_semaphore_for_good() {
 #[test]
 fn owned_permit_moves_to_another_thread_and_owned_acquire_waits() {
     let sem = Arc::new(fair(1));
-    let p = sem.clone().try_acquire_owned(1).unwrap();
+    let p = sem.clone().try_acquire_owned().unwrap();
     let (woke, w) = flag();
-    let mut acq: Pin<Box<AcquireOwned>> = Box::pin(sem.clone().acquire_owned(1));
+    let mut acq: Pin<Box<AcquireOwned>> = Box::pin(sem.clone().acquire_owned());
     assert!(poll(acq.as_mut(), &w).is_pending());
     std::thread::spawn(move || drop(p)).join().unwrap();
     assert!(woke.0.load(Ordering::SeqCst));
@@ -275,7 +275,7 @@ fn threads_never_exceed_the_permits(fairness: Fairness, spin: bool) {
                 let mut rng = fastrand::Rng::with_seed(t);
                 for _ in 0..per_thread {
                     let n = rng.usize(1..=3);
-                    let p = futures_lite::future::block_on(sem.acquire(n)).unwrap();
+                    let p = futures_lite::future::block_on(sem.acquire_many(n)).unwrap();
                     let now = in_use.fetch_add(n, Ordering::SeqCst) + n;
                     assert!(now <= 3, "{now} permits in use");
                     in_use.fetch_sub(n, Ordering::SeqCst);

@@ -31,18 +31,18 @@ fn sems() -> Vec<Semaphore> {
 
 fn uncontended(sem: &Semaphore) {
     let mut cx = Context::from_waker(Waker::noop());
-    let mut acq = pin!(sem.acquire(1));
+    let mut acq = pin!(sem.acquire());
     let Poll::Ready(Ok(p)) = acq.as_mut().poll(&mut cx) else {
         panic!("a free permit is granted at once")
     };
     drop(p);
-    drop(sem.try_acquire(1).unwrap());
+    drop(sem.try_acquire().unwrap());
 }
 
 fn wait_then_granted(sem: &Semaphore) {
     let mut cx = Context::from_waker(Waker::noop());
-    let held = sem.try_acquire(1).unwrap();
-    let mut acq = pin!(sem.acquire(1));
+    let held = sem.try_acquire().unwrap();
+    let mut acq = pin!(sem.acquire());
     assert!(acq.as_mut().poll(&mut cx).is_pending());
     drop(held);
     let Poll::Ready(Ok(p)) = acq.as_mut().poll(&mut cx) else {
@@ -53,9 +53,9 @@ fn wait_then_granted(sem: &Semaphore) {
 
 fn wait_then_cancelled(sem: &Semaphore) {
     let mut cx = Context::from_waker(Waker::noop());
-    let held = sem.try_acquire(1).unwrap();
+    let held = sem.try_acquire().unwrap();
     {
-        let mut acq = pin!(sem.acquire(1));
+        let mut acq = pin!(sem.acquire());
         assert!(acq.as_mut().poll(&mut cx).is_pending());
     }
     drop(held);
@@ -94,8 +94,8 @@ fn owned_acquire_that_waits_allocates_nothing() {
     let sem = Arc::new(Semaphore::new(1));
     let run = || {
         let mut cx = Context::from_waker(Waker::noop());
-        let held = sem.clone().try_acquire_owned(1).unwrap();
-        let mut acq = pin!(sem.clone().acquire_owned(1));
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let mut acq = pin!(sem.clone().acquire_owned());
         assert!(acq.as_mut().poll(&mut cx).is_pending());
         drop(held);
         let Poll::Ready(Ok(p)) = acq.as_mut().poll(&mut cx) else {

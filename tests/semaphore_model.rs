@@ -18,8 +18,8 @@ proptest! {
 /// Hand-picked sequences that pin down the rules named in the docs.
 #[test]
 fn fair_head_waiter_is_not_overtaken_and_partial_grant_passes_on() {
-    // cfg 0b0000_1100: fair, no spin, 3 permits. try_acquire(1) holds one;
-    // acquire(3) waits with 2 granted; acquire(1) queues behind it;
+    // cfg 0b0000_1100: fair, no spin, 3 permits. try_acquire() holds one;
+    // acquire_many(3) waits with 2 granted; acquire() queues behind it;
     // cancel the first: its permits go to the second.
     let ops = [12u8, 4, 1, 0, 3, 0, 1, 3, 0, 2, 1];
     weir::sync::fuzz::semaphore(&ops);
@@ -27,8 +27,8 @@ fn fair_head_waiter_is_not_overtaken_and_partial_grant_passes_on() {
 
 #[test]
 fn request_above_the_total_fails_and_forgetting_fails_the_waiter_over_it() {
-    // cfg 0b0000_1000: fair, no spin, 2 permits. try_acquire(1) holds one;
-    // acquire(3) fails at once (3 > 2 in all); acquire(2) waits with 1
+    // cfg 0b0000_1000: fair, no spin, 2 permits. try_acquire() holds one;
+    // acquire_many(3) fails at once (3 > 2 in all); acquire_many(2) waits with 1
     // granted; forgetting the held permit leaves 1 in all, so that waiter
     // fails and its partial grant is free again.
     let ops = [8u8, 4, 1, 0, 3, 0, 2, 7, 1];

@@ -58,7 +58,7 @@ async fn run<R: Runtime>(rt: R, fairness: Fairness) {
                         // while waiting.
                         0..=2 => {
                             let sleep = rt2.sleep(Duration::from_micros(rng.u64(1..50)));
-                            let acq = async { Some(sem.acquire(n).await.unwrap()) };
+                            let acq = async { Some(sem.acquire_many(n).await.unwrap()) };
                             match future::or(acq, async {
                                 sleep.await;
                                 None
@@ -77,14 +77,14 @@ async fn run<R: Runtime>(rt: R, fairness: Fairness) {
                         }
                         // Polled once, then dropped (granted or not).
                         3..=4 => {
-                            let mut acq = pin!(sem.acquire(n));
+                            let mut acq = pin!(sem.acquire_many(n));
                             if let Some(p) = future::poll_once(acq.as_mut()).await {
                                 drop(p.unwrap());
                             }
                             tally.dropped_after_poll.fetch_add(1, Ordering::Relaxed);
                         }
                         _ => {
-                            let p = sem.acquire(n).await.unwrap();
+                            let p = sem.acquire_many(n).await.unwrap();
                             tally.granted.fetch_add(1, Ordering::Relaxed);
                             hold(&in_use, n, &mut rng).await;
                             drop(p);
@@ -116,7 +116,7 @@ async fn run<R: Runtime>(rt: R, fairness: Fairness) {
         "{granted} {raced} {dropped}"
     );
     // All permits can be taken at once: none is stuck with a dead waiter.
-    assert!(sem.try_acquire(PERMITS).is_ok());
+    assert!(sem.try_acquire_many(PERMITS).is_ok());
 }
 
 /// Checks the bound while holding `n` permits, maybe across a yield.

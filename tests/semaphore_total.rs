@@ -35,22 +35,22 @@ fn exceeds(requested: usize, total: usize) -> AcquireError {
 async fn impossible_request_fails_at_once_and_blocks_nobody<R: Runtime>(rt: R) {
     for mode in MODES {
         let sem = sem(2, mode);
-        let held = sem.clone().try_acquire_owned(1).unwrap();
-        let mut big = Box::pin(sem.acquire(3));
+        let held = sem.clone().try_acquire_owned().unwrap();
+        let mut big = Box::pin(sem.acquire_many(3));
         let got = poll_once(&mut big)
             .await
             .map(|r| r.map(|p| p.num_permits()));
         assert_eq!(got, Some(Err(exceeds(3, 2))), "{mode:?}");
         assert_eq!(sem.available_permits(), 1, "{mode:?}: nothing taken");
         assert_eq!(
-            sem.try_acquire(3).unwrap_err(),
+            sem.try_acquire_many(3).unwrap_err(),
             TryAcquireError::ExceedsTotal {
                 requested: 3,
                 total: 2
             },
             "{mode:?}"
         );
-        let mut next = Box::pin(sem.clone().acquire_owned(2));
+        let mut next = Box::pin(sem.clone().acquire_many_owned(2));
         assert!(poll_once(&mut next).await.is_none(), "{mode:?}");
         let releaser = {
             let rt2 = rt.clone();
@@ -73,10 +73,10 @@ async fn impossible_request_fails_at_once_and_blocks_nobody<R: Runtime>(rt: R) {
 async fn forgetting_permits_fails_waiters_that_no_longer_fit<R: Runtime>(rt: R) {
     for mode in MODES {
         let sem = sem(3, mode);
-        let mut two = sem.try_acquire(2).unwrap();
-        let one = sem.try_acquire(1).unwrap();
-        let mut big = Box::pin(sem.acquire(3));
-        let mut small = Box::pin(sem.acquire(1));
+        let mut two = sem.try_acquire_many(2).unwrap();
+        let one = sem.try_acquire().unwrap();
+        let mut big = Box::pin(sem.acquire_many(3));
+        let mut small = Box::pin(sem.acquire());
         assert!(poll_once(&mut big).await.is_none(), "{mode:?}");
         assert!(poll_once(&mut small).await.is_none(), "{mode:?}");
         drop(one);
@@ -104,9 +104,9 @@ async fn forgetting_permits_fails_waiters_that_no_longer_fit<R: Runtime>(rt: R) 
 /// fails the waiter.
 async fn forgetting_free_permits_fails_a_waiter_that_no_longer_fits<R: Runtime>(rt: R) {
     let sem = sem(3, Fairness::Barging);
-    let two = sem.try_acquire(2).unwrap();
-    let mut big = Box::pin(sem.acquire(3));
-    let mut next = Box::pin(sem.acquire(2));
+    let two = sem.try_acquire_many(2).unwrap();
+    let mut big = Box::pin(sem.acquire_many(3));
+    let mut next = Box::pin(sem.acquire_many(2));
     assert!(poll_once(&mut big).await.is_none());
     assert!(poll_once(&mut next).await.is_none());
     assert_eq!(sem.forget_permits(1), 1);
@@ -130,21 +130,21 @@ async fn forgetting_free_permits_fails_a_waiter_that_no_longer_fits<R: Runtime>(
 async fn added_permits_serve_waiters_but_revive_no_refused_request<R: Runtime>(rt: R) {
     for mode in MODES {
         let sem = sem(0, mode);
-        let got = poll_once(Box::pin(sem.acquire(1))).await;
+        let got = poll_once(Box::pin(sem.acquire())).await;
         assert_eq!(
             got.map(|r| r.map(|p| p.num_permits())),
             Some(Err(exceeds(1, 0)))
         );
         sem.add_permits(1).unwrap();
-        let held = sem.try_acquire(1).unwrap();
-        let mut two = Box::pin(sem.acquire(2));
+        let held = sem.try_acquire().unwrap();
+        let mut two = Box::pin(sem.acquire_many(2));
         let got = poll_once(&mut two)
             .await
             .map(|r| r.map(|p| p.num_permits()));
         assert_eq!(got, Some(Err(exceeds(2, 1))), "{mode:?}");
         sem.add_permits(1).unwrap();
         // Now 2 exist: the same request waits, and is served by an add.
-        let mut again = Box::pin(sem.acquire(2));
+        let mut again = Box::pin(sem.acquire_many(2));
         assert!(poll_once(&mut again).await.is_none(), "{mode:?}");
         sem.add_permits(1).unwrap();
         drop(held);
@@ -162,12 +162,12 @@ async fn added_permits_serve_waiters_but_revive_no_refused_request<R: Runtime>(r
 async fn a_shrink_fails_every_waiter_over_the_total_however_many<R: Runtime>(rt: R) {
     for mode in MODES {
         let sem = sem(3, mode);
-        let mut held = sem.try_acquire(3).unwrap();
-        let mut big: Vec<_> = (0..40).map(|_| Box::pin(sem.acquire(3))).collect();
+        let mut held = sem.try_acquire_many(3).unwrap();
+        let mut big: Vec<_> = (0..40).map(|_| Box::pin(sem.acquire_many(3))).collect();
         for f in &mut big {
             assert!(poll_once(f).await.is_none(), "{mode:?}");
         }
-        let mut small = Box::pin(sem.acquire(2));
+        let mut small = Box::pin(sem.acquire_many(2));
         assert!(poll_once(&mut small).await.is_none(), "{mode:?}");
         // Fair: the first waiter for 3 is partly granted the released one.
         drop(held.split(1).unwrap());

@@ -355,7 +355,7 @@ impl<R: Runtime, L> Client<R, L> {
         {
             return Ok(s);
         }
-        let Ok(_permit) = inner.connecting.acquire(1).await else {
+        let Ok(_permit) = inner.connecting.acquire().await else {
             return Err(McpError::Closed);
         };
         // Whoever held the permit before may have connected already.

@@ -176,10 +176,10 @@ impl CancellationToken {
     /// # futures_lite::future::block_on(async {
     /// let sem = weir_core::sync::Semaphore::new(1);
     /// let token = CancellationToken::new();
-    /// let held = sem.acquire(1).await.unwrap();
+    /// let held = sem.acquire().await.unwrap();
     /// token.cancel();
     /// // The second acquire would wait; the token ends it and no permit is lost.
-    /// assert!(matches!(token.cancellable(sem.acquire(1)).await, Err(CancelledError)));
+    /// assert!(matches!(token.cancellable(sem.acquire()).await, Err(CancelledError)));
     /// drop(held);
     /// assert_eq!(sem.available_permits(), 1);
     /// # });

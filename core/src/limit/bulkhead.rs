@@ -36,7 +36,7 @@ use raw::{Entry, Fast, Raw};
 /// is set by three knobs:
 ///
 /// * **`max_queued`**, counted in *permits*, not callers: a waiter for
-///   `acquire_n(3)` takes three places. A caller that does not fit is
+///   `acquire_many(3)` takes three places. A caller that does not fit is
 ///   refused with [`BulkheadError::QueueFull`].
 /// * **`max_wait`**: a waiter is refused with
 ///   [`BulkheadError::WaitTimeout`] exactly `max_wait` after it joined the
@@ -164,7 +164,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_>, BulkheadError> {
-        self.try_acquire_n(1)
+        self.try_acquire_many(1)
     }
 
     /// Takes `n` permits at once if they are free now.
@@ -178,13 +178,13 @@ impl<R: Runtime> Bulkhead<R> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4)
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// let p = b.try_acquire_n(3).unwrap();
+    /// let p = b.try_acquire_many(3).unwrap();
     /// assert_eq!(p.permits(), 3);
-    /// assert!(b.try_acquire_n(2).is_err());
+    /// assert!(b.try_acquire_many(2).is_err());
     /// # }
     /// ```
     #[inline]
-    pub fn try_acquire_n(&self, n: u32) -> Result<BulkheadPermit<'_>, BulkheadError> {
+    pub fn try_acquire_many(&self, n: u32) -> Result<BulkheadPermit<'_>, BulkheadError> {
         match self.raw.try_fast(n) {
             Fast::Admitted => Ok(BulkheadPermit { raw: &self.raw, n }),
             Fast::Full => Err(self.refuse_full(n)),
@@ -243,12 +243,12 @@ impl<R: Runtime> Bulkhead<R> {
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
     /// rt.block_on(async {
-    ///     assert_eq!(b.acquire_n(3).await.unwrap_err(), weir_core::limit::BulkheadError::Oversized);
-    ///     assert_eq!(b.acquire_n(2).await.unwrap().permits(), 2);
+    ///     assert_eq!(b.acquire_many(3).await.unwrap_err(), weir_core::limit::BulkheadError::Oversized);
+    ///     assert_eq!(b.acquire_many(2).await.unwrap().permits(), 2);
     /// });
     /// # }
     /// ```
-    pub fn acquire_n(&self, n: u32) -> Acquire<'_, R> {
+    pub fn acquire_many(&self, n: u32) -> Acquire<'_, R> {
         Acquire::new(self, n)
     }
 
@@ -283,8 +283,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// let b = Bulkhead::builder().max_concurrent(3).max_queued(4)
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// let held = b.try_acquire_n(3).unwrap();
-    /// let mut big = Box::pin(b.acquire_n(3));
+    /// let held = b.try_acquire_many(3).unwrap();
+    /// let mut big = Box::pin(b.acquire_many(3));
     /// let mut small = Box::pin(b.acquire());
     /// assert!(block_on(poll_once(&mut big)).is_none());
     /// assert!(block_on(poll_once(&mut small)).is_none());
@@ -427,7 +427,7 @@ impl BulkheadPermit<'_> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2)
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.try_acquire_n(2).unwrap().permits(), 2);
+    /// assert_eq!(b.try_acquire_many(2).unwrap().permits(), 2);
     /// # }
     /// ```
     pub fn permits(&self) -> u32 {

@@ -132,7 +132,7 @@ const SHRINK_FLOOR: usize = 1024;
 ///
 /// let rt = weir_core::rt::VirtualRuntime::new();
 /// let per_tool = KeyedRateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
-/// assert!(per_tool.try_acquire_n(&"search", 5).is_ok());
+/// assert!(per_tool.try_acquire_many(&"search", 5).is_ok());
 /// assert!(per_tool.try_acquire(&"search").is_err());
 /// assert!(per_tool.try_acquire(&"fetch").is_ok());
 /// # }
@@ -206,7 +206,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// ```
     #[inline]
     pub fn try_acquire(&self, key: &K) -> Result<(), KeyedError> {
-        self.try_acquire_n(key, 1)
+        self.try_acquire_many(key, 1)
     }
 
     /// Takes `n` units of `key`'s quota if they all conform now; `n == 0`
@@ -224,14 +224,14 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
     ///     .rate(4, Duration::from_secs(1)).build(rt)?;
-    /// assert!(l.try_acquire_n(&"k", 0).is_ok());
+    /// assert!(l.try_acquire_many(&"k", 0).is_ok());
     /// assert_eq!(l.len(), 0, "a probe stores nothing");
-    /// assert!(matches!(l.try_acquire_n(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
+    /// assert!(matches!(l.try_acquire_many(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
-    pub fn try_acquire_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
-        let out = self.take_n(key, n);
+    pub fn try_acquire_many(&self, key: &K, n: u32) -> Result<(), KeyedError> {
+        let out = self.take_many(key, n);
         if n > 0 {
             self.inner.obs.checked_keyed(&out);
         }
@@ -239,7 +239,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     }
 
     #[inline]
-    fn take_n(&self, key: &K, n: u32) -> Result<(), KeyedError> {
+    fn take_many(&self, key: &K, n: u32) -> Result<(), KeyedError> {
         let inner = &*self.inner;
         let p = &inner.params;
         if n > p.burst {

@@ -35,7 +35,7 @@
 //!
 //! # Waiting
 //!
-//! [`acquire_n`](RateLimiter::acquire_n) reserves its units in the state at
+//! [`acquire_many`](RateLimiter::acquire_many) reserves its units in the state at
 //! its first poll, in the future if need be, and sleeps on the runtime's
 //! timer until their instant. Each reservation moves the TAT on, so later
 //! arrivals get later instants: waiters are served in arrival order by
@@ -94,7 +94,7 @@ pub(crate) mod gcra;
 #[doc(hidden)]
 pub mod fuzz;
 
-pub use acquire::{Acquire, AcquireN};
+pub use acquire::{Acquire, AcquireMany};
 pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
 // The clocks moved to `rt` (where they belong: a clock is a property of where
@@ -226,18 +226,18 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     ///
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt)?;
-    /// assert!(matches!(limiter.try_acquire_n(6), Err(TryAcquireError::InsufficientCapacity(_))));
-    /// assert!(limiter.try_acquire_n(0).is_ok()); // a probe
-    /// assert!(limiter.try_acquire_n(5).is_ok());
+    /// assert!(matches!(limiter.try_acquire_many(6), Err(TryAcquireError::InsufficientCapacity(_))));
+    /// assert!(limiter.try_acquire_many(0).is_ok()); // a probe
+    /// assert!(limiter.try_acquire_many(5).is_ok());
     /// assert_eq!(
-    ///     limiter.try_acquire_n(0).unwrap_err().retry_after(),
+    ///     limiter.try_acquire_many(0).unwrap_err().retry_after(),
     ///     Some(Duration::from_millis(100))
     /// );
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     #[inline]
-    pub fn try_acquire_n(&self, n: u32) -> Result<(), TryAcquireError> {
+    pub fn try_acquire_many(&self, n: u32) -> Result<(), TryAcquireError> {
         let inner = &*self.inner;
         let p = &inner.params;
         if n > p.burst {
@@ -261,7 +261,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
         outcome.map_err(|at| rate_limited(at, now).into())
     }
 
-    /// Waits for one unit, in arrival order. See [`acquire_n`](Self::acquire_n).
+    /// Waits for one unit, in arrival order. See [`acquire_many`](Self::acquire_many).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -280,7 +280,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn acquire(&self) -> Acquire<'_, R, C> {
-        Acquire::new(self.acquire_n(1))
+        Acquire::new(self.acquire_many(1))
     }
 
     /// Waits until `n` units are granted.
@@ -312,16 +312,16 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt.clone())?;
     /// rt.block_on(async {
-    ///     limiter.acquire_n(5).await.unwrap();
-    ///     limiter.acquire_n(3).await.unwrap();
-    ///     assert!(limiter.acquire_n(6).await.is_err());
+    ///     limiter.acquire_many(5).await.unwrap();
+    ///     limiter.acquire_many(3).await.unwrap();
+    ///     assert!(limiter.acquire_many(6).await.is_err());
     /// });
     /// assert_eq!(rt.elapsed(), Duration::from_millis(300));
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
-    pub fn acquire_n(&self, n: u32) -> AcquireN<'_, R, C> {
-        AcquireN::new(self, n)
+    pub fn acquire_many(&self, n: u32) -> AcquireMany<'_, R, C> {
+        AcquireMany::new(self, n)
     }
 
     /// The most units one request may take (the bucket size).

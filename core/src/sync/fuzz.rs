@@ -149,7 +149,7 @@ pub fn semaphore(data: &[u8]) {
                 };
                 let flag = Arc::new(Flag(AtomicBool::new(false)));
                 let mut w = Waiting {
-                    fut: Some(Box::pin(sem.acquire(n))),
+                    fut: Some(Box::pin(sem.acquire_many(n))),
                     flag,
                     parked: false,
                 };
@@ -198,11 +198,11 @@ pub fn semaphore(data: &[u8]) {
                     model.free -= n;
                     Ok(())
                 };
-                let got = sem.try_acquire(n);
+                let got = sem.try_acquire_many(n);
                 assert_eq!(
                     got.as_ref().map(|_| ()).map_err(|e| *e),
                     expect,
-                    "try_acquire({n})"
+                    "try_acquire_many({n})"
                 );
                 if let Ok(p) = got {
                     held.push(p);

@@ -4,8 +4,9 @@
 //! # What
 //!
 //! A [`Semaphore`] holds a number of permits. [`Semaphore::acquire`] waits
-//! for `n` of them and resolves to a guard ([`Permit`], or [`OwnedPermit`]
-//! from [`Semaphore::acquire_owned`]) that gives them back when dropped,
+//! for one of them, [`Semaphore::acquire_many`] for `n`, and each resolves
+//! to a guard ([`Permit`], or [`OwnedPermit`] from
+//! [`Semaphore::acquire_owned`]) that gives them back when dropped,
 //! including on unwind. Permits can be added, forgotten, and the semaphore
 //! closed, which fails every waiter at once. Waiting allocates nothing:
 //! each acquire future carries its own queue node.
@@ -15,7 +16,7 @@
 //!
 //! let sem = Semaphore::new(10);
 //! futures_lite::future::block_on(async {
-//!     let big = sem.acquire(8).await.unwrap();
+//!     let big = sem.acquire_many(8).await.unwrap();
 //!     assert_eq!(sem.available_permits(), 2);
 //!     drop(big);
 //! });
@@ -71,11 +72,11 @@
 //!
 //! let sem = Semaphore::new(2);
 //! futures_lite::future::block_on(async {
-//!     let err = sem.acquire(3).await.unwrap_err();
+//!     let err = sem.acquire_many(3).await.unwrap_err();
 //!     assert_eq!(err, AcquireError::ExceedsTotal { requested: 3, total: 2 });
 //!     assert_eq!(sem.available_permits(), 2, "nothing was taken");
 //!     sem.add_permits(1).unwrap();
-//!     assert_eq!(sem.acquire(3).await.unwrap().num_permits(), 3);
+//!     assert_eq!(sem.acquire_many(3).await.unwrap().num_permits(), 3);
 //! });
 //! ```
 //!

@@ -32,9 +32,9 @@ use raw::{MAX_PERMITS, RawSemaphore, TakeError};
 ///
 /// let sem = Semaphore::new(2);
 /// futures_lite::future::block_on(async {
-///     let a = sem.acquire(1).await.unwrap();
-///     let b = sem.acquire(1).await.unwrap();
-///     assert!(sem.try_acquire(1).is_err());
+///     let a = sem.acquire().await.unwrap();
+///     let b = sem.acquire().await.unwrap();
+///     assert!(sem.try_acquire().is_err());
 ///     drop((a, b));
 ///     assert_eq!(sem.available_permits(), 2);
 /// });
@@ -191,6 +191,27 @@ impl Semaphore {
         }
     }
 
+    /// Waits for one permit: [`Semaphore::acquire_many`] with `n == 1`.
+    /// The future is cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Closed`] once the semaphore is closed;
+    /// [`AcquireError::ExceedsTotal`] when no permit is left in existence
+    /// (all were forgotten).
+    ///
+    /// ```
+    /// let sem = weir_core::sync::Semaphore::new(1);
+    /// futures_lite::future::block_on(async {
+    ///     let p = sem.acquire().await.unwrap();
+    ///     assert_eq!(p.num_permits(), 1);
+    ///     assert_eq!(sem.available_permits(), 0);
+    /// });
+    /// ```
+    pub fn acquire(&self) -> Acquire<'_> {
+        self.acquire_many(1)
+    }
+
     /// Waits for `n` permits. `n == 0` completes at once. The future is
     /// cancel-safe: dropping it returns whatever it was granted so far.
     ///
@@ -206,11 +227,11 @@ impl Semaphore {
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(3);
     /// futures_lite::future::block_on(async {
-    ///     let p = sem.acquire(3).await.unwrap();
+    ///     let p = sem.acquire_many(3).await.unwrap();
     ///     assert_eq!(p.num_permits(), 3);
     /// });
     /// ```
-    pub fn acquire(&self, n: usize) -> Acquire<'_> {
+    pub fn acquire_many(&self, n: usize) -> Acquire<'_> {
         Acquire::new(self, n)
     }
 
@@ -224,12 +245,48 @@ impl Semaphore {
     /// ```
     /// use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
-    /// let p = futures_lite::future::block_on(sem.clone().acquire_owned(1)).unwrap();
+    /// let p = futures_lite::future::block_on(sem.clone().acquire_owned()).unwrap();
     /// std::thread::spawn(move || drop(p)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
-    pub fn acquire_owned(self: Arc<Self>, n: usize) -> AcquireOwned {
+    pub fn acquire_owned(self: Arc<Self>) -> AcquireOwned {
+        self.acquire_many_owned(1)
+    }
+
+    /// [`Semaphore::acquire_many`] for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Semaphore::acquire_many`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let p = futures_lite::future::block_on(sem.clone().acquire_many_owned(2)).unwrap();
+    /// assert_eq!(p.num_permits(), 2);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> AcquireOwned {
         AcquireOwned::new(self, n)
+    }
+
+    /// Takes one permit now, or fails without waiting:
+    /// [`Semaphore::try_acquire_many`] with `n == 1`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Semaphore::try_acquire_many`].
+    ///
+    /// ```
+    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    /// let sem = Semaphore::new(1);
+    /// let p = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    /// drop(p);
+    /// assert!(sem.try_acquire().is_ok());
+    /// ```
+    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
     }
 
     /// Takes `n` permits now, or fails without waiting. In fair mode it
@@ -245,13 +302,13 @@ impl Semaphore {
     ///
     /// ```
     /// use weir_core::sync::{Semaphore, TryAcquireError};
-    /// let sem = Semaphore::new(1);
-    /// let p = sem.try_acquire(1).unwrap();
-    /// assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::NoPermits);
+    /// let sem = Semaphore::new(3);
+    /// let p = sem.try_acquire_many(2).unwrap();
+    /// assert_eq!(sem.try_acquire_many(2).unwrap_err(), TryAcquireError::NoPermits);
     /// drop(p);
-    /// assert!(sem.try_acquire(1).is_ok());
+    /// assert_eq!(sem.try_acquire_many(3).unwrap().num_permits(), 3);
     /// ```
-    pub fn try_acquire(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
+    pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
         self.try_take(n).map(|()| Permit::new(self, n))
     }
 
@@ -264,11 +321,31 @@ impl Semaphore {
     /// ```
     /// use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
-    /// let p = sem.clone().try_acquire_owned(1).unwrap();
-    /// assert!(sem.clone().try_acquire_owned(1).is_err());
+    /// let p = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(sem.clone().try_acquire_owned().is_err());
     /// # drop(p);
     /// ```
-    pub fn try_acquire_owned(self: Arc<Self>, n: usize) -> Result<OwnedPermit, TryAcquireError> {
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`Semaphore::try_acquire_many`] for an `Arc<Semaphore>`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Semaphore::try_acquire_many`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let p = sem.clone().try_acquire_many_owned(3).unwrap();
+    /// assert!(sem.clone().try_acquire_many_owned(1).is_err());
+    /// # drop(p);
+    /// ```
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: usize,
+    ) -> Result<OwnedPermit, TryAcquireError> {
         self.try_take(n).map(|()| OwnedPermit::new(self, n))
     }
 
@@ -356,7 +433,7 @@ impl Semaphore {
     /// let sem = weir_core::sync::Semaphore::new(1);
     /// sem.close();
     /// assert!(sem.is_closed());
-    /// assert!(sem.try_acquire(1).is_err());
+    /// assert!(sem.try_acquire().is_err());
     /// ```
     pub fn close(&self) {
         self.raw.close();
@@ -378,7 +455,7 @@ impl Semaphore {
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(4);
-    /// let _p = sem.try_acquire(3).unwrap();
+    /// let _p = sem.try_acquire_many(3).unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn available_permits(&self) -> usize {

@@ -38,7 +38,7 @@ enum Step {
 
 pin_project! {
     /// Waits for permits of a [`Bulkhead`]; returned by
-    /// [`Bulkhead::acquire`] and [`Bulkhead::acquire_n`].
+    /// [`Bulkhead::acquire`] and [`Bulkhead::acquire_many`].
     ///
     /// Cancel-safe: dropping it gives up its place in the queue, and if
     /// permits were granted to it meanwhile they go to the next waiter.

@@ -104,7 +104,7 @@ impl BulkheadBuilder {
     }
 
     /// Permits that may wait at once, summed over the waiters (a caller of
-    /// `acquire_n(3)` takes 3). Zero means nobody waits.
+    /// `acquire_many(3)` takes 3). Zero means nobody waits.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {

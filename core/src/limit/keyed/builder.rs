@@ -126,7 +126,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
     ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
-    /// assert!(l.try_acquire_n(&0u8, 2).is_ok());
+    /// assert!(l.try_acquire_many(&0u8, 2).is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

@@ -13,13 +13,13 @@ use super::{Clock, InsufficientCapacity, RateLimiter};
 use crate::rt::{Runtime, deadline_after};
 
 pin_project! {
-    /// The future of [`RateLimiter::acquire_n`]: resolves once the units are
+    /// The future of [`RateLimiter::acquire_many`]: resolves once the units are
     /// granted, or at once with [`InsufficientCapacity`].
     ///
     /// It holds the reservation and the runtime's sleep inline: waiting
     /// allocates nothing beyond what the runtime's timer does. Dropping it
     /// before completion gives the reservation back when possible (see
-    /// [`RateLimiter::acquire_n`]).
+    /// [`RateLimiter::acquire_many`]).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -30,14 +30,14 @@ pin_project! {
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone())?;
     /// limiter.try_acquire()?;
-    /// let waiter = limiter.acquire_n(1);
+    /// let waiter = limiter.acquire_many(1);
     /// rt.block_on(waiter).unwrap();
     /// assert_eq!(rt.elapsed(), Duration::from_secs(1));
     /// # }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use = "futures do nothing unless polled"]
-    pub struct AcquireN<'a, R: Runtime, C: Clock> {
+    pub struct AcquireMany<'a, R: Runtime, C: Clock> {
         limiter: &'a RateLimiter<R, C>,
         n: u32,
         step: Step,
@@ -45,7 +45,7 @@ pin_project! {
         sleep: Option<R::Sleep>,
     }
 
-    impl<'a, R: Runtime, C: Clock> PinnedDrop for AcquireN<'a, R, C> {
+    impl<'a, R: Runtime, C: Clock> PinnedDrop for AcquireMany<'a, R, C> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Step::Waiting(r) = *this.step {
@@ -56,7 +56,7 @@ pin_project! {
     }
 }
 
-/// Where an [`AcquireN`] stands.
+/// Where an [`AcquireMany`] stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// Not polled yet: nothing reserved.
@@ -69,9 +69,9 @@ enum Step {
     Done,
 }
 
-impl<'a, R: Runtime, C: Clock> AcquireN<'a, R, C> {
+impl<'a, R: Runtime, C: Clock> AcquireMany<'a, R, C> {
     pub(super) fn new(limiter: &'a RateLimiter<R, C>, n: u32) -> Self {
-        AcquireN {
+        AcquireMany {
             limiter,
             n,
             step: Step::Start,
@@ -86,7 +86,7 @@ fn sleep_for<R: Runtime>(rt: &R, mut sleep: Pin<&mut Option<R::Sleep>>, wait_ns:
     sleep.set(Some(rt.sleep_until(deadline)));
 }
 
-impl<R: Runtime, C: Clock> Future for AcquireN<'_, R, C> {
+impl<R: Runtime, C: Clock> Future for AcquireMany<'_, R, C> {
     type Output = Result<(), InsufficientCapacity>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -155,9 +155,9 @@ impl<R: Runtime, C: Clock> Future for AcquireN<'_, R, C> {
     }
 }
 
-impl<R: Runtime, C: Clock> fmt::Debug for AcquireN<'_, R, C> {
+impl<R: Runtime, C: Clock> fmt::Debug for AcquireMany<'_, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcquireN")
+        f.debug_struct("AcquireMany")
             .field("n", &self.n)
             .field("step", &self.step)
             .finish()
@@ -187,12 +187,12 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct Acquire<'a, R: Runtime, C: Clock> {
         #[pin]
-        inner: AcquireN<'a, R, C>,
+        inner: AcquireMany<'a, R, C>,
     }
 }
 
 impl<'a, R: Runtime, C: Clock> Acquire<'a, R, C> {
-    pub(super) fn new(inner: AcquireN<'a, R, C>) -> Self {
+    pub(super) fn new(inner: AcquireMany<'a, R, C>) -> Self {
         Acquire { inner }
     }
 }

@@ -153,7 +153,7 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///     .rate(100, Duration::from_secs(1))
     ///     .burst(10)
     ///     .build(rt)?;
-    /// assert!(l.try_acquire_n(10).is_ok());
+    /// assert!(l.try_acquire_many(10).is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

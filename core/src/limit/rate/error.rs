@@ -58,7 +58,7 @@ impl fmt::Display for InsufficientCapacity {
 
 impl std::error::Error for InsufficientCapacity {}
 
-/// Why [`try_acquire_n`](super::RateLimiter::try_acquire_n) refused.
+/// Why [`try_acquire_many`](super::RateLimiter::try_acquire_many) refused.
 ///
 /// ```
 /// use weir_core::limit::rate::{InsufficientCapacity, TryAcquireError};

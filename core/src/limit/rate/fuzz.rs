@@ -73,7 +73,7 @@ pub fn rate_gcra(data: &[u8]) {
         let n = u32::from(arg % 10);
         match kind {
             0 => {
-                let got = limiter.try_acquire_n(n);
+                let got = limiter.try_acquire_many(n);
                 let want = if n > burst {
                     None
                 } else {
@@ -94,11 +94,11 @@ pub fn rate_gcra(data: &[u8]) {
                 // reservation back and the state is as before.
                 let n = n.clamp(1, burst);
                 let granted = {
-                    let mut fut = pin!(limiter.acquire_n(n));
+                    let mut fut = pin!(limiter.acquire_many(n));
                     matches!(fut.as_mut().poll(&mut cx), Poll::Ready(Ok(())))
                 };
                 let want = model.take(now, u128::from(n), true).is_ok();
-                assert_eq!(granted, want, "acquire_n({n}) at {now}");
+                assert_eq!(granted, want, "acquire_many({n}) at {now}");
             }
             2 => {
                 clock.advance_nanos(u64::from(arg) * (interval as u64 / 16 + 1));

@@ -1,6 +1,6 @@
-//! The futures returned by `acquire` and `acquire_owned`. Each embeds its
-//! waiter node, so waiting allocates nothing; that makes them `!Unpin`
-//! (pin them with `pin!` or `Box::pin` to poll them by hand).
+//! The futures returned by the `acquire` and `acquire_owned` families.
+//! Each embeds its waiter node, so waiting allocates nothing; that makes
+//! them `!Unpin` (pin them with `pin!` or `Box::pin` to poll them by hand).
 
 use core::fmt;
 use core::future::Future;
@@ -89,7 +89,7 @@ impl<S: Deref<Target = Semaphore>> Wait<S> {
 }
 
 pin_project! {
-    /// The future of [`Semaphore::acquire`]: resolves to a [`Permit`] once
+    /// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`]: resolves to a [`Permit`] once
     /// the permits are granted. Dropping it while it waits gives back
     /// anything it was already granted.
     ///
@@ -97,7 +97,7 @@ pin_project! {
     /// use weir_core::sync::Semaphore;
     ///
     /// let sem = Semaphore::new(2);
-    /// let permit = futures_lite::future::block_on(sem.acquire(2)).unwrap();
+    /// let permit = futures_lite::future::block_on(sem.acquire_many(2)).unwrap();
     /// assert_eq!(permit.num_permits(), 2);
     /// ```
     #[must_use = "futures do nothing unless polled"]
@@ -137,7 +137,8 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 pin_project! {
-    /// The future of [`Semaphore::acquire_owned`]: like [`Acquire`], but
+    /// The future of [`Semaphore::acquire_owned`] and
+    /// [`Semaphore::acquire_many_owned`]: like [`Acquire`], but
     /// holds an `Arc` of the semaphore and resolves to an [`OwnedPermit`]
     /// that can move into a spawned task.
     ///
@@ -146,7 +147,7 @@ pin_project! {
     /// use weir_core::sync::Semaphore;
     ///
     /// let sem = Arc::new(Semaphore::new(1));
-    /// let permit = futures_lite::future::block_on(sem.clone().acquire_owned(1)).unwrap();
+    /// let permit = futures_lite::future::block_on(sem.clone().acquire_owned()).unwrap();
     /// assert_eq!(sem.available_permits(), 0);
     /// drop(permit);
     /// assert_eq!(sem.available_permits(), 1);

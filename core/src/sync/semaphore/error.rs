@@ -2,15 +2,15 @@
 
 use core::fmt;
 
-/// Why [`Semaphore::acquire`](super::Semaphore::acquire) (or its owned
-/// twin) gave no permits.
+/// Why [`Semaphore::acquire`](super::Semaphore::acquire) (or
+/// `acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
 /// use weir_core::sync::{AcquireError, Semaphore};
 ///
 /// let sem = Semaphore::new(1);
 /// sem.close();
-/// let err = futures_lite::future::block_on(sem.acquire(1)).unwrap_err();
+/// let err = futures_lite::future::block_on(sem.acquire()).unwrap_err();
 /// assert_eq!(err, AcquireError::Closed);
 /// assert_eq!(err.to_string(), "semaphore closed");
 /// ```
@@ -35,7 +35,7 @@ pub enum AcquireError {
     /// use weir_core::sync::{AcquireError, Semaphore};
     ///
     /// let sem = Semaphore::new(2);
-    /// let err = futures_lite::future::block_on(sem.acquire(3)).unwrap_err();
+    /// let err = futures_lite::future::block_on(sem.acquire_many(3)).unwrap_err();
     /// assert_eq!(err, AcquireError::ExceedsTotal { requested: 3, total: 2 });
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
@@ -65,15 +65,15 @@ impl fmt::Display for AcquireError {
 
 impl std::error::Error for AcquireError {}
 
-/// Why [`Semaphore::try_acquire`](super::Semaphore::try_acquire) gave no
-/// permits.
+/// Why [`Semaphore::try_acquire`](super::Semaphore::try_acquire) (or
+/// `try_acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
 /// use weir_core::sync::{Semaphore, TryAcquireError};
 ///
 /// let sem = Semaphore::new(1);
-/// let _held = sem.try_acquire(1).unwrap();
-/// assert_eq!(sem.try_acquire(1).unwrap_err(), TryAcquireError::NoPermits);
+/// let _held = sem.try_acquire().unwrap();
+/// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,7 +96,7 @@ pub enum TryAcquireError {
     ///
     /// let sem = Semaphore::new(2);
     /// assert_eq!(
-    ///     sem.try_acquire(3).unwrap_err(),
+    ///     sem.try_acquire_many(3).unwrap_err(),
     ///     TryAcquireError::ExceedsTotal { requested: 3, total: 2 }
     /// );
     /// ```

@@ -58,10 +58,10 @@ fn loom_two_threads_share_one_permit() {
         let s = sem(1, f);
         let s2 = s.clone();
         let t = thread::spawn(move || {
-            let p = block_on(s2.acquire(1)).unwrap();
+            let p = block_on(s2.acquire()).unwrap();
             drop(p);
         });
-        let p = block_on(s.acquire(1)).unwrap();
+        let p = block_on(s.acquire()).unwrap();
         drop(p);
         t.join().unwrap();
         assert_eq!(s.available_permits(), 1);
@@ -77,7 +77,7 @@ fn loom_cancel_partly_granted_waiter_passes_permits_on() {
         let s = sem(2, f);
         // Held by the model rather than a guard, so that another loom
         // thread can release it through `raw.release`.
-        core::mem::forget(s.try_acquire(1).unwrap());
+        core::mem::forget(s.try_acquire().unwrap());
         let held = 1;
         let s_rel = s.clone();
         let releaser = thread::spawn(move || {
@@ -86,13 +86,13 @@ fn loom_cancel_partly_granted_waiter_passes_permits_on() {
         });
         let s_c = s.clone();
         let canceller = thread::spawn(move || {
-            let mut acq = pin!(s_c.acquire(2));
+            let mut acq = pin!(s_c.acquire_many(2));
             let mut cx = Context::from_waker(Waker::noop());
             if let Poll::Ready(p) = acq.as_mut().poll(&mut cx) {
                 drop(p.unwrap());
             }
         });
-        let p = block_on(s.acquire(2)).unwrap();
+        let p = block_on(s.acquire_many(2)).unwrap();
         assert_eq!(p.num_permits(), 2);
         drop(p);
         releaser.join().unwrap();
@@ -107,14 +107,14 @@ fn loom_close_fails_waiter_and_returns_partial_grant() {
         // 2 permits, 1 held for good: the waiter for 2 may get the other
         // as a partial grant (fair) before close fails it.
         let s = sem(2, f);
-        core::mem::forget(s.try_acquire(1).unwrap());
+        core::mem::forget(s.try_acquire().unwrap());
         let s2 = s.clone();
-        let waiter = thread::spawn(move || block_on(s2.acquire(2)).map(|p| p.num_permits()));
+        let waiter = thread::spawn(move || block_on(s2.acquire_many(2)).map(|p| p.num_permits()));
         s.close();
         let out = waiter.join().unwrap();
         assert_eq!(out, Err(AcquireError::Closed));
         assert_eq!(s.available_permits(), 1);
-        assert!(s.try_acquire(1).is_err());
+        assert!(s.try_acquire().is_err());
     });
 }
 
@@ -124,10 +124,10 @@ fn loom_add_permits_wakes_weighted_waiter() {
         // Both permits held for good: the waiter for 2 fits the total but
         // only the added permits can serve it.
         let s = sem(2, f);
-        core::mem::forget(s.try_acquire(2).unwrap());
+        core::mem::forget(s.try_acquire_many(2).unwrap());
         let s2 = s.clone();
         let waiter = thread::spawn(move || {
-            let p = block_on(s2.acquire(2)).unwrap();
+            let p = block_on(s2.acquire_many(2)).unwrap();
             p.num_permits()
         });
         s.add_permits(1).unwrap();
@@ -145,12 +145,12 @@ fn loom_impossible_request_races_release_and_blocks_nobody() {
     // must then be served (a wedged queue shows as a deadlock).
     both(|f| {
         let s = sem(2, f);
-        core::mem::forget(s.try_acquire(1).unwrap());
+        core::mem::forget(s.try_acquire().unwrap());
         let s_rel = s.clone();
         let releaser = thread::spawn(move || s_rel.raw.release(1));
         let s_big = s.clone();
-        let big = thread::spawn(move || block_on(s_big.acquire(3)).map(|p| p.num_permits()));
-        let p = block_on(s.acquire(2)).unwrap();
+        let big = thread::spawn(move || block_on(s_big.acquire_many(3)).map(|p| p.num_permits()));
+        let p = block_on(s.acquire_many(2)).unwrap();
         assert_eq!(p.num_permits(), 2);
         drop(p);
         assert_eq!(
@@ -173,11 +173,11 @@ fn loom_forget_fails_a_waiter_it_leaves_over_the_total() {
     // by it, giving back any partial grant) or after (on linking).
     both(|f| {
         let s = sem(2, f);
-        core::mem::forget(s.try_acquire(2).unwrap());
+        core::mem::forget(s.try_acquire_many(2).unwrap());
         let s_rel = s.clone();
         let releaser = thread::spawn(move || s_rel.raw.release(1));
         let s_w = s.clone();
-        let waiter = thread::spawn(move || block_on(s_w.acquire(2)).map(|p| p.num_permits()));
+        let waiter = thread::spawn(move || block_on(s_w.acquire_many(2)).map(|p| p.num_permits()));
         s.raw.forget_held(1);
         assert_eq!(
             waiter.join().unwrap(),
@@ -195,12 +195,12 @@ fn loom_forget_fails_a_waiter_it_leaves_over_the_total() {
 fn loom_try_acquire_races_release_and_waiter() {
     both(|f| {
         let s = sem(1, f);
-        core::mem::forget(s.try_acquire(1).unwrap());
+        core::mem::forget(s.try_acquire().unwrap());
         let p = 1;
         let s2 = s.clone();
-        let waiter = thread::spawn(move || drop(block_on(s2.acquire(1)).unwrap()));
+        let waiter = thread::spawn(move || drop(block_on(s2.acquire()).unwrap()));
         let s3 = s.clone();
-        let trier = thread::spawn(move || s3.try_acquire(1).map(|p| drop(p)).is_ok());
+        let trier = thread::spawn(move || s3.try_acquire().map(|p| drop(p)).is_ok());
         s.raw.release(p);
         trier.join().unwrap();
         waiter.join().unwrap();

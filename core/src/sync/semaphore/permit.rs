@@ -13,7 +13,7 @@ use super::Semaphore;
 ///
 /// let sem = Semaphore::new(3);
 /// {
-///     let permit = sem.try_acquire(2).unwrap();
+///     let permit = sem.try_acquire_many(2).unwrap();
 ///     assert_eq!(permit.num_permits(), 2);
 ///     assert_eq!(sem.available_permits(), 1);
 /// }
@@ -34,7 +34,7 @@ impl<'a> Permit<'a> {
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(5);
-    /// assert_eq!(sem.try_acquire(4).unwrap().num_permits(), 4);
+    /// assert_eq!(sem.try_acquire_many(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
         self.n
@@ -44,7 +44,7 @@ impl<'a> Permit<'a> {
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(1);
-    /// let p = sem.try_acquire(1).unwrap();
+    /// let p = sem.try_acquire().unwrap();
     /// assert!(std::ptr::eq(p.semaphore(), &sem));
     /// ```
     pub fn semaphore(&self) -> &'a Semaphore {
@@ -58,7 +58,7 @@ impl<'a> Permit<'a> {
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(2);
-    /// sem.try_acquire(1).unwrap().forget();
+    /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
@@ -75,11 +75,11 @@ impl<'a> Permit<'a> {
     /// ```
     /// let other = weir_core::sync::Semaphore::new(1);
     /// let sem = weir_core::sync::Semaphore::new(3);
-    /// let mut a = sem.try_acquire(1).unwrap();
-    /// a.merge(sem.try_acquire(2).unwrap()).unwrap();
+    /// let mut a = sem.try_acquire().unwrap();
+    /// a.merge(sem.try_acquire_many(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
     ///
-    /// let b = other.try_acquire(1).unwrap();
+    /// let b = other.try_acquire().unwrap();
     /// assert_eq!(a.merge(b).unwrap_err().num_permits(), 1);
     /// ```
     pub fn merge(&mut self, mut other: Permit<'a>) -> Result<(), Permit<'a>> {
@@ -95,7 +95,7 @@ impl<'a> Permit<'a> {
     ///
     /// ```
     /// let sem = weir_core::sync::Semaphore::new(3);
-    /// let mut a = sem.try_acquire(3).unwrap();
+    /// let mut a = sem.try_acquire_many(3).unwrap();
     /// let b = a.split(1).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
     /// assert!(a.split(5).is_none());
@@ -126,7 +126,7 @@ impl fmt::Debug for Permit<'_> {
 /// use weir_core::sync::Semaphore;
 ///
 /// let sem = Arc::new(Semaphore::new(1));
-/// let permit = sem.clone().try_acquire_owned(1).unwrap();
+/// let permit = sem.clone().try_acquire_owned().unwrap();
 /// let t = std::thread::spawn(move || drop(permit));
 /// t.join().unwrap();
 /// assert_eq!(sem.available_permits(), 1);
@@ -147,7 +147,7 @@ impl OwnedPermit {
     /// ```
     /// # use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(5));
-    /// assert_eq!(sem.try_acquire_owned(4).unwrap().num_permits(), 4);
+    /// assert_eq!(sem.try_acquire_many_owned(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
         self.n
@@ -158,7 +158,7 @@ impl OwnedPermit {
     /// ```
     /// # use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
-    /// let p = sem.clone().try_acquire_owned(1).unwrap();
+    /// let p = sem.clone().try_acquire_owned().unwrap();
     /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
     /// ```
     pub fn semaphore(&self) -> &Arc<Semaphore> {
@@ -171,7 +171,7 @@ impl OwnedPermit {
     /// ```
     /// # use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(2));
-    /// sem.clone().try_acquire_owned(1).unwrap().forget();
+    /// sem.clone().try_acquire_owned().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
@@ -188,8 +188,8 @@ impl OwnedPermit {
     /// ```
     /// # use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
-    /// let mut a = sem.clone().try_acquire_owned(1).unwrap();
-    /// a.merge(sem.clone().try_acquire_owned(2).unwrap()).unwrap();
+    /// let mut a = sem.clone().try_acquire_owned().unwrap();
+    /// a.merge(sem.clone().try_acquire_many_owned(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
     /// ```
     pub fn merge(&mut self, mut other: OwnedPermit) -> Result<(), OwnedPermit> {
@@ -206,7 +206,7 @@ impl OwnedPermit {
     /// ```
     /// # use std::sync::Arc;
     /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
-    /// let mut a = sem.clone().try_acquire_owned(3).unwrap();
+    /// let mut a = sem.clone().try_acquire_many_owned(3).unwrap();
     /// let b = a.split(2).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (1, 2));
     /// ```
