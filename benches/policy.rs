@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::{Service, ServiceBuilder, ServiceExt};
+use weir::Policy;
 use weir::Tokio;
-use weir::limit::{Bulkhead, RateLimiter, RateLimiterBuilder};
-use weir::policy::Policy;
-use weir::resilience::{CircuitBreaker, Retry};
-use weir::rt::Clock;
+use weir::limit::Clock;
+use weir::{Bulkhead, RateLimiter, limit::RateLimiterBuilder};
+use weir::{CircuitBreaker, Retry};
 
 /// tower's retry needs a policy type; this one retries errors up to twice,
 /// as weir's `max_attempts(3)` does.
@@ -93,7 +93,7 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("weir_policy_5_layers_coarse_clock", |b| {
         b.iter_custom(|iters| {
             rt.block_on(weir_calls(iters, |l| {
-                let clock = weir::rt::CoarseClock::new().unwrap();
+                let clock = weir::limit::CoarseClock::new().unwrap();
                 l.build_with_clock(Tokio, clock).unwrap()
             }))
         })

@@ -1,7 +1,7 @@
 //! Scheduler costs, each beside its peer in one group.
 //!
 //! * `submit_run_tiny_jobs/<runtime>`: 10,000 tiny jobs submitted and
-//!   awaited through `weir::sched::Scheduler`, and through the hand-rolled
+//!   awaited through `weir::Scheduler`, and through the hand-rolled
 //!   equivalent (the runtime's own spawn plus a semaphore of the same
 //!   concurrency: tokio's on tokio, async-lock's on smol and async-std), on
 //!   tokio (current-thread and two workers), smol and async-std.
@@ -28,7 +28,7 @@ mod on_tokio {
     use super::{CONCURRENCY, JOBS};
     use std::hint::black_box;
     use std::sync::Arc;
-    use weir::sched::{Job, Scheduler};
+    use weir::{Job, Scheduler};
 
     pub(crate) fn runtime(workers: usize) -> tokio::runtime::Runtime {
         if workers == 0 {
@@ -115,8 +115,8 @@ fn tiny_jobs_tokio(_: &mut Criterion) {}
 fn tiny_jobs_smol_async_std(c: &mut Criterion) {
     use std::hint::black_box;
     use std::sync::Arc;
-    use weir::rt::Runtime;
-    use weir::sched::{Job, Scheduler};
+    use weir::Runtime;
+    use weir::{Job, Scheduler};
 
     async fn weir_jobs<R: Runtime>(sched: &Scheduler<R>) -> u64 {
         let handles: Vec<_> = (0..JOBS)
@@ -190,7 +190,8 @@ fn tiny_jobs_smol_async_std(_: &mut Criterion) {}
 fn backlog(c: &mut Criterion) {
     use std::hint::black_box;
     use std::time::Duration;
-    use weir::sched::{Job, Scheduler, Shutdown, TaskHandle};
+    use weir::sched::TaskHandle;
+    use weir::{Job, Scheduler, Shutdown};
 
     let mut g = c.benchmark_group("sched_backlog");
     g.sample_size(10)

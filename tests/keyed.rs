@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use weir::Rule;
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::RateLimited;
-use weir::rt::VirtualRuntime;
-use weir::rt::{Clock, ManualClock};
+use weir::limit::{Clock, ManualClock, RateLimited};
+use weir::test_util::VirtualRuntime;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::rt::VirtualRuntime;
-use weir::rt::{Clock, ManualClock};
+use weir::limit::{Clock, ManualClock};
+use weir::test_util::VirtualRuntime;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 type Limiter = KeyedRateLimiter<u64, VirtualRuntime, ManualClock>;
 

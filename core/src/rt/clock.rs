@@ -1,19 +1,18 @@
 //! Clocks: where time-reading primitives (the rate limiters first) read the
-//! time when the runtime's own [`Runtime::now`] costs more than they can
-//! afford. They live beside the runtime because a clock is a property of
-//! where code runs, not of one limiter.
+//! time. They live beside the runtime because a clock is a property of
+//! where code runs, not of one limiter; their public path is `limit::`.
 
 use core::fmt;
 use std::time::Instant;
 
-use super::Runtime;
+use crate::Runtime;
 
 /// A monotonic clock a rate limiter reads on every check.
 ///
 /// Every [`Runtime`] is a clock (its [`now`](Runtime::now)), and that is what
-/// [`RateLimiterBuilder::build`](crate::limit::rate::RateLimiterBuilder::build) uses, so
+/// [`RateLimiterBuilder::build`](crate::limit::RateLimiterBuilder::build) uses, so
 /// limiters follow the virtual clock in tests. A cheaper clock can be given
-/// with [`build_with_clock`](crate::limit::rate::RateLimiterBuilder::build_with_clock):
+/// with [`build_with_clock`](crate::limit::RateLimiterBuilder::build_with_clock):
 /// the check path reads the clock once, and on most machines
 /// `Instant::now()` costs more than the rest of the check.
 ///
@@ -32,7 +31,7 @@ use super::Runtime;
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use weir_core::rt::Clock;
+/// use weir_core::limit::Clock;
 ///
 /// #[derive(Debug, Clone, Default)]
 /// struct Manual(Arc<AtomicU64>);
@@ -67,9 +66,9 @@ pub trait Clock: Clone + Send + Sync + fmt::Debug + 'static {
 /// A runtime's own clock: [`Runtime::now`].
 ///
 /// ```
-/// use weir_core::rt::Clock;
+/// use weir_core::limit::Clock;
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let t0 = Clock::now(&rt);
@@ -95,7 +94,7 @@ impl<R: Runtime> Clock for R {
 /// virtual runtime locks a mutex) or none that matters.
 ///
 /// ```
-/// use weir_core::rt::{Clock, StdClock};
+/// use weir_core::limit::{Clock, StdClock};
 /// let t0 = StdClock.now();
 /// assert!(StdClock.nanos_since(t0, StdClock.now()) < 60_000_000_000);
 /// ```
@@ -139,7 +138,7 @@ pub(crate) fn nanos(d: std::time::Duration) -> u64 {
 /// and admit about 250 per second, while `burst(20)` loses nothing.
 ///
 /// ```
-/// use weir_core::rt::{Clock, CoarseClock};
+/// use weir_core::limit::{Clock, CoarseClock};
 ///
 /// if let Some(clock) = CoarseClock::new() {
 ///     let t0 = clock.now();
@@ -158,7 +157,7 @@ impl CoarseClock {
     /// The coarse clock, or `None` if this kernel does not provide it.
     ///
     /// ```
-    /// assert!(weir_core::rt::CoarseClock::new().is_some());
+    /// assert!(weir_core::limit::CoarseClock::new().is_some());
     /// ```
     pub fn new() -> Option<Self> {
         let mut res = libc::timespec {
@@ -176,7 +175,7 @@ impl CoarseClock {
     /// How far apart the clock's readings step.
     ///
     /// ```
-    /// if let Some(c) = weir_core::rt::CoarseClock::new() {
+    /// if let Some(c) = weir_core::limit::CoarseClock::new() {
     ///     assert!(c.resolution() > std::time::Duration::ZERO);
     /// }
     /// ```
@@ -225,7 +224,7 @@ impl Clock for CoarseClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::rt::{Clock, ManualClock};
+/// use weir_core::limit::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::default();
 /// let twin = clock.clone();
@@ -241,7 +240,7 @@ impl ManualClock {
     /// Moves the clock forward by `d` (saturating at `u64::MAX` ns).
     ///
     /// ```
-    /// use weir_core::rt::{Clock, ManualClock};
+    /// use weir_core::limit::{Clock, ManualClock};
     /// let clock = ManualClock::default();
     /// clock.advance(std::time::Duration::from_nanos(5));
     /// assert_eq!(clock.now(), 5);
@@ -253,7 +252,7 @@ impl ManualClock {
     /// Moves the clock forward by `ns` nanoseconds.
     ///
     /// ```
-    /// use weir_core::rt::{Clock, ManualClock};
+    /// use weir_core::limit::{Clock, ManualClock};
     /// let clock = ManualClock::default();
     /// clock.advance_nanos(7);
     /// assert_eq!(clock.now(), 7);

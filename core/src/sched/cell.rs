@@ -20,7 +20,7 @@ use super::priority::{Priority, TaskId};
 use super::schedule::{Outcome, Queued, Schedule};
 use super::status::Status;
 use crate::loom::sync::Mutex;
-use crate::rt::{JoinHandle, Runtime};
+use crate::rt::runtime::{JoinHandle, Runtime};
 
 /// The typed side, seen by the job's handle.
 pub(crate) trait Completion<T>: Send + Sync {

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use super::error::{RejectReason, TaskError};
 use super::job::Job;
 use super::scheduler::Scheduler;
-use crate::cancel::CancellationToken;
+use crate::CancellationToken;
 use crate::error::ConfigError;
 use crate::loom::sync::Mutex;
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::rt::runtime::{JoinHandle, Runtime, deadline_after};
 
 /// What a periodic job does when a run took longer than its interval and
 /// ticks were missed.
@@ -145,8 +145,8 @@ impl PeriodicCtl {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
-/// use weir_core::sched::{MissedTick, Scheduler};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
+/// use weir_core::{Scheduler, sched::MissedTick};
 ///
 /// let rt = VirtualRuntime::new();
 /// rt.block_on({
@@ -175,7 +175,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// p.cancel();
@@ -191,7 +191,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert!(!p.is_stopped());
@@ -206,7 +206,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.runs(), 0);
@@ -222,7 +222,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.failures(), 0);
@@ -238,7 +238,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.missed(), 0);

@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::error::TaskError;
 use super::priority::{Priority, TaskId};
 use super::status::Status;
-use crate::rt::Runtime;
+use crate::rt::runtime::Runtime;
 
 /// How a started job ended, for the counters.
 #[derive(Clone, Copy, Debug)]

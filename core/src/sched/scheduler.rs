@@ -10,10 +10,10 @@ use super::job::Job;
 use super::shared::Shared;
 use super::shutdown::{Shutdown, ShutdownReport};
 use super::stats::SchedStats;
-use crate::cancel::CancellationToken;
+use crate::CancellationToken;
 use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, sched::SchedObs};
-use crate::rt::Runtime;
+use crate::rt::runtime::Runtime;
 
 /// Runs futures with priorities, delays and deadlines, at most
 /// `max_concurrent` at a time, holding at most `queue_capacity` waiting.
@@ -25,8 +25,8 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
-/// use weir_core::sched::{Job, Priority, Scheduler, Shutdown};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
+/// use weir_core::{Job, Priority, Scheduler, Shutdown};
 ///
 /// let rt = VirtualRuntime::new();
 /// rt.block_on({
@@ -73,7 +73,7 @@ impl<R: Runtime> fmt::Debug for Scheduler<R> {
 /// Settings of a [`Scheduler`]; see [`Scheduler::builder`].
 ///
 /// ```
-/// let b = weir_core::sched::Scheduler::builder().max_concurrent(8);
+/// let b = weir_core::Scheduler::builder().max_concurrent(8);
 /// # drop(b);
 /// ```
 #[derive(Clone, Debug)]
@@ -89,7 +89,7 @@ impl SchedulerBuilder {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let b = weir_core::sched::Scheduler::builder().name("crawler");
+    /// let b = weir_core::Scheduler::builder().name("crawler");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -101,8 +101,8 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::Scheduler;
-    /// let e = Scheduler::builder().max_concurrent(0).build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// use weir_core::Scheduler;
+    /// let e = Scheduler::builder().max_concurrent(0).build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "max_concurrent");
     /// # }
     /// ```
@@ -117,8 +117,8 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::Scheduler;
-    /// let e = Scheduler::builder().queue_capacity(0).build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// use weir_core::Scheduler;
+    /// let e = Scheduler::builder().queue_capacity(0).build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "queue_capacity");
     /// # }
     /// ```
@@ -136,7 +136,7 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder().build(weir_core::rt::VirtualRuntime::new());
+    /// let sched = weir_core::Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new());
     /// assert!(sched.is_ok());
     /// # }
     /// ```
@@ -160,9 +160,9 @@ impl Scheduler<()> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder()
+    /// let sched = weir_core::Scheduler::builder()
     ///     .max_concurrent(2)
-    ///     .build(weir_core::rt::VirtualRuntime::new())
+    ///     .build(weir_core::test_util::VirtualRuntime::new())
     ///     .unwrap();
     /// # drop(sched);
     /// # }
@@ -189,9 +189,9 @@ impl<R: Runtime> Scheduler<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::{Job, RejectReason, Scheduler};
+    /// use weir_core::{Job, Scheduler, sched::RejectReason};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let sched = Scheduler::builder().max_concurrent(1).queue_capacity(1).build(rt).unwrap();
     /// let _running = sched.submit(Job::new(async { 1 })).unwrap();
     /// let _waiting = sched.submit(Job::new(async { 2 })).unwrap();
@@ -213,7 +213,7 @@ impl<R: Runtime> Scheduler<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder().build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let sched = weir_core::Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(sched.stats().running, 0);
     /// # }
     /// ```
@@ -245,9 +245,9 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::sched::{Job, Scheduler, Shutdown, TaskError};
+    /// use weir_core::{Job, Scheduler, Shutdown, sched::TaskError};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let sched = Scheduler::builder().build(rt.clone()).unwrap();
     /// let h = sched.submit(Job::new(async {}).delay(Duration::from_secs(60)).name("nightly")).unwrap();
     /// let report = rt.block_on(sched.shutdown(Shutdown::Abort));

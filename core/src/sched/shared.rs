@@ -27,7 +27,7 @@ use super::stats::{Histogram, SchedStats};
 use super::status::Status;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::rt::runtime::{JoinHandle, Runtime, deadline_after};
 
 pub(crate) struct Shared<R: 'static> {
     pub(crate) rt: R,

@@ -7,7 +7,7 @@ use super::priority::TaskId;
 /// How [`Scheduler::shutdown`] treats accepted jobs.
 ///
 /// ```
-/// use weir_core::sched::Shutdown;
+/// use weir_core::Shutdown;
 /// assert_ne!(Shutdown::Graceful, Shutdown::Abort);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,7 +84,7 @@ impl AbortedJob {
 /// What [`Scheduler::shutdown`] did.
 ///
 /// ```
-/// let r = weir_core::sched::ShutdownReport::default();
+/// let r = weir_core::ShutdownReport::default();
 /// assert!(r.aborted().is_empty());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl ShutdownReport {
     /// one.
     ///
     /// ```
-    /// assert_eq!(weir_core::sched::ShutdownReport::default().aborted().len(), 0);
+    /// assert_eq!(weir_core::ShutdownReport::default().aborted().len(), 0);
     /// ```
     pub fn aborted(&self) -> &[AbortedJob] {
         &self.aborted

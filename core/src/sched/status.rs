@@ -24,7 +24,7 @@ pub enum Status {
     Cancelled,
     /// Its deadline passed before it started.
     Expired,
-    /// Aborted by [`Shutdown::Abort`](super::Shutdown::Abort).
+    /// Aborted by [`Shutdown::Abort`](crate::Shutdown::Abort).
     Shutdown,
 }
 

@@ -3,7 +3,7 @@
 
 use super::bounds::{Bounds, check_fraction};
 use super::limit::{Limit, Sample};
-use crate::error::{ConfigError, Rule};
+use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "Gradient2";
 
