@@ -263,9 +263,10 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::sched::{MissedTick, Scheduler};
+    /// use weir_core::Scheduler;
+    /// use weir_core::sched::MissedTick;
     ///
-    /// let sched = Scheduler::builder().build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let sched = Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let err = sched.submit_periodic(Duration::ZERO, MissedTick::Skip, || async {}).unwrap_err();
     /// assert!(err.to_string().contains("interval"));
     /// # }

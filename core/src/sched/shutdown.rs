@@ -84,7 +84,7 @@ impl AbortedJob {
 /// What [`Scheduler::shutdown`] did.
 ///
 /// ```
-/// let r = weir_core::ShutdownReport::default();
+/// let r = weir_core::sched::ShutdownReport::default();
 /// assert!(r.aborted().is_empty());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl ShutdownReport {
     /// one.
     ///
     /// ```
-    /// assert_eq!(weir_core::ShutdownReport::default().aborted().len(), 0);
+    /// assert_eq!(weir_core::sched::ShutdownReport::default().aborted().len(), 0);
     /// ```
     pub fn aborted(&self) -> &[AbortedJob] {
         &self.aborted
