@@ -80,5 +80,6 @@ pub use resilience::timeout::Timeout;
 pub use rt::runtime::Runtime;
 pub use sched::job::Job;
 pub use sched::priority::Priority;
-pub use sched::scheduler::{Scheduler, Shutdown};
+pub use sched::scheduler::Scheduler;
+pub use sched::shutdown::Shutdown;
 pub use sync::semaphore::Semaphore;

@@ -6,7 +6,6 @@
 )]
 
 use super::Name;
-use crate::Shutdown;
 
 #[derive(Clone)]
 pub(crate) struct SchedObs {
@@ -27,12 +26,15 @@ impl SchedObs {
     }
 
     /// Shutdown began: the scheduler is closed, `aborted` jobs were
-    /// withdrawn (only under [`Shutdown::Abort`]).
+    /// withdrawn (only when `abort`, the scheduler's `Shutdown::Abort`). The
+    /// mode comes as a flag so that obs names no scheduler type (obs sits
+    /// below the components it reports for).
     #[inline]
-    pub(crate) fn shutting_down(&self, mode: Shutdown, aborted: usize) {
+    pub(crate) fn shutting_down(&self, abort: bool, aborted: usize) {
+        let mode = if abort { "Abort" } else { "Graceful" };
         event!(
             "weir::scheduler", INFO,
-            name = %self.name, mode = ?mode, aborted,
+            name = %self.name, mode = %mode, aborted,
             "scheduler shutting down"
         );
         #[cfg(feature = "metrics")]

@@ -1,6 +1,8 @@
 //! One submitted job: its future, its result slot and the wakers of the two
 //! sides (the running task and the handle), in one allocation.
 //!
+//! The cell knows the scheduler only through the [`Schedule`] contract.
+//!
 //! Lock order: the scheduler's state lock may be held while a cell's lock is
 //! taken, never the other way round.
 
@@ -13,35 +15,12 @@ use std::time::Instant;
 
 use pin_project_lite::pin_project;
 
-use super::shared::{Outcome, Shared};
+use super::error::TaskError;
+use super::priority::{Priority, TaskId};
+use super::schedule::{Outcome, Queued, Schedule};
+use super::status::Status;
 use crate::loom::sync::Mutex;
-use crate::{
-    Priority,
-    sched::{Status, TaskError, TaskId},
-};
-use crate::{Runtime, rt::JoinHandle};
-
-/// What the scheduler sees of a job, whatever its future's type.
-pub(crate) trait Queued<R>: Send + Sync + 'static {
-    fn id(&self) -> TaskId;
-    fn name(&self) -> Option<&Cow<'static, str>>;
-    fn priority(&self) -> Priority;
-    fn deadline(&self) -> Option<Instant>;
-    /// Whether the job still waits to start (delayed or pending).
-    fn is_waiting(&self) -> bool;
-    /// Delayed -> Pending; false when the job left Delayed already.
-    fn make_ready(&self) -> bool;
-    /// Pending -> Running; false when the job left Pending already.
-    fn claim(&self) -> bool;
-    /// Starts the future of a claimed job on the runtime.
-    fn spawn(self: Arc<Self>, shared: Arc<Shared<R>>, slot: usize);
-    /// Ends a job that never started with `err`; `None` if it was not
-    /// waiting any more, else the status it left and the handle's waker.
-    fn finish_unstarted(&self, err: TaskError) -> Option<(Status, Option<Waker>)>;
-    /// Asks a running job to drop its future and end with `err`; false if
-    /// it was not running.
-    fn abort(&self, err: TaskError) -> bool;
-}
+use crate::rt::runtime::{JoinHandle, Runtime};
 
 /// The typed side, seen by the job's handle.
 pub(crate) trait Completion<T>: Send + Sync {
@@ -52,18 +31,19 @@ pub(crate) trait Completion<T>: Send + Sync {
     fn name(&self) -> Option<&str>;
 }
 
-pub(crate) struct JobCell<F: Future, R: Runtime> {
+pub(crate) struct JobCell<F: Future, S: Schedule> {
     id: TaskId,
     priority: Priority,
     deadline: Option<Instant>,
     name: Option<Cow<'static, str>>,
-    shared: Weak<Shared<R>>,
+    scheduler: Weak<S>,
     inner: Mutex<CellState<F>>,
 }
 
 pub(crate) struct CellState<F: Future> {
     status: Status,
-    /// Present from submission until the job is spawned (or never runs).
+    /// Present from submission until the job's task first polls (or the
+    /// job never runs).
     future: Option<F>,
     result: Option<Result<F::Output, TaskError>>,
     /// Set when a running job must stop; the running task reads it.
@@ -72,11 +52,11 @@ pub(crate) struct CellState<F: Future> {
     run_waker: Option<Waker>,
 }
 
-impl<F, R> JobCell<F, R>
+impl<F, S> JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -85,7 +65,7 @@ where
         priority: Priority,
         deadline: Option<Instant>,
         name: Option<Cow<'static, str>>,
-        shared: Weak<Shared<R>>,
+        scheduler: Weak<S>,
         status: Status,
     ) -> Self {
         JobCell {
@@ -93,7 +73,7 @@ where
             priority,
             deadline,
             name,
-            shared,
+            scheduler,
             inner: Mutex::new(CellState {
                 status,
                 future: Some(future),
@@ -146,11 +126,11 @@ fn status_of<T>(result: &Result<T, TaskError>) -> Status {
     }
 }
 
-impl<F, R> Queued<R> for JobCell<F, R>
+impl<F, S> Queued<S> for JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     fn id(&self) -> TaskId {
         self.id
@@ -192,13 +172,14 @@ where
         }
     }
 
-    fn spawn(self: Arc<Self>, shared: Arc<Shared<R>>, slot: usize) {
-        let future = self.inner.lock().future.take();
-        let rt = shared.rt.clone();
+    fn spawn(self: Arc<Self>, scheduler: Arc<S>, slot: usize) {
+        let rt = scheduler.runtime().clone();
+        // The task takes the future out of the cell at its first poll, under
+        // the lock it takes then anyway (for the abort flag).
         rt.spawn(Run {
-            future,
+            future: None,
             cell: self,
-            shared,
+            scheduler,
             slot,
             done: false,
         })
@@ -251,11 +232,11 @@ impl TaskError {
     }
 }
 
-impl<F, R> Completion<F::Output> for JobCell<F, R>
+impl<F, S> Completion<F::Output> for JobCell<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         let mut st = self.inner.lock();
@@ -273,8 +254,8 @@ where
     }
 
     fn cancel(&self) {
-        if let Some(shared) = self.shared.upgrade() {
-            if shared.cancel_waiting(self) {
+        if let Some(scheduler) = self.scheduler.upgrade() {
+            if scheduler.cancel_waiting(self) {
                 return;
             }
         }
@@ -298,16 +279,16 @@ pin_project! {
     /// The task the runtime runs for a started job: polls the job's future,
     /// catches its panic, honours an abort, and tells the scheduler when it
     /// ends.
-    struct Run<F: Future, R: Runtime> {
+    struct Run<F: Future, S: Schedule> {
         #[pin]
         future: Option<F>,
-        cell: Arc<JobCell<F, R>>,
-        shared: Arc<Shared<R>>,
+        cell: Arc<JobCell<F, S>>,
+        scheduler: Arc<S>,
         slot: usize,
         done: bool,
     }
 
-    impl<F: Future, R: Runtime> PinnedDrop for Run<F, R> {
+    impl<F: Future, S: Schedule> PinnedDrop for Run<F, S> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done {
@@ -315,32 +296,34 @@ pin_project! {
                 // job did not finish, and starting others would be futile.
                 let mut future = this.future;
                 let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
-                this.cell.finish_dropped(this.shared, *this.slot);
+                this.cell.finish_dropped(this.scheduler, *this.slot);
             }
         }
     }
 }
 
-impl<F: Future, R: Runtime> JobCell<F, R> {
-    fn finish_dropped(&self, shared: &Arc<Shared<R>>, slot: usize) {
-        let waker = {
+impl<F: Future, S: Schedule> JobCell<F, S> {
+    fn finish_dropped(&self, scheduler: &Arc<S>, slot: usize) {
+        let (waker, unpolled) = {
             let mut st = self.inner.lock();
             st.status = Status::Shutdown;
             st.result = Some(Err(TaskError::Shutdown));
-            st.handle_waker.take()
+            (st.handle_waker.take(), st.future.take())
         };
-        shared.on_finish(slot, Outcome::Cancelled, false);
+        // A task dropped before its first poll leaves the future in the cell.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unpolled)));
+        scheduler.release(slot, Outcome::Cancelled, false);
         if let Some(w) = waker {
             w.wake();
         }
     }
 }
 
-impl<F, R> Future for Run<F, R>
+impl<F, S> Future for Run<F, S>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    R: Runtime,
+    S: Schedule,
 {
     type Output = ();
 
@@ -352,7 +335,14 @@ where
         // The abort flag is checked before every poll; the waker is stored
         // only when the future is about to wait, under the same lock as a
         // second check, so an abort between the two is never missed.
-        let mut abort = this.cell.inner.lock().abort.take();
+        let mut abort = {
+            let mut st = this.cell.inner.lock();
+            if this.future.is_none() {
+                // The first poll: the future moves from the cell into the task.
+                this.future.set(st.future.take());
+            }
+            st.abort.take()
+        };
         let result = loop {
             if let Some(err) = abort {
                 let mut future = this.future.as_mut();
@@ -392,7 +382,7 @@ where
         };
         *this.done = true;
         let (outcome, waker) = this.cell.finish(result);
-        this.shared.on_finish(*this.slot, outcome, true);
+        this.scheduler.release(*this.slot, outcome, true);
         if let Some(w) = waker {
             w.wake();
         }
@@ -400,7 +390,7 @@ where
     }
 }
 
-impl<F: Future, R: Runtime> JobCell<F, R> {
+impl<F: Future, S: Schedule> JobCell<F, S> {
     /// The job's settings, to rebuild a rejected job.
     pub(crate) fn into_parts(self) -> (Priority, Option<Instant>, Option<Cow<'static, str>>) {
         (self.priority, self.deadline, self.name)

@@ -1,23 +1,24 @@
 //! Periodic jobs: a small driver task per periodic job submits one run per
 //! tick through the scheduler's queue, so runs obey priorities, the
 //! concurrency bound and the statistics like any job.
+//!
+//! A periodic job is a client of the scheduler like any other: it submits
+//! through [`Scheduler::submit`] and stops when its own token is cancelled,
+//! a child of the token the scheduler cancels at shutdown. It never reaches
+//! into the scheduler's state.
 
 use core::fmt;
-use core::future::poll_fn;
-use core::pin::{Pin, pin};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::shared::Shared;
-use crate::ConfigError;
+use super::error::{RejectReason, TaskError};
+use super::job::Job;
+use super::scheduler::Scheduler;
+use crate::CancellationToken;
+use crate::error::ConfigError;
 use crate::loom::sync::Mutex;
-use crate::{Job, sched::TaskError};
-use crate::{
-    Runtime,
-    rt::{JoinHandle, deadline_after},
-};
+use crate::rt::runtime::{JoinHandle, Runtime, deadline_after};
 
 /// What a periodic job does when a run took longer than its interval and
 /// ticks were missed.
@@ -110,56 +111,29 @@ impl From<ConfigError> for PeriodicError {
     }
 }
 
+/// What a periodic job's handle and its driver share: the token that stops
+/// it and the counters.
 #[derive(Debug)]
-pub(crate) struct PeriodicCtl {
-    inner: Mutex<CtlState>,
-}
-
-impl PeriodicCtl {
-    fn new() -> Self {
-        PeriodicCtl {
-            inner: Mutex::new(CtlState::default()),
-        }
-    }
+struct PeriodicCtl {
+    /// A child of the scheduler's shutdown token: cancelled by
+    /// [`PeriodicHandle::cancel`], by shutdown, or by the driver as it ends.
+    stop: CancellationToken,
+    counts: Mutex<Counts>,
 }
 
 #[derive(Debug, Default)]
-struct CtlState {
-    stopped: bool,
-    waker: Option<Waker>,
+struct Counts {
     runs: u64,
     failures: u64,
     missed: u64,
 }
 
 impl PeriodicCtl {
-    pub(crate) fn stop(&self) {
-        let waker = {
-            let mut st = self.inner.lock();
-            st.stopped = true;
-            st.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    fn poll_stopped(&self, cx: &mut Context<'_>) -> bool {
-        let mut st = self.inner.lock();
-        if st.stopped {
-            return true;
-        }
-        if !st.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            st.waker = Some(cx.waker().clone());
-        }
-        false
-    }
-
     fn record(&self, failed: bool) {
-        let mut st = self.inner.lock();
-        st.runs += 1;
+        let mut c = self.counts.lock();
+        c.runs += 1;
         if failed {
-            st.failures += 1;
+            c.failures += 1;
         }
     }
 }
@@ -209,7 +183,7 @@ impl PeriodicHandle {
     /// # }
     /// ```
     pub fn cancel(&self) {
-        self.ctl.stop();
+        self.ctl.stop.cancel();
     }
 
     /// Whether the job was stopped (cancelled, or its scheduler shut down).
@@ -224,7 +198,7 @@ impl PeriodicHandle {
     /// # }
     /// ```
     pub fn is_stopped(&self) -> bool {
-        self.ctl.inner.lock().stopped
+        self.ctl.stop.is_cancelled()
     }
 
     /// Runs finished so far, failed ones included.
@@ -239,7 +213,7 @@ impl PeriodicHandle {
     /// # }
     /// ```
     pub fn runs(&self) -> u64 {
-        self.ctl.inner.lock().runs
+        self.ctl.counts.lock().runs
     }
 
     /// Runs that panicked or returned an error (see [`RunOutcome`]); the
@@ -255,7 +229,7 @@ impl PeriodicHandle {
     /// # }
     /// ```
     pub fn failures(&self) -> u64 {
-        self.ctl.inner.lock().failures
+        self.ctl.counts.lock().failures
     }
 
     /// Ticks whose run could not be queued because the scheduler's queue
@@ -271,57 +245,65 @@ impl PeriodicHandle {
     /// # }
     /// ```
     pub fn missed(&self) -> u64 {
-        self.ctl.inner.lock().missed
+        self.ctl.counts.lock().missed
     }
 }
 
-pub(crate) fn start<R, Fac, Fut>(
-    shared: &Arc<Shared<R>>,
-    interval: Duration,
-    missed: MissedTick,
-    factory: Fac,
-) -> Result<PeriodicHandle, PeriodicError>
-where
-    R: Runtime,
-    Fac: FnMut() -> Fut + Send + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: RunOutcome + Send + 'static,
-{
-    if interval.is_zero() {
-        return Err(ConfigError::new("Scheduler", "interval", crate::Rule::Zero).into());
-    }
-    let ctl = Arc::new(PeriodicCtl::new());
+impl<R: Runtime> Scheduler<R> {
+    /// Runs `factory()`'s future every `interval`, the first time one
+    /// interval from now, at normal priority, until cancelled or shut down.
+    /// A run that panics or returns `Err` is counted and the next tick comes
+    /// as planned; `missed` says what happens when a run overruns ticks.
+    ///
+    /// # Errors
+    ///
+    /// [`PeriodicError::Config`] naming `interval` when it is zero;
+    /// [`PeriodicError::Shutdown`] when the scheduler is shutting down.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use std::time::Duration;
+    /// use weir_core::Scheduler;
+    /// use weir_core::sched::MissedTick;
+    ///
+    /// let sched = Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
+    /// let err = sched.submit_periodic(Duration::ZERO, MissedTick::Skip, || async {}).unwrap_err();
+    /// assert!(err.to_string().contains("interval"));
+    /// # }
+    /// ```
+    pub fn submit_periodic<Fac, Fut>(
+        &self,
+        interval: Duration,
+        missed: MissedTick,
+        factory: Fac,
+    ) -> Result<PeriodicHandle, PeriodicError>
+    where
+        Fac: FnMut() -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: RunOutcome + Send + 'static,
     {
-        let mut st = shared.state.lock();
-        if shared_closed(&st) {
+        if interval.is_zero() {
+            return Err(ConfigError::new("Scheduler", "interval", crate::Rule::Zero).into());
+        }
+        let stop = self.closing().child();
+        if stop.is_cancelled() {
             return Err(PeriodicError::Shutdown);
         }
-        st.periodics.retain(|w| w.strong_count() > 0);
-        st.periodics.push(Arc::downgrade(&ctl));
+        let ctl = Arc::new(PeriodicCtl {
+            stop,
+            counts: Mutex::new(Counts::default()),
+        });
+        let first = deadline_after(self.runtime().now(), interval);
+        // Every run takes the context of the code that submitted the job.
+        let ctx = crate::context::Context::current();
+        let driver = drive(self.clone(), ctl.clone(), interval, missed, factory, first);
+        self.runtime().spawn(ctx.scope(driver)).detach();
+        Ok(PeriodicHandle { ctl })
     }
-    let first = deadline_after(shared.rt.now(), interval);
-    // Every run takes the context of the code that submitted the job.
-    let ctx = crate::context::Context::current();
-    shared
-        .rt
-        .spawn(ctx.scope(drive(
-            shared.clone(),
-            ctl.clone(),
-            interval,
-            missed,
-            factory,
-            first,
-        )))
-        .detach();
-    Ok(PeriodicHandle { ctl })
-}
-
-fn shared_closed<R: Runtime>(st: &super::shared::State<R>) -> bool {
-    st.is_closed()
 }
 
 async fn drive<R, Fac, Fut>(
-    shared: Arc<Shared<R>>,
+    sched: Scheduler<R>,
     ctl: Arc<PeriodicCtl>,
     interval: Duration,
     missed: MissedTick,
@@ -335,46 +317,29 @@ async fn drive<R, Fac, Fut>(
 {
     let mut tick = first;
     loop {
-        let mut sleep = pin!(shared.rt.sleep_until(tick));
-        let stopped = poll_fn(|cx| {
-            if ctl.poll_stopped(cx) {
-                Poll::Ready(true)
-            } else {
-                sleep.as_mut().poll(cx).map(|()| false)
-            }
-        })
-        .await;
-        if stopped || shared.is_closed() {
+        let sleep = sched.runtime().sleep_until(tick);
+        if ctl.stop.run_until_cancelled(sleep).await.is_none() {
             break;
         }
         match catch_unwind(AssertUnwindSafe(&mut factory)) {
             Err(_) => ctl.record(true),
-            Ok(fut) => match shared.submit(Job::new(fut)) {
-                Err(_) => ctl.inner.lock().missed += 1,
-                Ok(mut handle) => {
-                    let out = poll_fn(|cx| {
-                        if ctl.poll_stopped(cx) {
-                            return Poll::Ready(None);
-                        }
-                        Pin::new(&mut handle).poll(cx).map(Some)
-                    })
-                    .await;
-                    match out {
-                        None => {
-                            handle.cancel();
-                            break;
-                        }
-                        Some(Ok(o)) => ctl.record(o.is_failure()),
-                        Some(Err(TaskError::Panicked(_))) => ctl.record(true),
-                        // Cancelled by shutdown: the loop ends below.
-                        Some(Err(_)) => {}
-                    }
-                }
+            Ok(fut) => match sched.submit(Job::new(fut)) {
+                // Closed, and the token about to say so.
+                Err(e) if e.reason() == RejectReason::Shutdown => break,
+                Err(_) => ctl.counts.lock().missed += 1,
+                // Stopped mid-run: the handle, dropped, cancels the run.
+                Ok(handle) => match ctl.stop.run_until_cancelled(handle.cancel_on_drop()).await {
+                    None => break,
+                    Some(Ok(o)) => ctl.record(o.is_failure()),
+                    Some(Err(TaskError::Panicked(_))) => ctl.record(true),
+                    // Cancelled by shutdown: the loop ends at the next check.
+                    Some(Err(_)) => {}
+                },
             },
         }
-        tick = next_tick(tick, interval, missed, shared.rt.now());
+        tick = next_tick(tick, interval, missed, sched.runtime().now());
     }
-    ctl.stop();
+    ctl.stop.cancel();
 }
 
 /// The tick after `tick`, given that the run for `tick` ended at `now`.

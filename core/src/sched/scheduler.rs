@@ -3,17 +3,17 @@
 use core::fmt;
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::periodic::{self, PeriodicError, PeriodicHandle, RunOutcome};
+use super::error::Rejected;
+use super::handle::TaskHandle;
+use super::job::Job;
 use super::shared::Shared;
-use crate::Runtime;
+use super::shutdown::{Shutdown, ShutdownReport};
+use super::stats::SchedStats;
+use crate::CancellationToken;
+use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, sched::SchedObs};
-use crate::{ConfigError, Rule};
-use crate::{
-    Job,
-    sched::{MissedTick, Rejected, SchedStats, TaskHandle, TaskId},
-};
+use crate::rt::runtime::Runtime;
 
 /// Runs futures with priorities, delays and deadlines, at most
 /// `max_concurrent` at a time, holding at most `queue_capacity` waiting.
@@ -46,6 +46,9 @@ use crate::{
 /// ```
 pub struct Scheduler<R: 'static> {
     shared: Arc<Shared<R>>,
+    /// Cancelled once shutdown has closed the scheduler: what its clients
+    /// (the periodic jobs) watch to stop.
+    closing: CancellationToken,
     obs: SchedObs,
 }
 
@@ -53,6 +56,7 @@ impl<R: 'static> Clone for Scheduler<R> {
     fn clone(&self) -> Self {
         Scheduler {
             shared: self.shared.clone(),
+            closing: self.closing.clone(),
             obs: self.obs.clone(),
         }
     }
@@ -145,108 +149,9 @@ impl SchedulerBuilder {
         }
         Ok(Scheduler {
             shared: Arc::new(Shared::new(rt, self.max_concurrent, self.queue_capacity)),
+            closing: CancellationToken::new(),
             obs: SchedObs::new(self.name),
         })
-    }
-}
-
-/// How [`Scheduler::shutdown`] treats accepted jobs.
-///
-/// ```
-/// use weir_core::Shutdown;
-/// assert_ne!(Shutdown::Graceful, Shutdown::Abort);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Shutdown {
-    /// Run every accepted job (delayed ones at their time; deadlines still
-    /// apply), then return.
-    Graceful,
-    /// End every waiting job and stop every running one with
-    /// [`TaskError::Shutdown`](super::TaskError::Shutdown), and report them.
-    Abort,
-}
-
-/// A job an aborting shutdown stopped.
-///
-/// ```
-/// use weir_core::sched::{AbortedJob, TaskId};
-/// let a = AbortedJob::new(TaskId::from_raw(3), Some("sync".into()), true);
-/// assert_eq!((a.id(), a.name(), a.was_running()), (TaskId::from_raw(3), Some("sync"), true));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AbortedJob {
-    id: TaskId,
-    name: Option<Cow<'static, str>>,
-    was_running: bool,
-}
-
-impl AbortedJob {
-    /// A record of job `id`.
-    ///
-    /// ```
-    /// let a = weir_core::sched::AbortedJob::new(weir_core::sched::TaskId::from_raw(1), None, false);
-    /// assert!(!a.was_running());
-    /// ```
-    pub fn new(id: TaskId, name: Option<Cow<'static, str>>, was_running: bool) -> Self {
-        AbortedJob {
-            id,
-            name,
-            was_running,
-        }
-    }
-
-    /// The job's id.
-    ///
-    /// ```
-    /// let a = weir_core::sched::AbortedJob::new(weir_core::sched::TaskId::from_raw(1), None, false);
-    /// assert_eq!(a.id().as_u64(), 1);
-    /// ```
-    pub fn id(&self) -> TaskId {
-        self.id
-    }
-
-    /// The job's name, if it had one.
-    ///
-    /// ```
-    /// let a = weir_core::sched::AbortedJob::new(weir_core::sched::TaskId::from_raw(1), Some("x".into()), false);
-    /// assert_eq!(a.name(), Some("x"));
-    /// ```
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// Whether it was running (its future dropped) rather than waiting (it
-    /// never ran).
-    ///
-    /// ```
-    /// let a = weir_core::sched::AbortedJob::new(weir_core::sched::TaskId::from_raw(1), None, true);
-    /// assert!(a.was_running());
-    /// ```
-    pub fn was_running(&self) -> bool {
-        self.was_running
-    }
-}
-
-/// What [`Scheduler::shutdown`] did.
-///
-/// ```
-/// let r = weir_core::sched::ShutdownReport::default();
-/// assert!(r.aborted().is_empty());
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ShutdownReport {
-    aborted: Vec<AbortedJob>,
-}
-
-impl ShutdownReport {
-    /// The jobs an aborting shutdown stopped, by id; empty after a graceful
-    /// one.
-    ///
-    /// ```
-    /// assert_eq!(weir_core::sched::ShutdownReport::default().aborted().len(), 0);
-    /// ```
-    pub fn aborted(&self) -> &[AbortedJob] {
-        &self.aborted
     }
 }
 
@@ -304,40 +209,6 @@ impl<R: Runtime> Scheduler<R> {
         self.shared.submit(job)
     }
 
-    /// Runs `factory()`'s future every `interval`, the first time one
-    /// interval from now, at normal priority, until cancelled or shut down.
-    /// A run that panics or returns `Err` is counted and the next tick comes
-    /// as planned; `missed` says what happens when a run overruns ticks.
-    ///
-    /// # Errors
-    ///
-    /// [`PeriodicError::Config`] naming `interval` when it is zero;
-    /// [`PeriodicError::Shutdown`] when the scheduler is shutting down.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// use weir_core::{Scheduler, sched::MissedTick};
-    ///
-    /// let sched = Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// let err = sched.submit_periodic(Duration::ZERO, MissedTick::Skip, || async {}).unwrap_err();
-    /// assert!(err.to_string().contains("interval"));
-    /// # }
-    /// ```
-    pub fn submit_periodic<Fac, Fut>(
-        &self,
-        interval: Duration,
-        missed: MissedTick,
-        factory: Fac,
-    ) -> Result<PeriodicHandle, PeriodicError>
-    where
-        Fac: FnMut() -> Fut + Send + 'static,
-        Fut: Future + Send + 'static,
-        Fut::Output: RunOutcome + Send + 'static,
-    {
-        periodic::start(&self.shared, interval, missed, factory)
-    }
-
     /// A snapshot of the counters.
     ///
     /// ```
@@ -348,6 +219,17 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     pub fn stats(&self) -> SchedStats {
         self.shared.stats()
+    }
+
+    /// The runtime the jobs run on.
+    pub(crate) fn runtime(&self) -> &R {
+        &self.shared.rt
+    }
+
+    /// Cancelled when [`shutdown`](Scheduler::shutdown) has closed the
+    /// scheduler.
+    pub(crate) fn closing(&self) -> &CancellationToken {
+        &self.closing
     }
 
     /// Stops accepting jobs (submissions are rejected with
@@ -374,13 +256,14 @@ impl<R: Runtime> Scheduler<R> {
     /// # }
     /// ```
     pub async fn shutdown(&self, mode: Shutdown) -> ShutdownReport {
-        let (aborted, periodics) = self.shared.close(mode == Shutdown::Abort);
-        self.obs.shutting_down(mode, aborted.len());
-        for p in periodics {
-            p.stop();
-        }
+        let aborted = self.shared.close(mode == Shutdown::Abort);
+        self.obs
+            .shutting_down(mode == Shutdown::Abort, aborted.len());
+        // After the close, so that a periodic job that sees the token finds
+        // the scheduler closed too.
+        self.closing.cancel();
         self.shared.idle().await;
         self.obs.shut_down();
-        ShutdownReport { aborted }
+        ShutdownReport::new(aborted)
     }
 }

@@ -11,35 +11,24 @@ use core::cmp::Ordering as CmpOrdering;
 use core::future::poll_fn;
 use core::pin::pin;
 use std::collections::BinaryHeap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::cell::{JobCell, Queued};
+use super::cell::JobCell;
+use super::error::{RejectReason, Rejected, TaskError};
+use super::handle::TaskHandle;
 use super::job::{Job, Start};
-use super::periodic::PeriodicCtl;
+use super::priority::{Priority, TaskId};
 use super::ready::ReadyQueue;
+use super::schedule::{Outcome, Queued, Schedule};
+use super::shutdown::AbortedJob;
+use super::stats::SchedStats;
+use super::status::Status;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
+use crate::rt::runtime::{JoinHandle, Runtime, deadline_after};
 use crate::util::histogram::Histogram;
-use crate::{
-    Priority,
-    sched::{
-        AbortedJob, RejectReason, Rejected, SchedStats, Status, TaskError, TaskHandle, TaskId,
-    },
-};
-use crate::{
-    Runtime,
-    rt::{JoinHandle, deadline_after},
-};
-
-/// How a started job ended, for the counters.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Outcome {
-    Completed,
-    Failed,
-    Cancelled,
-}
 
 pub(crate) struct Shared<R: 'static> {
     pub(crate) rt: R,
@@ -50,7 +39,7 @@ pub(crate) struct Shared<R: 'static> {
     pub(crate) state: Mutex<State<R>>,
 }
 
-type JobRef<R> = Arc<dyn Queued<R>>;
+type JobRef<R> = Arc<dyn Queued<Shared<R>>>;
 
 pub(crate) struct State<R: 'static> {
     ready: ReadyQueue<ReadyEntry<R>>,
@@ -78,10 +67,9 @@ pub(crate) struct State<R: 'static> {
     timer_at: Option<Instant>,
     timer_waker: Option<Waker>,
     idle_waiters: Vec<Waker>,
-    pub(crate) periodics: Vec<Weak<PeriodicCtl>>,
 }
 
-struct ReadyEntry<R> {
+struct ReadyEntry<R: 'static> {
     priority: Priority,
     /// Submission order, for an aborting shutdown's report.
     seq: u64,
@@ -90,24 +78,24 @@ struct ReadyEntry<R> {
     job: JobRef<R>,
 }
 
-struct TimedEntry<R> {
+struct TimedEntry<R: 'static> {
     at: Instant,
     seq: u64,
     job: JobRef<R>,
 }
 
-impl<R> PartialEq for TimedEntry<R> {
+impl<R: 'static> PartialEq for TimedEntry<R> {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.seq) == (other.at, other.seq)
     }
 }
-impl<R> Eq for TimedEntry<R> {}
-impl<R> PartialOrd for TimedEntry<R> {
+impl<R: 'static> Eq for TimedEntry<R> {}
+impl<R: 'static> PartialOrd for TimedEntry<R> {
     fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
         Some(self.cmp(other))
     }
 }
-impl<R> Ord for TimedEntry<R> {
+impl<R: 'static> Ord for TimedEntry<R> {
     /// Earliest instant on top.
     fn cmp(&self, other: &Self) -> CmpOrdering {
         (other.at, other.seq).cmp(&(self.at, self.seq))
@@ -155,7 +143,6 @@ impl<R: Runtime> Shared<R> {
                 timer_at: None,
                 timer_waker: None,
                 idle_waiters: Vec::new(),
-                periodics: Vec::new(),
             }),
         }
     }
@@ -252,7 +239,7 @@ impl<R: Runtime> Shared<R> {
     fn admit<F>(
         &self,
         st: &mut State<R>,
-        cell: &Arc<JobCell<F, R>>,
+        cell: &Arc<JobCell<F, Self>>,
         start_at: Option<Instant>,
         now: Option<Instant>,
     ) -> Admit
@@ -291,13 +278,11 @@ impl<R: Runtime> Shared<R> {
         let seq = st.next_seq;
         st.next_seq += 1;
         let mut earliest = None;
+        // The entry takes the reference; only a deadline needs a second one.
+        let timed = deadline.map(|d| (d, job.clone()));
         if let Some(at) = start_at {
             st.delayed_count += 1;
-            st.delayed.push(TimedEntry {
-                at,
-                seq,
-                job: job.clone(),
-            });
+            st.delayed.push(TimedEntry { at, seq, job });
             earliest = Some(at);
         } else {
             let ready_at = now.unwrap_or_else(|| self.rt.now());
@@ -306,18 +291,19 @@ impl<R: Runtime> Shared<R> {
                     return Admit::Expired(self.expire(st, &job));
                 }
             }
+            let priority = job.priority();
             st.ready.push(
-                job.priority(),
+                priority,
                 seq,
                 ReadyEntry {
-                    priority: job.priority(),
+                    priority,
                     seq,
                     ready_at,
-                    job: job.clone(),
+                    job,
                 },
             );
         }
-        if let Some(d) = deadline {
+        if let Some((d, job)) = timed {
             st.deadlines.push(TimedEntry { at: d, seq, job });
             earliest = Some(earliest.map_or(d, |e: Instant| e.min(d)));
         }
@@ -338,24 +324,6 @@ impl<R: Runtime> Shared<R> {
         st.leave_waiting(job.priority(), was);
         st.expired += 1;
         waker
-    }
-
-    /// Cancels `job` if it still waits; false if it already started or
-    /// finished (the caller then aborts it if running).
-    pub(crate) fn cancel_waiting(&self, job: &dyn Queued<R>) -> bool {
-        let mut st = self.state.lock();
-        let Some((was, waker)) = job.finish_unstarted(TaskError::Cancelled) else {
-            return false;
-        };
-        st.leave_waiting(job.priority(), was);
-        st.cancelled += 1;
-        let idle = st.take_idle_waiters();
-        drop(st);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        idle.into_iter().for_each(Waker::wake);
-        true
     }
 
     /// Starts ready jobs while there is room.
@@ -401,36 +369,6 @@ impl<R: Runtime> Shared<R> {
             return Some((entry.job, slot));
         }
         None
-    }
-
-    /// Bookkeeping at a started job's end, then starts the next one if
-    /// `dispatch` (not when the runtime is dropping the task).
-    pub(crate) fn on_finish(self: &Arc<Self>, slot: usize, outcome: Outcome, dispatch: bool) {
-        let mut wakers = Vec::new();
-        let next = {
-            let mut st = self.state.lock();
-            st.slots[slot] = None;
-            st.free_slots.push(slot);
-            st.running -= 1;
-            match outcome {
-                Outcome::Completed => st.completed += 1,
-                Outcome::Failed => st.failed += 1,
-                Outcome::Cancelled => st.cancelled += 1,
-            }
-            let next = if dispatch {
-                self.pop_startable(&mut st, &mut wakers)
-            } else {
-                None
-            };
-            wakers.extend(st.take_idle_waiters());
-            next
-        };
-        wakers.into_iter().for_each(Waker::wake);
-        if let Some((job, slot)) = next {
-            job.spawn(self.clone(), slot);
-            // One end frees one slot, but expired entries may have been
-            // skipped; anything else stays for the next end.
-        }
     }
 
     /// Moves due delayed jobs to the ready heap and expires due deadlines;
@@ -503,22 +441,16 @@ impl<R: Runtime> Shared<R> {
         }
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.state.lock().closed
-    }
-
     /// Stops accepting work; with `abort`, ends every waiting job with
     /// `Shutdown` and asks every running one to stop. Returns the aborted
-    /// jobs and the periodic jobs to stop.
-    pub(crate) fn close(&self, abort: bool) -> (Vec<AbortedJob>, Vec<Arc<PeriodicCtl>>) {
+    /// jobs.
+    pub(crate) fn close(&self, abort: bool) -> Vec<AbortedJob> {
         let mut wakers = Vec::new();
         let mut aborted = Vec::new();
-        let periodics;
         {
             let mut guard = self.state.lock();
             let st = &mut *guard;
             st.closed = true;
-            periodics = st.periodics.drain(..).filter_map(|w| w.upgrade()).collect();
             if abort {
                 let mut waiting: Vec<(u64, JobRef<R>)> = st
                     .ready
@@ -550,7 +482,7 @@ impl<R: Runtime> Shared<R> {
         }
         wakers.into_iter().for_each(Waker::wake);
         aborted.sort_by_key(|a| a.id());
-        (aborted, periodics)
+        aborted
     }
 
     /// Completes once nothing waits and nothing runs.
@@ -566,6 +498,62 @@ impl<R: Runtime> Shared<R> {
             Poll::Pending
         })
         .await
+    }
+}
+
+impl<R: Runtime> Schedule for Shared<R> {
+    type Rt = R;
+
+    fn runtime(&self) -> &R {
+        &self.rt
+    }
+
+    /// Bookkeeping at a started job's end, then starts the next one if
+    /// `dispatch` (not when the runtime is dropping the task).
+    fn release(self: &Arc<Self>, slot: usize, outcome: Outcome, dispatch: bool) {
+        let mut wakers = Vec::new();
+        let next = {
+            let mut st = self.state.lock();
+            st.slots[slot] = None;
+            st.free_slots.push(slot);
+            st.running -= 1;
+            match outcome {
+                Outcome::Completed => st.completed += 1,
+                Outcome::Failed => st.failed += 1,
+                Outcome::Cancelled => st.cancelled += 1,
+            }
+            let next = if dispatch {
+                self.pop_startable(&mut st, &mut wakers)
+            } else {
+                None
+            };
+            wakers.extend(st.take_idle_waiters());
+            next
+        };
+        wakers.into_iter().for_each(Waker::wake);
+        if let Some((job, slot)) = next {
+            job.spawn(self.clone(), slot);
+            // One end frees one slot, but expired entries may have been
+            // skipped; anything else stays for the next end.
+        }
+    }
+
+    /// Cancels `job` if it still waits; false if it already started or
+    /// finished (the caller then aborts it if running).
+    fn cancel_waiting(&self, job: &dyn Queued<Self>) -> bool {
+        let mut st = self.state.lock();
+        let Some((was, waker)) = job.finish_unstarted(TaskError::Cancelled) else {
+            return false;
+        };
+        st.leave_waiting(job.priority(), was);
+        st.cancelled += 1;
+        let idle = st.take_idle_waiters();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        idle.into_iter().for_each(Waker::wake);
+        true
     }
 }
 
@@ -679,11 +667,5 @@ async fn run_timer<R: Runtime>(shared: Arc<Shared<R>>) {
             Poll::Pending
         })
         .await;
-    }
-}
-
-impl<R: 'static> State<R> {
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed
     }
 }

@@ -6,10 +6,10 @@ use std::borrow::Cow;
 
 use super::Quota;
 use super::RateLimiter;
-use super::clock::Clock;
 use super::gcra::Params;
 use crate::Runtime;
 use crate::obs::{Name, rate::RateObs};
+use crate::rt::clock::Clock;
 use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "RateLimiter";

@@ -90,7 +90,6 @@ use crate::obs::rate::RateObs;
 
 mod acquire;
 mod builder;
-mod clock;
 mod error;
 pub(crate) mod gcra;
 mod quota;
@@ -101,11 +100,13 @@ pub(crate) mod fuzz;
 pub use acquire::{Acquire, AcquireMany};
 pub use builder::RateLimiterBuilder;
 pub(crate) use builder::params;
+// The clocks live in `rt` (a clock is a property of where code runs); their
+// one public path stays `limit::` (through this re-export).
 #[cfg(target_os = "linux")]
-pub use clock::CoarseClock;
+pub use crate::rt::clock::CoarseClock;
 #[cfg(feature = "test-util")]
-pub use clock::ManualClock;
-pub use clock::{Clock, StdClock};
+pub use crate::rt::clock::ManualClock;
+pub use crate::rt::clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
 pub use quota::Quota;
 

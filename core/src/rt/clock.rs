@@ -1,4 +1,6 @@
-//! Where a limiter reads the time.
+//! Clocks: where time-reading primitives (the rate limiters first) read the
+//! time. They live beside the runtime because a clock is a property of
+//! where code runs, not of one limiter; their public path is `limit::`.
 
 #![allow(unsafe_code)]
 
@@ -10,9 +12,9 @@ use crate::Runtime;
 /// A monotonic clock a rate limiter reads on every check.
 ///
 /// Every [`Runtime`] is a clock (its [`now`](Runtime::now)), and that is what
-/// [`RateLimiterBuilder::build`](super::RateLimiterBuilder::build) uses, so
+/// [`RateLimiterBuilder::build`](crate::limit::RateLimiterBuilder::build) uses, so
 /// limiters follow the virtual clock in tests. A cheaper clock can be given
-/// with [`build_with_clock`](super::RateLimiterBuilder::build_with_clock):
+/// with [`build_with_clock`](crate::limit::RateLimiterBuilder::build_with_clock):
 /// the check path reads the clock once, and on most machines
 /// `Instant::now()` costs more than the rest of the check.
 ///
