@@ -451,7 +451,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let shutdown = weir_core::cancel::CancellationToken::new();
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).cancellation(shutdown.child());
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).cancellation(shutdown.child_token());
     /// # drop(b);
     /// # }
     /// ```
