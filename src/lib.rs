@@ -46,7 +46,7 @@
 //! # fn main() -> Result<(), weir::ConfigError> {
 //! let rt = Smol;
 //! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt)?;
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt)?;
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt)?;
 //! let breaker = CircuitBreaker::builder().build(rt)?;
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build()?;
 //! let policy = Policy::new(rt).timeout(Duration::from_secs(5)).retry(retry)

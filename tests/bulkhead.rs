@@ -34,8 +34,8 @@ fn bulkhead(
 ) -> Bulkhead<VirtualRuntime> {
     Bulkhead::builder()
         .max_concurrent(limit)
-        .max_queued(queued)
-        .max_wait(wait)
+        .queue_capacity(queued)
+        .acquire_timeout(wait)
         .queue_order(order)
         .build(VirtualRuntime::new())
         .unwrap()
@@ -163,7 +163,7 @@ fn head_of_line_blocks_smaller_waiters_under_fifo() {
 }
 
 #[test]
-fn wait_times_out_at_exactly_max_wait() {
+fn wait_times_out_at_exactly_acquire_timeout() {
     let b = bulkhead(1, 5, Duration::from_millis(250), QueueOrder::Fifo);
     let rt = b.runtime().clone();
     rt.block_on(async {
@@ -205,7 +205,7 @@ fn a_permit_freed_before_the_deadline_is_granted_at_that_instant() {
 }
 
 #[test]
-fn max_wait_zero_never_waits_nor_yields() {
+fn acquire_timeout_zero_never_waits_nor_yields() {
     let b = bulkhead(1, 10, Duration::ZERO, QueueOrder::Fifo);
     let rt = b.runtime().clone();
     let _held = b.try_acquire().unwrap();

@@ -21,7 +21,7 @@ fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 fn bulkhead(order: QueueOrder) -> Bulkhead<VirtualRuntime> {
     Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(8)
+        .queue_capacity(8)
         .queue_order(order)
         .build(VirtualRuntime::new())
         .unwrap()
@@ -112,8 +112,8 @@ fn a_timed_wait_allocates_nothing_of_the_bulkhead_s_own() {
     // map entry, so this compares against a bare sleep of the same length.
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(8)
-        .max_wait(Duration::from_millis(5))
+        .queue_capacity(8)
+        .acquire_timeout(Duration::from_millis(5))
         .build(VirtualRuntime::new())
         .unwrap();
     let rt = b.runtime().clone();

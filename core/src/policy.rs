@@ -28,7 +28,7 @@
 //!
 //! let rt = VirtualRuntime::new();
 //! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt.clone()).unwrap();
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt.clone()).unwrap();
 //! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
 //!

@@ -178,7 +178,7 @@ impl<R: Runtime> ServerPolicy<R> {
             .build(rt.clone())?;
         let bulkhead = Bulkhead::builder()
             .max_concurrent(16)
-            .max_queued(u32::MAX / 2)
+            .queue_capacity(u32::MAX / 2)
             .build(rt.clone())?;
         let rate = RateLimiter::builder()
             .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))

@@ -247,7 +247,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).max_queued(64).build(rt.clone()).unwrap();
+    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).queue_capacity(64).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).bulkhead(bh);
     /// # drop(b);
     /// # }
@@ -269,7 +269,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     pub fn one_at_a_time(self) -> ClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
         let bulkhead = Bulkhead::builder()
             .max_concurrent(1)
-            .max_queued(1 << 20)
+            .queue_capacity(1 << 20)
             .build(self.rt.clone())
             .expect("one permit and a bounded queue are valid");
         self.bulkhead(bulkhead)

@@ -54,7 +54,7 @@ use crate::rt::Runtime;
 /// use weir_core::rt::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
-/// let bulkhead = Bulkhead::builder().max_concurrent(1).max_queued(1000).build(rt.clone())?;
+/// let bulkhead = Bulkhead::builder().max_concurrent(1).queue_capacity(1000).build(rt.clone())?;
 /// let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().initial(10).build()?);
 /// assert_eq!(limiter.bulkhead().max_concurrent(), 10);
 /// rt.block_on(async {

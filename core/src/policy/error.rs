@@ -51,7 +51,7 @@ pub enum Error<E> {
 pub enum Rejection {
     /// Every slot was busy and the wait queue was full.
     QueueFull,
-    /// The call waited `max_wait` without getting a slot.
+    /// The call waited `acquire_timeout` without getting a slot.
     WaitTimeout,
 }
 

@@ -110,7 +110,7 @@ impl<S, R: Runtime, M> BulkheadService<S, R, M> {
             return Poll::Ready(());
         }
         if !self.in_line {
-            if self.bulkhead.max_queued() == 0 {
+            if self.bulkhead.queue_capacity() == 0 {
                 // No queue to wait in: take a free permit or be refused.
                 // SAFETY: the permit is stored in the returned `Owned` only.
                 let tried = unsafe { Owned::new(&self.bulkhead, |b| b.try_acquire()) };

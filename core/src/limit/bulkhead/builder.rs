@@ -38,8 +38,8 @@ pub enum QueueOrder {
 /// Configures a [`Bulkhead`]: how many calls run at once, how many permits
 /// may wait, for how long, and in which order.
 ///
-/// `max_concurrent` is required. `max_queued` defaults to 0 (a full
-/// bulkhead refuses at once), `max_wait` to [`Duration::MAX`] (a queued
+/// `max_concurrent` is required. `queue_capacity` defaults to 0 (a full
+/// bulkhead refuses at once), `acquire_timeout` to [`Duration::MAX`] (a queued
 /// caller waits as long as it takes), the order to [`QueueOrder::Fifo`].
 ///
 /// ```
@@ -48,8 +48,8 @@ pub enum QueueOrder {
 /// # #[cfg(feature = "test-util")] {
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(8)
-///     .max_queued(100)
-///     .max_wait(Duration::from_secs(2))
+///     .queue_capacity(100)
+///     .acquire_timeout(Duration::from_secs(2))
 ///     .queue_order(QueueOrder::Lifo)
 ///     .build(weir_core::rt::VirtualRuntime::new())?;
 /// assert_eq!(bulkhead.max_concurrent(), 8);
@@ -60,8 +60,8 @@ pub enum QueueOrder {
 #[must_use = "a builder does nothing itself: call .build(rt) to make the bulkhead"]
 pub struct BulkheadBuilder {
     max_concurrent: Option<u32>,
-    max_queued: u32,
-    max_wait: Duration,
+    queue_capacity: u32,
+    acquire_timeout: Duration,
     order: QueueOrder,
     name: Name,
 }
@@ -70,8 +70,8 @@ impl BulkheadBuilder {
     pub(super) fn new() -> Self {
         BulkheadBuilder {
             max_concurrent: None,
-            max_queued: 0,
-            max_wait: Duration::MAX,
+            queue_capacity: 0,
+            acquire_timeout: Duration::MAX,
             order: QueueOrder::Fifo,
             name: Name::default(),
         }
@@ -108,13 +108,13 @@ impl BulkheadBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).max_queued(10)
+    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).queue_capacity(10)
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_queued(), 10);
+    /// assert_eq!(b.queue_capacity(), 10);
     /// # }
     /// ```
-    pub fn max_queued(mut self, permits: u32) -> Self {
-        self.max_queued = permits;
+    pub fn queue_capacity(mut self, permits: u32) -> Self {
+        self.queue_capacity = permits;
         self
     }
 
@@ -128,13 +128,13 @@ impl BulkheadBuilder {
     /// use std::time::Duration;
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-    ///     .max_wait(Duration::from_millis(250))
+    ///     .acquire_timeout(Duration::from_millis(250))
     ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_wait(), Duration::from_millis(250));
+    /// assert_eq!(b.acquire_timeout(), Duration::from_millis(250));
     /// # }
     /// ```
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
+    pub fn acquire_timeout(mut self, acquire_timeout: Duration) -> Self {
+        self.acquire_timeout = acquire_timeout;
         self
     }
 
@@ -172,18 +172,18 @@ impl BulkheadBuilder {
             "max_concurrent",
             Rule::Missing,
         ))?)?;
-        let slots = self.max_queued.min(PREALLOCATED_SLOTS) as usize;
+        let slots = self.queue_capacity.min(PREALLOCATED_SLOTS) as usize;
         Ok(Bulkhead {
             raw: Arc::new(Raw::new(
                 limit,
-                u64::from(self.max_queued),
+                u64::from(self.queue_capacity),
                 self.order,
                 slots,
                 BulkheadObs::new(self.name, limit),
             )),
             rt,
-            max_wait: self.max_wait,
-            max_queued: self.max_queued,
+            acquire_timeout: self.acquire_timeout,
+            queue_capacity: self.queue_capacity,
             order: self.order,
         })
     }

@@ -19,11 +19,11 @@ use core::fmt;
 pub enum BulkheadError {
     /// No permit was free and the caller could not take a place in the
     /// queue: the queue was full (counted in permits), the caller does not
-    /// wait (`try_acquire`, or `max_wait` of zero), or, under
+    /// wait (`try_acquire`, or `acquire_timeout` of zero), or, under
     /// [`QueueOrder::Lifo`](super::QueueOrder::Lifo), a newer caller
     /// pushed this one out of a full queue.
     QueueFull,
-    /// The caller waited in the queue for `max_wait` without getting a
+    /// The caller waited in the queue for `acquire_timeout` without getting a
     /// permit.
     WaitTimeout,
     /// The bulkhead was [closed](super::Bulkhead::close), before or while the

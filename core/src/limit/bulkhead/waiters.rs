@@ -2,7 +2,7 @@
 //! order, reused through a free list.
 //!
 //! Why a slab and not an intrusive list embedded in each future (as tokio's
-//! semaphore does): the queue is bounded by `max_queued`, so its slots can be
+//! semaphore does): the queue is bounded by `queue_capacity`, so its slots can be
 //! allocated once at build time and recycled, which gives the same "no
 //! allocation while waiting" as an intrusive list without a line of
 //! `unsafe`. The price is one lock-protected index per waiter instead of a
