@@ -2,19 +2,19 @@
 //! bulkhead, hedge, fallback and cancellation, composed in the order
 //! written.
 //!
-//! The layer written first is the outermost: in
+//! The stage written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
 //! whole call with its retries, and every attempt asks the breaker. Written
 //! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
-//! layer is also usable alone, through its own type in `limit` or
+//! stage is also usable alone, through its own type in `limit` or
 //! `resilience`.
 //!
 //! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
 //! fires: one per call with [`Policy::call_with_cancel`], one per policy
-//! with [`Policy::cancel_on`] (see [`CancelLayer`]). Dropping a call's
+//! with [`Policy::cancel_on`] (see [`CancelStage`]). Dropping a call's
 //! future also cancels it, silently.
 //!
-//! A `Policy` is fully static: its type spells the layers, a call allocates
+//! A `Policy` is fully static: its type spells the stages, a call allocates
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
 //! the caller's `E` intact and names weir's own outcomes.
 //!
@@ -46,14 +46,14 @@
 //!
 //! # Which outcomes a retry retries
 //!
-//! One rule, for the [`RetryLayer`] (written with [`Policy::retry`]); the
+//! One rule, for the [`RetryStage`] (written with [`Policy::retry`]); the
 //! retry's `retry_if` is the one place to change it.
 //!
 //! | outcome of an attempt | retried by default | waited for before the retry |
 //! |---|---|---|
 //! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
 //! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
-//! | [`Error::Timeout`] (a timeout layer inside the retry) | yes | the backoff delay |
+//! | [`Error::Timeout`] (a timeout stage inside the retry) | yes | the backoff delay |
 //! | [`Error::RateLimited`] | yes | its `retry_after` |
 //! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
 //! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
@@ -75,7 +75,7 @@
 //! probes are all out (half-open timeout 60 s) is therefore returned as
 //! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
 
-// Layer impls spell out `impl Future + Send + 'a` so that every layer's
+// Stage impls spell out `impl Future + Send + 'a` so that every stage's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
 #![allow(clippy::manual_async_fn)]
@@ -91,23 +91,23 @@ mod cancel;
 mod error;
 mod fallback;
 mod hedge;
-mod layer;
 mod outcome;
 mod rate;
 mod retry;
+mod stage;
 mod timeout;
 
-pub use breaker::BreakerLayer;
-pub use bulkhead::BulkheadLayer;
-pub use cancel::CancelLayer;
+pub use breaker::BreakerStage;
+pub use bulkhead::BulkheadStage;
+pub use cancel::CancelStage;
 pub use error::{Error, Rejection};
-pub use fallback::FallbackLayer;
-pub use hedge::HedgeLayer;
-pub use layer::{Identity, Layer, Stack};
+pub use fallback::FallbackStage;
+pub use hedge::HedgeStage;
 pub use outcome::{OnOutcome, OutcomeFilter};
-pub use rate::{RateLimitLayer, RateMode};
-pub use retry::RetryLayer;
-pub use timeout::TimeoutLayer;
+pub use rate::{RateLimitStage, RateMode};
+pub use retry::RetryStage;
+pub use stage::{Bare, Chain, Stage};
+pub use timeout::TimeoutStage;
 
 use crate::cancel::CancellationToken;
 use crate::limit::rate::Clock;
@@ -118,15 +118,15 @@ use crate::obs::timeout::TimeoutObs;
 use crate::resilience::{CircuitBreaker, Hedge, Retry};
 use crate::rt::Runtime;
 
-/// A pipeline of layers around a call; see the [module docs](self).
+/// A pipeline of stages around a call; see the [module docs](self).
 ///
 /// Cheap to share by reference across tasks (`&Policy` is all `call`
 /// needs); the components inside are themselves shareable handles, so the
 /// same breaker or limiter may serve several policies.
 #[derive(Clone)]
-pub struct Policy<R: Runtime, L = Identity> {
+pub struct Policy<R: Runtime, L = Bare> {
     rt: R,
-    layers: L,
+    stages: L,
     obs: PolicyObs,
 }
 
@@ -143,7 +143,7 @@ impl<R: Runtime> Policy<R> {
     pub fn new(rt: R) -> Self {
         Policy {
             rt,
-            layers: Identity,
+            stages: Bare,
             obs: PolicyObs::new(Name::default()),
         }
     }
@@ -152,8 +152,8 @@ impl<R: Runtime> Policy<R> {
 impl<R: Runtime, L> Policy<R, L> {
     /// Names the pipeline in its tracing span (`weir.policy`) and its
     /// metric labels (the `name` label; see [`obs`](crate::obs)). Default:
-    /// `"default"`. Name it first: a [`timeout`](Self::timeout) layer takes
-    /// the name the policy has when it is added, and a policy with no layer
+    /// `"default"`. Name it first: a [`timeout`](Self::timeout) stage takes
+    /// the name the policy has when it is added, and a policy with no stage
     /// reports no metrics.
     ///
     /// ```
@@ -168,29 +168,29 @@ impl<R: Runtime, L> Policy<R, L> {
         self
     }
 
-    /// Adds `layer` inside the layers written so far.
+    /// Adds `stage` inside the stages written so far.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::{Policy, TimeoutLayer};
+    /// use weir_core::policy::{Policy, TimeoutStage};
     /// let rt = weir_core::rt::VirtualRuntime::new();
     /// let p = Policy::new(rt).timeout(std::time::Duration::from_secs(1));
     /// # drop(p);
     /// # }
     /// ```
-    pub fn layer<N>(self, layer: N) -> Policy<R, Stack<L, N>> {
+    pub fn stage<N>(self, stage: N) -> Policy<R, Chain<L, N>> {
         Policy {
             rt: self.rt,
             obs: self.obs.registered(),
-            layers: Stack {
-                outer: self.layers,
-                inner: layer,
+            stages: Chain {
+                outer: self.stages,
+                inner: stage,
             },
         }
     }
 
     /// Ends what runs inside with [`Error::Cancelled`] as soon as `token`
-    /// is cancelled, whatever it waits on; see [`CancelLayer`]. Written
+    /// is cancelled, whatever it waits on; see [`CancelStage`]. Written
     /// first, it covers the whole call (a shutdown token for every call of
     /// this policy); for a token per call, see
     /// [`call_with_cancel`](Self::call_with_cancel).
@@ -206,8 +206,8 @@ impl<R: Runtime, L> Policy<R, L> {
     /// assert_eq!(rt.block_on(p.call(|| async { Ok::<_, ()>(1) })), Err(Error::Cancelled));
     /// # }
     /// ```
-    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Stack<L, CancelLayer>> {
-        self.layer(CancelLayer { token })
+    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Chain<L, CancelStage>> {
+        self.stage(CancelStage { token })
     }
 
     /// Drops what runs inside after `duration` with [`Error::Timeout`].
@@ -219,9 +219,9 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn timeout(self, duration: Duration) -> Policy<R, Stack<L, TimeoutLayer>> {
+    pub fn timeout(self, duration: Duration) -> Policy<R, Chain<L, TimeoutStage>> {
         let obs = TimeoutObs::new(self.obs.name().clone());
-        self.layer(TimeoutLayer { duration, obs })
+        self.stage(TimeoutStage { duration, obs })
     }
 
     /// Runs what is inside again while `retry` allows; which outcomes it
@@ -235,15 +235,15 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    #[allow(clippy::type_complexity)] // the type names the layers, by design
+    #[allow(clippy::type_complexity)] // the type names the stages, by design
     pub fn retry<P, V, H, N>(
         self,
         retry: Retry<P, V, H, N>,
-    ) -> Policy<R, Stack<L, RetryLayer<P, V, H, N>>> {
-        self.layer(RetryLayer { retry })
+    ) -> Policy<R, Chain<L, RetryStage<P, V, H, N>>> {
+        self.stage(RetryStage { retry })
     }
 
-    /// Asks `breaker` before each call reaching it; see [`BreakerLayer`].
+    /// Asks `breaker` before each call reaching it; see [`BreakerStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -256,8 +256,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn breaker<C>(
         self,
         breaker: CircuitBreaker<R, C>,
-    ) -> Policy<R, Stack<L, BreakerLayer<R, C>>> {
-        self.layer(BreakerLayer { breaker })
+    ) -> Policy<R, Chain<L, BreakerStage<R, C>>> {
+        self.stage(BreakerStage { breaker })
     }
 
     /// Waits for `limiter`'s slot before each call reaching it.
@@ -274,8 +274,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn rate_limit<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
-        self.layer(RateLimitLayer {
+    ) -> Policy<R, Chain<L, RateLimitStage<R, C>>> {
+        self.stage(RateLimitStage {
             limiter,
             mode: RateMode::Wait,
         })
@@ -296,8 +296,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn rate_limit_or_reject<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
-        self.layer(RateLimitLayer {
+    ) -> Policy<R, Chain<L, RateLimitStage<R, C>>> {
+        self.stage(RateLimitStage {
             limiter,
             mode: RateMode::Reject,
         })
@@ -313,12 +313,12 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Stack<L, BulkheadLayer<R>>> {
-        self.layer(BulkheadLayer { bulkhead })
+    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Chain<L, BulkheadStage<R>>> {
+        self.stage(BulkheadStage { bulkhead })
     }
 
     /// Starts another run of what is inside when it is slow and keeps the
-    /// first success; see [`HedgeLayer`].
+    /// first success; see [`HedgeStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -328,11 +328,11 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn hedge(self, hedge: Hedge) -> Policy<R, Stack<L, HedgeLayer>> {
-        self.layer(HedgeLayer { hedge })
+    pub fn hedge(self, hedge: Hedge) -> Policy<R, Chain<L, HedgeStage>> {
+        self.stage(HedgeStage { hedge })
     }
 
-    /// Replaces a failure by what `f` makes of it; see [`FallbackLayer`].
+    /// Replaces a failure by what `f` makes of it; see [`FallbackStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -342,12 +342,12 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn fallback<F>(self, f: F) -> Policy<R, Stack<L, FallbackLayer<F>>> {
-        self.layer(FallbackLayer { f })
+    pub fn fallback<F>(self, f: F) -> Policy<R, Chain<L, FallbackStage<F>>> {
+        self.stage(FallbackStage { f })
     }
 
     /// Runs `op` through the pipeline. `op` makes one attempt each time it
-    /// is called; a layer that retries calls it again.
+    /// is called; a stage that retries calls it again.
     ///
     /// # Errors
     ///
@@ -367,7 +367,7 @@ impl<R: Runtime, L> Policy<R, L> {
         op: F,
     ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
     where
-        L: Layer<R, T, E> + Sync,
+        L: Stage<R, T, E> + Sync,
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = Result<T, E>> + Send + 'a,
         T: Send + 'a,
@@ -375,17 +375,17 @@ impl<R: Runtime, L> Policy<R, L> {
     {
         self.obs.call(async move {
             let attempt = || async { op().await.map_err(Error::Inner) };
-            self.layers.run(&self.rt, &attempt).await
+            self.stages.run(&self.rt, &attempt).await
         })
     }
 
     /// [`call`](Self::call), ended with [`Error::Cancelled`] the moment
     /// `token` is cancelled: the whole pipeline is dropped then, wherever
     /// it waits (an attempt, a back-off sleep, a rate-limit wait, a bulkhead
-    /// queue), and every layer gives back what it held. A token already
+    /// queue), and every stage gives back what it held. A token already
     /// cancelled makes no attempt. Cancellation is never retried.
     ///
-    /// The rule is the [`CancelLayer`]'s, written outermost for this call
+    /// The rule is the [`CancelStage`]'s, written outermost for this call
     /// only. (Dropping a policy call's future cancels it too, without a
     /// token, but then nobody sees an outcome.)
     ///
@@ -419,7 +419,7 @@ impl<R: Runtime, L> Policy<R, L> {
         op: F,
     ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
     where
-        L: Layer<R, T, E> + Sync,
+        L: Stage<R, T, E> + Sync,
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = Result<T, E>> + Send + 'a,
         T: Send + 'a,
@@ -446,7 +446,7 @@ impl<R: Runtime, L: fmt::Debug> fmt::Debug for Policy<R, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Policy")
             .field("runtime", &self.rt)
-            .field("layers", &self.layers)
+            .field("stages", &self.stages)
             .finish()
     }
 }

@@ -18,8 +18,8 @@ use weir::mcp::jsonrpc::RawValue;
 use weir::mcp::manager::BoxConnect;
 use weir::mcp::{CallEvent, Client, McpError};
 use weir::policy::{
-    BreakerLayer, BulkheadLayer, Error, Identity, Layer, Policy, RateLimitLayer, RetryLayer, Stack,
-    TimeoutLayer,
+    Bare, BreakerStage, BulkheadStage, Chain, Error, Policy, RateLimitStage, RetryStage, Stage,
+    TimeoutStage,
 };
 use weir::resilience::{
     CircuitBreaker, FromRetryAfter, Jitter, NoValue, Outcome, Retry, RetryAfter, RetryEvent,
@@ -72,19 +72,16 @@ fn classify(result: &Result<Box<RawValue>, McpError>) -> Outcome {
 }
 
 /// The layers inside the client, outermost first: each wraps one attempt.
-pub type Layers<R> = Stack<
-    Stack<
-        Stack<Stack<Identity, BreakerLayer<R, Classifier>>, BulkheadLayer<R>>,
-        RateLimitLayer<R, R>,
-    >,
-    TimeoutLayer,
+pub type Layers<R> = Chain<
+    Chain<Chain<Chain<Bare, BreakerStage<R, Classifier>>, BulkheadStage<R>>, RateLimitStage<R, R>>,
+    TimeoutStage,
 >;
 
 /// The retry around the client: retryable errors only, server and breaker
 /// hints honoured, every retry counted.
 pub type RetryPipeline<R> = Policy<
     R,
-    Stack<Identity, RetryLayer<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>>,
+    Chain<Bare, RetryStage<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>>,
 >;
 
 /// The policy for one server.
@@ -117,7 +114,7 @@ pub async fn tool_call<R, L>(
 ) -> Result<(), CallError>
 where
     R: Runtime,
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     let mut events = client.call_tool_with_progress(call.tool, call.arguments.clone());
     while let Some(event) = events.next().await {

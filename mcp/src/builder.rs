@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use weir_core::limit::rate::Clock;
 use weir_core::limit::{Bulkhead, RateLimiter};
-use weir_core::policy::{BreakerLayer, BulkheadLayer, Identity, Policy, RateLimitLayer, Stack};
+use weir_core::policy::{Bare, BreakerStage, BulkheadStage, Chain, Policy, RateLimitStage};
 use weir_core::resilience::{CircuitBreaker, Retry};
 use weir_core::rt::Runtime;
 
@@ -96,7 +96,7 @@ impl Default for Config {
     }
 }
 
-/// Builds a [`Client`]. Policy layers are added in the order written, the
+/// Builds a [`Client`]. Policy stages are added in the order written, the
 /// first outermost, as with [`Policy`]; they wrap each attempt of a call.
 /// Retries are the client's own (see [`retry`](Self::retry)), so that a
 /// tool call that is not idempotent is never repeated.
@@ -124,7 +124,7 @@ impl Default for Config {
 /// # }
 /// ```
 #[must_use = "a builder does nothing itself: call .build() or .connect()"]
-pub struct ClientBuilder<R: Runtime, L = Identity> {
+pub struct ClientBuilder<R: Runtime, L = Bare> {
     rt: R,
     policy: Policy<R, L>,
     retry: Option<Retry>,
@@ -144,7 +144,7 @@ impl<R: Runtime, L: fmt::Debug> fmt::Debug for ClientBuilder<R, L> {
 }
 
 impl<R: Runtime> Client<R> {
-    /// A builder on `rt`, with the defaults: no policy layers, no retries,
+    /// A builder on `rt`, with the defaults: no policy stages, no retries,
     /// the deadlines above, era by probe, sampling and elicitation refused.
     ///
     /// ```
@@ -177,7 +177,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
         }
     }
 
-    /// Replaces the policy layers with `policy` (it must run on the same
+    /// Replaces the policy stages with `policy` (it must run on the same
     /// runtime). Put retries in [`retry`](Self::retry), not in the policy:
     /// a policy's retry layer would repeat tool calls that are not
     /// idempotent.
@@ -218,7 +218,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     pub fn rate_limit<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> ClientBuilder<R, Stack<L, RateLimitLayer<R, C>>> {
+    ) -> ClientBuilder<R, Chain<L, RateLimitStage<R, C>>> {
         self.map_policy(|p| p.rate_limit(limiter))
     }
 
@@ -238,7 +238,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     pub fn breaker<C>(
         self,
         breaker: CircuitBreaker<R, C>,
-    ) -> ClientBuilder<R, Stack<L, BreakerLayer<R, C>>> {
+    ) -> ClientBuilder<R, Chain<L, BreakerStage<R, C>>> {
         self.map_policy(|p| p.breaker(breaker))
     }
 
@@ -252,7 +252,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> ClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> ClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         self.map_policy(|p| p.bulkhead(bulkhead))
     }
 
@@ -266,7 +266,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn one_at_a_time(self) -> ClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    pub fn one_at_a_time(self) -> ClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         let bulkhead = Bulkhead::builder()
             .max_concurrent(1)
             .queue_capacity(1 << 20)
@@ -275,17 +275,17 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
         self.bulkhead(bulkhead)
     }
 
-    /// Adds any policy layer (a hedge, a fallback, your own).
+    /// Adds any policy stage (a hedge, a fallback, your own).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::Identity;
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).layer(Identity);
+    /// use weir_core::policy::Bare;
+    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).stage(Bare);
     /// # drop(b);
     /// # }
     /// ```
-    pub fn layer<N>(self, layer: N) -> ClientBuilder<R, Stack<L, N>> {
-        self.map_policy(|p| p.layer(layer))
+    pub fn stage<N>(self, stage: N) -> ClientBuilder<R, Chain<L, N>> {
+        self.map_policy(|p| p.stage(stage))
     }
 
     /// Retries transient failures (transport errors, timeouts, overload,

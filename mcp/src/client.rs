@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use weir_core::policy::{Identity, Layer, Policy};
+use weir_core::policy::{Bare, Policy, Stage};
 use weir_core::resilience::Retry;
 use weir_core::rt::{Runtime, deadline_after};
 use weir_core::sync::Semaphore;
@@ -138,7 +138,7 @@ pub(crate) struct Inner<R: Runtime, L> {
 /// assert_eq!(reply.text(), "hi");
 /// # }
 /// ```
-pub struct Client<R: Runtime, L = Identity> {
+pub struct Client<R: Runtime, L = Bare> {
     pub(crate) inner: Arc<Inner<R, L>>,
 }
 
@@ -631,7 +631,7 @@ impl<R: Runtime, L> Client<R, L> {
 
 impl<R: Runtime, L> Client<R, L>
 where
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     /// Runs a logical call; the call's token ends every wait in it (a
     /// rate-limit slot, a bulkhead queue, a connection, a back-off, the

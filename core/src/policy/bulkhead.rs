@@ -1,8 +1,8 @@
-//! The bulkhead layer.
+//! The bulkhead stage.
 
 use core::future::Future;
 
-use super::{Error, Layer, Rejection};
+use super::{Error, Rejection, Stage};
 use crate::limit::{Bulkhead, BulkheadError};
 use crate::rt::Runtime;
 
@@ -22,11 +22,11 @@ use crate::rt::Runtime;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BulkheadLayer<R> {
+pub struct BulkheadStage<R> {
     pub(crate) bulkhead: Bulkhead<R>,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for BulkheadLayer<R> {
+impl<R: Runtime, T, E> Stage<R, T, E> for BulkheadStage<R> {
     fn run<'a, Op, Fut>(
         &'a self,
         _rt: &'a R,

@@ -1,8 +1,8 @@
-//! The fallback layer.
+//! The fallback stage.
 
 use core::future::Future;
 
-use super::{Error, Layer};
+use super::{Error, Stage};
 use crate::rt::Runtime;
 
 /// Turns a failure into a value: `f` gets the error and returns the
@@ -21,11 +21,11 @@ use crate::rt::Runtime;
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct FallbackLayer<F> {
+pub struct FallbackStage<F> {
     pub(crate) f: F,
 }
 
-impl<R, T, E, F> Layer<R, T, E> for FallbackLayer<F>
+impl<R, T, E, F> Stage<R, T, E> for FallbackStage<F>
 where
     R: Runtime,
     F: Fn(Error<E>) -> Result<T, Error<E>> + Sync,

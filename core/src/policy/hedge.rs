@@ -1,8 +1,8 @@
-//! The hedging layer.
+//! The hedging stage.
 
 use core::future::Future;
 
-use super::{Error, Layer};
+use super::{Error, Stage};
 use crate::resilience::Hedge;
 use crate::rt::Runtime;
 
@@ -24,11 +24,11 @@ use crate::rt::Runtime;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct HedgeLayer {
+pub struct HedgeStage {
     pub(crate) hedge: Hedge,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for HedgeLayer {
+impl<R: Runtime, T, E> Stage<R, T, E> for HedgeStage {
     fn run<'a, Op, Fut>(
         &'a self,
         rt: &'a R,

@@ -1,14 +1,14 @@
-//! The rate-limit layer.
+//! The rate-limit stage.
 
 use core::future::Future;
 
-use super::{Error, Layer};
+use super::{Error, Stage};
 use crate::limit::RateLimiter;
 use crate::limit::rate::Clock;
 use crate::obs;
 use crate::rt::Runtime;
 
-/// What the rate-limit layer does with a call that does not conform now.
+/// What the rate-limit stage does with a call that does not conform now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateMode {
     /// Wait for the call's slot (FIFO, cancel-safe): the usual choice in
@@ -37,12 +37,12 @@ pub enum RateMode {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RateLimitLayer<R: Runtime, C: Clock> {
+pub struct RateLimitStage<R: Runtime, C: Clock> {
     pub(crate) limiter: RateLimiter<R, C>,
     pub(crate) mode: RateMode,
 }
 
-impl<R, T, E, C> Layer<R, T, E> for RateLimitLayer<R, C>
+impl<R, T, E, C> Stage<R, T, E> for RateLimitStage<R, C>
 where
     R: Runtime,
     C: Clock,

@@ -1,8 +1,8 @@
-//! The retry layer.
+//! The retry stage.
 
 use core::future::Future;
 
-use super::{Error, Layer, OutcomeFilter};
+use super::{Error, OutcomeFilter, Stage};
 use crate::obs;
 use crate::resilience::{HintSource, Retry, RetryAfter, RetryEvent, RetryHook, ValueFilter};
 use crate::rt::Runtime;
@@ -37,11 +37,11 @@ use crate::rt::Runtime;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RetryLayer<P, V, H, N> {
+pub struct RetryStage<P, V, H, N> {
     pub(crate) retry: Retry<P, V, H, N>,
 }
 
-impl<R, T, E, P, V, H, N> Layer<R, T, E> for RetryLayer<P, V, H, N>
+impl<R, T, E, P, V, H, N> Stage<R, T, E> for RetryStage<P, V, H, N>
 where
     R: Runtime,
     P: OutcomeFilter<E> + Sync,

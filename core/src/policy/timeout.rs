@@ -1,4 +1,4 @@
-//! The timeout layer.
+//! The timeout stage.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use super::{Error, Layer};
+use super::{Error, Stage};
 use crate::obs::timeout::TimeoutObs;
 use crate::rt::Runtime;
 
@@ -37,12 +37,12 @@ use crate::rt::Runtime;
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct TimeoutLayer {
+pub struct TimeoutStage {
     pub(crate) duration: Duration,
     pub(crate) obs: TimeoutObs,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for TimeoutLayer {
+impl<R: Runtime, T, E> Stage<R, T, E> for TimeoutStage {
     fn run<'a, Op, Fut>(
         &'a self,
         rt: &'a R,

@@ -2,7 +2,7 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::policy::{self, Identity, Policy, Stack};
+use weir_core::policy::{self, Bare, Chain, Policy};
 use weir_core::resilience::{Hedge, Retry};
 use weir_core::rt::Runtime;
 
@@ -40,7 +40,7 @@ pub struct PolicyLayer<R: Runtime, L> {
 ///     weir_tower::PolicyLayer::timeout(rt, std::time::Duration::from_secs(1));
 /// # let _ = layer;
 /// ```
-pub type TimeoutLayer<R> = PolicyLayer<R, Stack<Identity, policy::TimeoutLayer>>;
+pub type TimeoutLayer<R> = PolicyLayer<R, Chain<Bare, policy::TimeoutStage>>;
 
 /// A lone retry as a layer: see [`PolicyLayer::retry`].
 ///
@@ -53,8 +53,7 @@ pub type TimeoutLayer<R> = PolicyLayer<R, Stack<Identity, policy::TimeoutLayer>>
 /// # let _ = layer;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub type RetryLayer<R, P, V, H, N> =
-    PolicyLayer<R, Stack<Identity, policy::RetryLayer<P, V, H, N>>>;
+pub type RetryLayer<R, P, V, H, N> = PolicyLayer<R, Chain<Bare, policy::RetryStage<P, V, H, N>>>;
 
 /// A lone hedge as a layer: see [`PolicyLayer::hedge`].
 ///
@@ -65,7 +64,7 @@ pub type RetryLayer<R, P, V, H, N> =
 /// # let _ = layer;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub type HedgeLayer<R> = PolicyLayer<R, Stack<Identity, policy::HedgeLayer>>;
+pub type HedgeLayer<R> = PolicyLayer<R, Chain<Bare, policy::HedgeStage>>;
 
 impl<R: Runtime, L> PolicyLayer<R, L> {
     /// A layer running each call through `policy`.

@@ -4,7 +4,7 @@ use core::task::{Context, Poll};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tower_service::Service;
-use weir_core::policy::{Error, Layer, Policy};
+use weir_core::policy::{Error, Policy, Stage};
 use weir_core::rt::Runtime;
 
 use super::ResponseFuture;
@@ -104,7 +104,7 @@ where
     S::Error: Send + 'static,
     Req: Clone + Send + 'static,
     R: Runtime,
-    L: Layer<R, S::Response, S::Error> + Send + 'static,
+    L: Stage<R, S::Response, S::Error> + Send + 'static,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;

@@ -379,7 +379,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
         self.inner.slow_ns.is_some()
     }
 
-    /// How this breaker's classifier judges `result`; for layers that run
+    /// How this breaker's classifier judges `result`; for stages that run
     /// the call themselves and record it on a [`CallPermit`].
     ///
     /// ```
@@ -398,7 +398,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     }
 
     /// Asks for a permit to make one call; the lower-level half of
-    /// [`call`](Self::call), for layers that run the call themselves.
+    /// [`call`](Self::call), for stages that run the call themselves.
     ///
     /// # Errors
     ///
