@@ -85,6 +85,7 @@ use core::future::Future;
 use std::borrow::Cow;
 use std::time::Duration;
 
+mod boxed;
 mod breaker;
 mod bulkhead;
 mod cancel;
@@ -97,6 +98,7 @@ mod retry;
 mod stage;
 mod timeout;
 
+pub use boxed::BoxPolicy;
 pub use breaker::BreakerStage;
 pub use bulkhead::BulkheadStage;
 pub use cancel::CancelStage;
