@@ -2,9 +2,9 @@
 //! and drops. The rules are documented on [`AdaptiveLimiter`].
 
 mod aimd;
+mod algorithm;
 mod bounds;
 mod gradient2;
-mod limit;
 mod vegas;
 
 use core::fmt;
@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 pub use aimd::{Aimd, AimdBuilder};
+pub use algorithm::{Limit, Sample};
 pub use gradient2::{Gradient2, Gradient2Builder};
-pub use limit::{Limit, Sample};
 pub use vegas::{Vegas, VegasBuilder};
 
 use super::bulkhead::{Bulkhead, BulkheadError, BulkheadPermit};
