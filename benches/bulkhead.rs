@@ -12,8 +12,8 @@
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use futures_lite::future::block_on;
-use weir::limit::Bulkhead;
-use weir::rt::VirtualRuntime;
+use weir::Bulkhead;
+use weir::test_util::VirtualRuntime;
 
 fn uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("bulkhead_admission_uncontended");

@@ -22,8 +22,8 @@ use criterion::{
     BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use governor::{Quota, RateLimiter as Governor};
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::StdClock;
+use weir::limit::StdClock;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 const SIZES: [u64; 3] = [10_000, 100_000, 1_000_000];
 const HOUR: Duration = Duration::from_secs(3600);

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::{Service, ServiceBuilder, ServiceExt};
+use weir::Policy;
 use weir::Tokio;
-use weir::limit::rate::Clock;
-use weir::limit::{Bulkhead, RateLimiter, RateLimiterBuilder};
-use weir::policy::Policy;
-use weir::resilience::{CircuitBreaker, Retry};
+use weir::limit::Clock;
+use weir::{Bulkhead, RateLimiter, limit::RateLimiterBuilder};
+use weir::{CircuitBreaker, Retry};
 
 /// tower's retry needs a policy type; this one retries errors up to twice,
 /// as weir's `max_attempts(3)` does.
@@ -44,11 +44,9 @@ impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for Attempts {
 }
 
 /// `iters` ready calls through timeout + retry + breaker + rate limit +
-/// bulkhead, the rate limiter built by `limiter` (so its clock can vary),
-/// through the concrete policy or, `boxed`, its type-erased `BoxPolicy`.
+/// bulkhead, the rate limiter built by `limiter` (so its clock can vary).
 async fn weir_calls<C: Clock>(
     iters: u64,
-    boxed: bool,
     limiter: impl FnOnce(RateLimiterBuilder<Tokio>) -> RateLimiter<Tokio, C>,
 ) -> Duration {
     let rate = limiter(
@@ -72,15 +70,6 @@ async fn weir_calls<C: Clock>(
         .breaker(breaker)
         .rate_limit(rate)
         .bulkhead(bulkhead);
-    if boxed {
-        let policy = policy.boxed::<u64, ()>();
-        let start = Instant::now();
-        for i in 0..iters {
-            let out = policy.call(|| async move { Ok(i) }).await;
-            std::hint::black_box(out).unwrap();
-        }
-        return start.elapsed();
-    }
     let start = Instant::now();
     for i in 0..iters {
         let out = policy.call(|| async move { Ok::<_, ()>(i) }).await;
@@ -97,18 +86,14 @@ fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline_ready_call");
 
     g.bench_function("weir_policy_5_layers", |b| {
-        b.iter_custom(|iters| rt.block_on(weir_calls(iters, false, |l| l.build(Tokio).unwrap())))
-    });
-
-    g.bench_function("weir_policy_5_layers_boxed", |b| {
-        b.iter_custom(|iters| rt.block_on(weir_calls(iters, true, |l| l.build(Tokio).unwrap())))
+        b.iter_custom(|iters| rt.block_on(weir_calls(iters, |l| l.build(Tokio).unwrap())))
     });
 
     #[cfg(target_os = "linux")]
     g.bench_function("weir_policy_5_layers_coarse_clock", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(weir_calls(iters, false, |l| {
-                let clock = weir::limit::rate::CoarseClock::new().unwrap();
+            rt.block_on(weir_calls(iters, |l| {
+                let clock = weir::limit::CoarseClock::new().unwrap();
                 l.build_with_clock(Tokio, clock).unwrap()
             }))
         })

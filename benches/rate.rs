@@ -17,8 +17,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use governor::{Quota, RateLimiter as Governor};
-use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::{CoarseClock, RateLimiter, StdClock};
+use weir::KeyedRateLimiter;
+use weir::{
+    RateLimiter,
+    limit::{CoarseClock, StdClock},
+};
 
 const KEYS: u64 = 10_000;
 

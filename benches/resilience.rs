@@ -21,8 +21,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
-use weir::resilience::{CircuitBreaker, Jitter, Outcome, Retry, RetryBudget};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    CircuitBreaker, Retry, RetryBudget,
+    resilience::{Jitter, Outcome},
+};
 
 fn poll_now<F: Future>(fut: F) -> Poll<F::Output> {
     pin!(fut).poll(&mut Context::from_waker(Waker::noop()))

@@ -1,5 +1,5 @@
 //! Pool overhead: get + put of an already-created resource with a trivial
-//! manager, through `weir::pool::ResourcePool`, `deadpool::managed` and
+//! manager, through `weir::ResourcePool`, `deadpool::managed` and
 //! `bb8`, on the same tokio current-thread runtime, in one group. Each
 //! iteration is 1,000 get+put pairs.
 //!
@@ -68,7 +68,7 @@ fn get_put(c: &mut Criterion) {
     g.throughput(criterion::Throughput::Elements(OPS as u64));
 
     let weir_pool = rt.block_on(async {
-        weir::pool::ResourcePool::builder(WeirM)
+        weir::ResourcePool::builder(WeirM)
             .max_size(MAX)
             .build(weir::Tokio)
             .unwrap()

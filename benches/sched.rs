@@ -1,5 +1,5 @@
 //! Scheduler overhead: 10,000 tiny jobs submitted and awaited, through
-//! `weir::sched::Scheduler` and through the hand-rolled equivalent
+//! `weir::Scheduler` and through the hand-rolled equivalent
 //! (`tokio::spawn` + a tokio `Semaphore` with the same concurrency), on the
 //! same tokio runtime, in one group.
 //!
@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 fn submit_run_tiny_jobs(c: &mut Criterion) {
     use std::hint::black_box;
     use std::sync::Arc;
-    use weir::sched::{Job, Scheduler};
+    use weir::{Job, Scheduler};
 
     const JOBS: u64 = 10_000;
     const CONCURRENCY: usize = 64;

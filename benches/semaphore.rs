@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use weir::sync::{Fairness, Semaphore};
+use weir::{Semaphore, sync::Fairness};
 
 fn weir_sem(fairness: Fairness, permits: usize) -> Semaphore {
     Semaphore::builder(permits)

@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use weir::pool::WorkerPool;
+use weir::WorkerPool;
 
 const THREADS: usize = 64;
 

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use weir::{JoinHandle, Runtime};
+use weir::{Runtime, rt::JoinHandle};
 
 /// Written once, generic over the executor.
 async fn exercise<R: Runtime>(rt: R) -> String {
@@ -72,7 +72,7 @@ fn main() {
         async_std::task::block_on(exercise(weir::AsyncStd))
     );
 
-    let virt = weir::rt::VirtualRuntime::new();
+    let virt = weir::test_util::VirtualRuntime::new();
     let real = Instant::now();
     let report = virt.block_on(exercise(virt.clone()));
     println!("virtual:   {report} (real time {:?})", real.elapsed());

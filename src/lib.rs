@@ -5,13 +5,61 @@
 //! scheduling and pools. weir provides it with a core that depends on no
 //! executor ([`weir_core`]) and thin adapters for smol, tokio and async-std.
 //!
+//! # Which type for which need
+//!
+//! | You need to ... | Use |
+//! |---|---|
+//! | cap calls per second to an API (N per period, with a burst) | [`RateLimiter`] |
+//! | the same quota for each user, key or tenant, in bounded memory | [`KeyedRateLimiter`] |
+//! | at most N calls at once, with a bounded queue and a wait limit | [`Bulkhead`] |
+//! | a concurrency limit that finds itself from observed latency | [`AdaptiveLimiter`] |
+//! | stop calling a failing service for a while, then probe it | [`CircuitBreaker`] |
+//! | try again after a transient failure, with backoff and jitter | [`Retry`] |
+//! | keep retries to a fraction of the traffic, across calls | [`RetryBudget`] |
+//! | give up on a call that takes too long | [`Timeout`], [`resilience::timeout`] |
+//! | cut tail latency with a second, delayed attempt | [`Hedge`] |
+//! | several of the above around one call, in a stated order | [`Policy`], which fails with [`Error`] |
+//! | run many jobs with priorities, delays and deadlines under a concurrency bound | [`Scheduler`] and [`Job`] |
+//! | run blocking or CPU-heavy work off the async threads | [`WorkerPool`] |
+//! | reuse connections (or any costly resource) with health checks | [`ResourcePool`] |
+//! | hand out N permits fairly, weighted, closeable | [`Semaphore`] |
+//! | a bounded or unbounded MPMC channel | [`queue::bounded`], [`queue::unbounded`] |
+//! | items that come out by priority, or once their delay is over | [`PriorityQueue`], [`DelayQueue`] |
+//! | cancel a tree of work, or cancel at a deadline | [`CancellationToken`] |
+//! | run any of this on your executor | a [`Runtime`]: `Smol`, `Tokio`, `AsyncStd` (features) |
+//! | test time-dependent code at exact instants, without sleeping | `test_util::VirtualRuntime` (feature `test-util`) |
+//! | call MCP tool servers with all of this under every call | `mcp::Client` (feature `mcp`) |
+//! | the same policies as tower layers | `tower::PolicyLayer` (feature `tower`) |
+//!
+//! # Where things are: one path per type
+//!
+//! * **The root** holds the headline type of each component, the one a
+//!   user names first: [`RateLimiter`], [`Bulkhead`], [`CircuitBreaker`],
+//!   [`Retry`], [`Policy`], [`Error`], [`Scheduler`], [`Job`],
+//!   [`Priority`], [`WorkerPool`], [`ResourcePool`], [`Semaphore`],
+//!   [`CancellationToken`], ... and what every builder and every runtime
+//!   shares: [`Runtime`], [`ConfigError`], [`Rule`], the adapters' runtimes.
+//! * **Layer modules** hold what comes with those types: builders, errors,
+//!   stats, permits, futures, traits to implement. [`limit`] (rate, keyed,
+//!   bulkhead, adaptive), [`resilience`] (retry, breaker, timeout, hedge),
+//!   [`policy`] (the pipeline's layers), [`sched`], [`pool`], [`sync`],
+//!   [`queue`], [`cancel`], [`rt`] (what a runtime hands back), [`io`]
+//!   (what adapters supply), [`obs`] (tracing and metrics names),
+//!   `test_util` (feature `test-util`), and one module per adapter.
+//!   So the builder of [`RateLimiter`] is [`limit::RateLimiterBuilder`],
+//!   and never `weir::RateLimiterBuilder`.
+//! * Each type has exactly one public path: a layer module never repeats a
+//!   root type, and the files inside a layer are private. CI checks it
+//!   (`.ci/public-paths.sh`, over the rendered docs).
+//!
 //! # Features
 //!
 //! * `smol` (default): [`Smol`], the smol adapter.
 //! * `tokio`: [`Tokio`], the tokio adapter.
 //! * `async-std`: [`AsyncStd`], the async-std adapter (async-std is
 //!   discontinued upstream; prefer smol for new code).
-//! * `test-util`: the virtual-time runtime and the counting allocator.
+//! * `test-util`: [`test_util`], the virtual-time runtime, the counting
+//!   allocator and the process census, under one path.
 //! * `tracing`: events at weir's decisions and a span per policy call
 //!   ([`obs`]).
 //! * `metrics`: metrics for every component through the `metrics` facade
@@ -80,19 +128,23 @@ pub use weir_async_std::AsyncStd;
 /// The smol adapter: [`Smol`] and its TCP connection manager.
 #[cfg(feature = "smol")]
 pub mod smol {
-    pub use weir_smol::*;
+    pub use weir_smol::{SmolChild, SmolProcess, SmolSleep, SmolTask, SmolTcp, TcpManager};
 }
 
 /// The tokio adapter: [`Tokio`] and its TCP connection manager.
 #[cfg(feature = "tokio")]
 pub mod tokio {
-    pub use weir_tokio::*;
+    pub use weir_tokio::{
+        Compat, TcpManager, TokioChild, TokioIoTcp, TokioProcess, TokioTask, TokioTcp,
+    };
 }
 
 /// The async-std adapter: [`AsyncStd`] and its TCP connection manager.
 #[cfg(feature = "async-std")]
 pub mod async_std {
-    pub use weir_async_std::*;
+    pub use weir_async_std::{
+        AsyncStdChild, AsyncStdProcess, AsyncStdSleep, AsyncStdTask, AsyncStdTcp, TcpManager,
+    };
 }
 
 /// weir's policies as tower layers: [`tower::PolicyLayer`] and one layer

@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::{AdaptiveLimiter, Aimd, Bulkhead, Gradient2, Limit, Sample, Vegas};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    AdaptiveLimiter, Bulkhead,
+    limit::{Aimd, Gradient2, Limit, Sample, Vegas},
+};
 use weir::{Rule, Runtime};
 
 const MS: Duration = Duration::from_millis(1);

@@ -1,6 +1,6 @@
 //! The counting allocator counts what it should, per thread.
 
-use weir::alloc_count::{self, CountingAllocator};
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::resilience::{BreakerError, CircuitBreaker, CircuitOpen, Outcome, State, Transition};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    CircuitBreaker,
+    resilience::{BreakerError, CircuitOpen, Outcome, State, Transition},
+};
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);

@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use weir::alloc_count::{self, CountingAllocator};
-use weir::resilience::{CircuitBreaker, Jitter, Outcome, Retry, RetryBudget, timeout};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{
+    CircuitBreaker, Retry, RetryBudget,
+    resilience::{Jitter, Outcome, timeout},
+};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

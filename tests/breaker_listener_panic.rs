@@ -16,8 +16,11 @@ use std::time::Duration;
 
 use futures_lite::FutureExt;
 use weir::Runtime;
-use weir::resilience::{BreakerError, CircuitBreaker, State, Transition};
 use weir::rt::JoinError;
+use weir::{
+    CircuitBreaker,
+    resilience::{BreakerError, State, Transition},
+};
 
 /// Builds a breaker whose listener panics on every transition.
 fn panicking_breaker<R: Runtime>(rt: &R) -> CircuitBreaker<R> {

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use weir::resilience::Outcome;
-use weir::resilience::fuzz::{ModelConfig, Op, check};
+use weir::test_util::fuzz::{ModelConfig, Op, check};
 
 fn config() -> impl Strategy<Value = ModelConfig> {
     (
@@ -68,6 +68,6 @@ fn arbitrary_bytes_decode_without_panic() {
     for seed in 0..64u64 {
         let mut rng = fastrand::Rng::with_seed(seed);
         let data: Vec<u8> = (0..rng.usize(0..300)).map(|_| rng.u8(..)).collect();
-        weir::resilience::fuzz::breaker(&data);
+        weir::test_util::fuzz::breaker(&data);
     }
 }

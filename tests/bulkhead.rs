@@ -8,8 +8,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::limit::{Bulkhead, BulkheadError, QueueOrder};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Bulkhead,
+    limit::{BulkheadError, QueueOrder},
+};
 
 /// Polls once with a waker that does nothing: "is it ready now?".
 fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {

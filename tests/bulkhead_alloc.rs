@@ -7,9 +7,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::{Bulkhead, BulkheadError, QueueOrder};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{
+    Bulkhead,
+    limit::{BulkheadError, QueueOrder},
+};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

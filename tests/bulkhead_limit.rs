@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use futures_lite::future::poll_once;
 use weir::Runtime;
-use weir::limit::{Bulkhead, BulkheadError, BulkheadPermit, QueueOrder};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Bulkhead,
+    limit::{BulkheadError, BulkheadPermit, QueueOrder},
+};
 
 fn permit<'a>(got: Option<Result<BulkheadPermit<'a>, BulkheadError>>) -> BulkheadPermit<'a> {
     match got {

@@ -10,8 +10,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::{Bulkhead, BulkheadError, BulkheadPermit, BulkheadStats, QueueOrder};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Bulkhead,
+    limit::{BulkheadError, BulkheadPermit, BulkheadStats, QueueOrder},
+};
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::limit::{Bulkhead, BulkheadError, QueueOrder};
+use weir::{
+    Bulkhead,
+    limit::{BulkheadError, QueueOrder},
+};
 
 const LIMIT: u32 = 4;
 const TASKS: u64 = 96;

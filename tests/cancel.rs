@@ -6,9 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use weir::cancel::{CancellationToken, CancelledError};
+use weir::Runtime;
 use weir::queue;
-use weir::rt::Runtime;
+use weir::{CancellationToken, cancel::CancelledError};
 
 /// A receive waits on an empty queue under a token deep in a chain whose
 /// middle tokens were dropped; another task cancels the root; the receive
@@ -72,7 +72,7 @@ on_every_runtime!(
 /// its instant.
 #[test]
 fn a_dropped_scope_deadline_fires_at_its_exact_instant() {
-    let rt = weir::rt::VirtualRuntime::new();
+    let rt = weir::test_util::VirtualRuntime::new();
     let scope = CancellationToken::new();
     let call = scope.child_token();
     scope.cancel_at(&rt, rt.now() + Duration::from_secs(30));

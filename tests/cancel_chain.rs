@@ -2,8 +2,8 @@
 //! `t = t.child_token()` holds memory independent of its depth, and
 //! cancelling or dropping a deep chain uses no stack in proportion to its depth.
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::cancel::CancellationToken;
+use weir::CancellationToken;
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

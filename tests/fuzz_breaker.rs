@@ -4,6 +4,6 @@ mod common;
 
 #[test]
 fn breaker_corpus_replays() {
-    let n = common::replay_corpus("breaker", weir::resilience::fuzz::breaker);
+    let n = common::replay_corpus("breaker", weir::test_util::fuzz::breaker);
     assert!(n >= 5);
 }

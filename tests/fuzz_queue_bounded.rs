@@ -4,6 +4,6 @@ mod common;
 
 #[test]
 fn corpus_replays() {
-    let n = common::replay_corpus("queue_bounded", weir::queue::fuzz::queue_bounded);
+    let n = common::replay_corpus("queue_bounded", weir::test_util::fuzz::queue_bounded);
     assert!(n >= 5, "only {n} inputs");
 }

@@ -4,6 +4,6 @@ mod common;
 
 #[test]
 fn corpus_replays() {
-    let n = common::replay_corpus("queue_priority", weir::queue::fuzz::queue_priority);
+    let n = common::replay_corpus("queue_priority", weir::test_util::fuzz::queue_priority);
     assert!(n >= 5, "only {n} inputs");
 }

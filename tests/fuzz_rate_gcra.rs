@@ -5,7 +5,7 @@ mod common;
 
 #[test]
 fn rate_gcra_corpus_replays() {
-    let n = common::replay_corpus("rate_gcra", weir::limit::rate::fuzz::rate_gcra);
+    let n = common::replay_corpus("rate_gcra", weir::test_util::fuzz::rate_gcra);
     assert!(n >= 4);
 }
 
@@ -15,6 +15,6 @@ proptest::proptest! {
     /// Random inputs on stable, for when cargo-fuzz is not at hand.
     #[test]
     fn rate_gcra_random_inputs(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
-        weir::limit::rate::fuzz::rate_gcra(&data);
+        weir::test_util::fuzz::rate_gcra(&data);
     }
 }

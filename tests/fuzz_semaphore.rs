@@ -5,6 +5,6 @@ mod common;
 
 #[test]
 fn semaphore_corpus_replays() {
-    let n = common::replay_corpus("semaphore", weir::sync::fuzz::semaphore);
+    let n = common::replay_corpus("semaphore", weir::test_util::fuzz::semaphore);
     assert!(n >= 4, "expected the seed corpus, found {n} inputs");
 }

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use futures_lite::future::poll_once;
 
 use weir::Runtime;
-use weir::policy::{Error, Policy};
-use weir::resilience::{Hedge, RetryBudget};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
 use weir::{ConfigError, Rule};
+use weir::{Error, Policy};
+use weir::{Hedge, RetryBudget};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 

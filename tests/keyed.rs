@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use weir::Rule;
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, ManualClock, RateLimited};
-use weir::rt::VirtualRuntime;
+use weir::limit::{Clock, ManualClock, RateLimited};
+use weir::test_util::VirtualRuntime;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::keyed::KeyedRateLimiter;
-use weir::rt::VirtualRuntime;
+use weir::KeyedRateLimiter;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

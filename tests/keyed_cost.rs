@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use weir::limit::keyed::{KeyedError, KeyedRateLimiter};
-use weir::limit::rate::{Clock, ManualClock};
-use weir::rt::VirtualRuntime;
+use weir::limit::{Clock, ManualClock};
+use weir::test_util::VirtualRuntime;
+use weir::{KeyedRateLimiter, limit::KeyedError};
 
 type Limiter = KeyedRateLimiter<u64, VirtualRuntime, ManualClock>;
 

@@ -2,7 +2,7 @@
 //! after a million keys were stored and evicted, the bytes it holds come
 //! back near those of an empty limiter.
 //!
-//! The counting allocator (`weir::alloc_count`) counts allocations; bytes
+//! The counting allocator (`weir::test_util::alloc_count`) counts allocations; bytes
 //! still live are counted by a thin layer under it, per thread, so that the
 //! test harness's other threads do not disturb the figure.
 
@@ -10,10 +10,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::ManualClock;
-use weir::rt::VirtualRuntime;
+use weir::KeyedRateLimiter;
+use weir::limit::ManualClock;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 /// Bytes allocated minus bytes freed by the current thread.
 struct LiveBytes;

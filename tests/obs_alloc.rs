@@ -8,11 +8,11 @@
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::{Bulkhead, RateLimiter};
-use weir::policy::Policy;
-use weir::resilience::{CircuitBreaker, Outcome, Retry};
-use weir::rt::VirtualRuntime;
+use weir::Policy;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{Bulkhead, RateLimiter};
+use weir::{CircuitBreaker, Retry, resilience::Outcome};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use weir::Runtime;
-use weir::limit::{Bulkhead, BulkheadError};
-use weir::policy::{Error, Policy};
-use weir::resilience::{BreakerError, CircuitBreaker, Retry};
-use weir::rt::VirtualRuntime;
-use weir::sched::{Job, Scheduler, Shutdown};
+use weir::test_util::VirtualRuntime;
+use weir::{Bulkhead, limit::BulkheadError};
+use weir::{CircuitBreaker, Retry, resilience::BreakerError};
+use weir::{Error, Policy};
+use weir::{Job, Scheduler, Shutdown};
 
 fn recorder() -> (PrometheusRecorder, PrometheusHandle) {
     let recorder = PrometheusBuilder::new().build_recorder();
@@ -247,7 +247,7 @@ impl weir::pool::Manager for Conns {
 
 #[test]
 fn resource_pool_metrics_match_its_stats() {
-    use weir::pool::ResourcePool;
+    use weir::ResourcePool;
     let (recorder, handle) = recorder();
     let rt = VirtualRuntime::new();
     let fail = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -300,7 +300,7 @@ fn resource_pool_metrics_match_its_stats() {
 
 #[test]
 fn worker_pool_metrics_match_its_stats() {
-    use weir::pool::WorkerPool;
+    use weir::WorkerPool;
     let (recorder, handle) = recorder();
     let pool = metrics::with_local_recorder(&recorder, || {
         WorkerPool::builder()
@@ -347,7 +347,7 @@ fn worker_pool_metrics_match_its_stats() {
 
 #[test]
 fn semaphore_counts_refusals_and_changes_by_hand() {
-    use weir::sync::Semaphore;
+    use weir::Semaphore;
     let (recorder, handle) = recorder();
     let sem = metrics::with_local_recorder(&recorder, || {
         Semaphore::builder(1).name("uploads").build().unwrap()
@@ -371,7 +371,7 @@ fn semaphore_counts_refusals_and_changes_by_hand() {
 
 #[test]
 fn adaptive_limiter_metrics_match_its_stats() {
-    use weir::limit::{AdaptiveLimiter, Aimd};
+    use weir::{AdaptiveLimiter, limit::Aimd};
     let (recorder, handle) = recorder();
     let rt = VirtualRuntime::new();
     let limiter = metrics::with_local_recorder(&recorder, || {
@@ -427,7 +427,7 @@ fn adaptive_limiter_metrics_match_its_stats() {
 
 #[test]
 fn rate_limiter_metrics_count_admissions_refusals_and_waits() {
-    use weir::limit::RateLimiter;
+    use weir::RateLimiter;
     let (recorder, handle) = recorder();
     let rt = VirtualRuntime::new();
     let rate = metrics::with_local_recorder(&recorder, || {
@@ -456,7 +456,7 @@ fn rate_limiter_metrics_count_admissions_refusals_and_waits() {
 
 #[test]
 fn keyed_limiter_metrics_count_per_limiter_not_per_key() {
-    use weir::limit::{KeyedError, KeyedRateLimiter};
+    use weir::{KeyedRateLimiter, limit::KeyedError};
     let (recorder, handle) = recorder();
     let rt = VirtualRuntime::new();
     let keyed = metrics::with_local_recorder(&recorder, || {

@@ -9,10 +9,10 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use weir::limit::Bulkhead;
-use weir::policy::{Error, Policy};
-use weir::resilience::{CircuitBreaker, Retry};
-use weir::rt::VirtualRuntime;
+use weir::Bulkhead;
+use weir::test_util::VirtualRuntime;
+use weir::{CircuitBreaker, Retry};
+use weir::{Error, Policy};
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -156,7 +156,7 @@ fn nothing_is_printed_below_the_subscribers_level() {
 
 #[test]
 fn each_hedged_attempt_runs_in_its_own_span() {
-    use weir::resilience::Hedge;
+    use weir::Hedge;
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let hedge = Hedge::fixed(Duration::from_millis(10))
@@ -227,7 +227,7 @@ fn each_retried_attempt_runs_in_its_own_span() {
 
 #[test]
 fn a_rate_limit_rejection_is_an_event_with_its_retry_after() {
-    use weir::limit::RateLimiter;
+    use weir::RateLimiter;
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let rate = RateLimiter::builder()
@@ -257,7 +257,7 @@ fn a_rate_limit_rejection_is_an_event_with_its_retry_after() {
 
 #[test]
 fn rate_limiters_report_refusals_and_waits_under_their_names() {
-    use weir::limit::{KeyedRateLimiter, RateLimiter};
+    use weir::{KeyedRateLimiter, RateLimiter};
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let rate = RateLimiter::builder()

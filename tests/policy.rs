@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::limit::{Bulkhead, RateLimiter};
-use weir::policy::{Error, Policy, Rejection};
-use weir::resilience::{CircuitBreaker, Retry, State};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{Bulkhead, RateLimiter};
+use weir::{CircuitBreaker, Retry, resilience::State};
+use weir::{Error, Policy, policy::Rejection};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 

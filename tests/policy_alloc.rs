@@ -4,11 +4,11 @@
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::{Bulkhead, RateLimiter};
-use weir::policy::Policy;
-use weir::resilience::{CircuitBreaker, Retry};
-use weir::rt::VirtualRuntime;
+use weir::Policy;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{Bulkhead, RateLimiter};
+use weir::{CircuitBreaker, Retry};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();
@@ -64,8 +64,8 @@ fn successful_call_through_every_layer_allocates_nothing() {
 #[test]
 fn cancellation_allocates_nothing_when_the_call_does_not_wait() {
     let rt = VirtualRuntime::new();
-    let shutdown = weir::cancel::CancellationToken::new();
-    let request = weir::cancel::CancellationToken::new();
+    let shutdown = weir::CancellationToken::new();
+    let request = weir::CancellationToken::new();
     let retry = Retry::exponential(Duration::from_millis(10))
         .max_attempts(3)
         .build()

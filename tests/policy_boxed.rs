@@ -7,11 +7,10 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::{Bulkhead, RateLimiter};
-use weir::policy::{BoxPolicy, Error, Policy};
-use weir::resilience::{CircuitBreaker, Retry};
-use weir::rt::{Runtime, VirtualRuntime};
+use weir::policy::BoxPolicy;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{Bulkhead, CircuitBreaker, Error, Policy, RateLimiter, Retry, Runtime};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use weir::CancellationToken;
+use weir::Retry;
 use weir::Runtime;
-use weir::cancel::CancellationToken;
-use weir::limit::{Bulkhead, RateLimiter};
-use weir::policy::{Error, OnOutcome, Policy};
-use weir::resilience::Retry;
-use weir::rt::{JoinHandle, VirtualRuntime};
+use weir::{Bulkhead, RateLimiter};
+use weir::{Error, Policy, policy::OnOutcome};
+use weir::{rt::JoinHandle, test_util::VirtualRuntime};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const HOUR: Duration = Duration::from_secs(3600);

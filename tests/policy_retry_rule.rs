@@ -7,10 +7,10 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use weir::Bulkhead;
 use weir::Runtime;
-use weir::limit::Bulkhead;
-use weir::policy::{Error, OnOutcome, Policy};
-use weir::resilience::{CircuitBreaker, Retry, RetryEvent};
+use weir::{CircuitBreaker, Retry, resilience::RetryEvent};
+use weir::{Error, Policy, policy::OnOutcome};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 

@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use futures_lite::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, io::BufReader};
 use weir::Runtime;
-use weir::io::{Child, Command, ProcessGroup, ProcessSpawner, Signal, census};
+use weir::{
+    io::{Child, Command, ProcessGroup, ProcessSpawner, Signal},
+    test_util::census,
+};
 
 /// Waits (polling, bounded) until `done` holds; panics with `what` if it
 /// does not within 30 s.

@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::queue::{self, PriorityQueue};
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{PriorityQueue, queue};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

@@ -187,7 +187,7 @@ fn handles_and_futures_are_send_and_sync() {
     send_sync(&rx);
     send(&tx.send(1));
     send(&rx.recv());
-    let q = weir::queue::PriorityQueue::<u8>::builder()
+    let q = weir::PriorityQueue::<u8>::builder()
         .lanes(2)
         .capacity(2)
         .build()
@@ -195,7 +195,7 @@ fn handles_and_futures_are_send_and_sync() {
     send_sync(&q);
     send(&q.pop());
     send(&q.push(0, 1));
-    let d = weir::queue::DelayQueue::<u8, _>::new(weir::rt::VirtualRuntime::new());
+    let d = weir::DelayQueue::<u8, _>::new(weir::test_util::VirtualRuntime::new());
     send_sync(&d);
     send(&d.recv());
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use weir::DelayQueue;
 use weir::Runtime;
-use weir::queue::DelayQueue;
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
-use weir::queue::{DelayQueue, RecvError, SendError, TryRecvError};
-use weir::rt::{Runtime, VirtualRuntime};
+use weir::{
+    DelayQueue,
+    queue::{RecvError, SendError, TryRecvError},
+};
+use weir::{Runtime, test_util::VirtualRuntime};
 
 const HOUR: Duration = Duration::from_secs(3600);
 

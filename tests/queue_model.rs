@@ -1,6 +1,6 @@
 //! Random operation sequences on the queues against sequential models
 //! (`VecDeque` for the channels, `BinaryHeap` for priority lanes); the model
-//! checks themselves live in `weir::queue::fuzz`, shared with the fuzz
+//! checks themselves live in `weir::test_util::fuzz`, shared with the fuzz
 //! targets.
 
 use proptest::collection::vec;
@@ -15,7 +15,7 @@ proptest! {
     fn bounded_matches_vecdeque(conf in 0u8..8, ops in vec(any::<u8>(), 0..400)) {
         let mut data = vec![conf];
         data.extend(ops);
-        weir::queue::fuzz::queue_bounded(&data);
+        weir::test_util::fuzz::queue_bounded(&data);
     }
 
     /// The same operations on an unbounded channel (the top bit of the
@@ -24,7 +24,7 @@ proptest! {
     fn unbounded_matches_vecdeque(conf in 0x80u8..=0xff, ops in vec(any::<u8>(), 0..400)) {
         let mut data = vec![conf];
         data.extend(ops);
-        weir::queue::fuzz::queue_bounded(&data);
+        weir::test_util::fuzz::queue_bounded(&data);
     }
 
     /// Priority lanes (1..=8 or 64 lanes, capacity 1..=16) without aging
@@ -38,6 +38,6 @@ proptest! {
     ) {
         let mut data = vec![lanes, cap, age];
         data.extend(ops);
-        weir::queue::fuzz::queue_priority(&data);
+        weir::test_util::fuzz::queue_priority(&data);
     }
 }

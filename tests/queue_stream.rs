@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use futures_lite::future::{self, poll_once};
+use weir::Runtime;
 use weir::queue;
-use weir::rt::Runtime;
 
 /// A waker that counts its wake-ups.
 struct Count(AtomicUsize);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::queue::{self, PriorityQueue};
+use weir::{PriorityQueue, queue};
 
 const SENDERS: u64 = 4;
 const RECEIVERS: usize = 3;

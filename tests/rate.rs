@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use futures_lite::future;
 use proptest::prelude::*;
-use weir::limit::rate::{Clock, ManualClock, RateLimited, RateLimiter, TryAcquireError};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    RateLimiter,
+    limit::{Clock, ManualClock, RateLimited, TryAcquireError},
+};
 use weir::{Rule, Runtime};
 
 const MS: Duration = Duration::from_millis(1);
@@ -496,7 +499,7 @@ on_every_runtime!(acquire_paces_on_a_real_timer);
 #[cfg(target_os = "linux")]
 #[test]
 fn coarse_clock_never_admits_more_than_real_time_allows() {
-    use weir::limit::rate::CoarseClock;
+    use weir::limit::CoarseClock;
     let clock = CoarseClock::new().expect("Linux has CLOCK_MONOTONIC_COARSE");
     let limiter = RateLimiter::builder()
         .rate(1000, Duration::from_secs(1))
@@ -520,7 +523,7 @@ fn limiter_and_futures_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>(_: &T) {}
     send_sync::<RateLimiter<VirtualRuntime>>();
-    send_sync::<weir::limit::keyed::KeyedRateLimiter<String, VirtualRuntime>>();
+    send_sync::<weir::KeyedRateLimiter<String, VirtualRuntime>>();
     send_sync::<TryAcquireError>();
     let rt = VirtualRuntime::new();
     let limiter = ten_per_second_burst_five(&rt);

@@ -4,9 +4,9 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::limit::rate::RateLimiter;
-use weir::rt::VirtualRuntime;
+use weir::RateLimiter;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

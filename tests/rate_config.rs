@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use weir::limit::keyed::KeyedRateLimiter;
-use weir::limit::rate::RateLimiter;
-use weir::rt::VirtualRuntime;
+use weir::KeyedRateLimiter;
+use weir::RateLimiter;
+use weir::test_util::VirtualRuntime;
 use weir::{ConfigError, Rule};
 
 const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);

@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::pool::{Manager, PoolError, ResourcePool};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    ResourcePool,
+    pool::{Manager, PoolError},
+};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

@@ -5,9 +5,9 @@ use std::future::Future;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::pool::{Manager, ResourcePool};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{ResourcePool, pool::Manager};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();

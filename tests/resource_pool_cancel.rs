@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::pool::{Manager, ResourcePool};
+use weir::{ResourcePool, pool::Manager};
 
 /// Says so on a channel when dropped.
 struct Dropped(async_channel::Sender<&'static str>, &'static str);

@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use proptest::prelude::*;
-use weir::pool::{Manager, PoolError, Pooled, ResourcePool};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    ResourcePool,
+    pool::{Manager, PoolError, Pooled},
+};
 
 #[derive(Clone, Default)]
 struct Counting {

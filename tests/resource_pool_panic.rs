@@ -14,7 +14,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::pool::{Hook, Manager, PoolError, ResourcePool};
+use weir::{
+    ResourcePool,
+    pool::{Hook, Manager, PoolError},
+};
 
 /// Long enough never to fire when the pool is right.
 const DETECTOR: Duration = Duration::from_secs(30);

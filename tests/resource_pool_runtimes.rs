@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::pool::{Manager, PoolError, ResourcePool};
+use weir::{
+    ResourcePool,
+    pool::{Manager, PoolError},
+};
 
 #[derive(Clone, Default)]
 struct Counting {

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::resilience::{
-    GiveUp, Jitter, Retry, RetryAfter, RetryBudget, RetryEvent, timeout, timeout_at,
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Retry, RetryBudget,
+    resilience::{GiveUp, Jitter, RetryAfter, RetryEvent, timeout, timeout_at},
 };
-use weir::rt::VirtualRuntime;
 
 const MS: Duration = Duration::from_millis(1);
 const SEC: Duration = Duration::from_secs(1);
@@ -426,10 +427,8 @@ fn policies_and_their_futures_are_send() {
     send(&fut);
     drop(fut);
     send_sync(&RetryBudget::builder().build(&rt).unwrap());
-    send_sync(&weir::resilience::Timeout::new(rt.clone(), SEC).unwrap());
-    let b = weir::resilience::CircuitBreaker::builder()
-        .build(rt.clone())
-        .unwrap();
+    send_sync(&weir::Timeout::new(rt.clone(), SEC).unwrap());
+    let b = weir::CircuitBreaker::builder().build(rt.clone()).unwrap();
     send_sync(&b);
     let call = b.call(|| async { Ok::<_, ()>(()) });
     send(&call);

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use weir::RateLimiter;
 use weir::Runtime;
-use weir::limit::RateLimiter;
-use weir::policy::{Error, Policy};
-use weir::resilience::{CircuitBreaker, GiveUp, Retry, State};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    CircuitBreaker, Retry,
+    resilience::{GiveUp, State},
+};
+use weir::{Error, Policy};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 const SECS: fn(u64) -> Duration = Duration::from_secs;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use weir::resilience::{Jitter, Retry};
+use weir::{Retry, resilience::Jitter};
 
 fn delays(base_ms: u64, max_ms: u64, jitter: Jitter, seed: u64, n: usize) -> Vec<Duration> {
     let r = Retry::exponential(Duration::from_millis(base_ms))

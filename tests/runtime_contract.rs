@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use weir::{JoinHandle, Runtime};
+use weir::{Runtime, rt::JoinHandle};
 
 async fn sleep_never_returns_early<R: Runtime>(rt: R) {
     for ms in [0u64, 1, 3, 7, 15] {

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use parking_lot_shim::Log;
 use weir::Runtime;
-use weir::rt::VirtualRuntime;
-use weir::sched::{
-    Job, MissedTick, PeriodicError, Priority, RejectReason, Scheduler, Shutdown, Status, TaskError,
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Job, Priority, Scheduler, Shutdown,
+    sched::{MissedTick, PeriodicError, RejectReason, Status, TaskError},
 };
 
 mod parking_lot_shim {

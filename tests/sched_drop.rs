@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::sched::{Job, MissedTick, RejectReason, Scheduler, Shutdown, Status};
+use weir::{
+    Job, Scheduler, Shutdown,
+    sched::{MissedTick, RejectReason, Status},
+};
 
 /// Says so on a channel when dropped: shows that a job's future was
 /// dropped, without polling for it.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use weir::Runtime;
-use weir::rt::VirtualRuntime;
-use weir::sched::{Job, Priority, Scheduler, Shutdown};
+use weir::test_util::VirtualRuntime;
+use weir::{Job, Priority, Scheduler, Shutdown};
 
 #[derive(Clone, Debug)]
 enum Op {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use weir::Runtime;
-use weir::sched::{Job, Priority, Scheduler, Shutdown, TaskError};
+use weir::{Job, Priority, Scheduler, Shutdown, sched::TaskError};
 
 async fn many_jobs_stay_within_the_bound<R: Runtime>(rt: R) {
     const MAX: usize = 4;

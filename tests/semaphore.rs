@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use weir::sync::{
-    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, Semaphore, TryAcquireError,
+use weir::{
+    Semaphore,
+    sync::{Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, TryAcquireError},
 };
 
 struct Flag(AtomicBool);

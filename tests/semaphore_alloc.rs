@@ -7,8 +7,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::sync::{Fairness, Semaphore};
+use weir::test_util::alloc_count::{self, CountingAllocator};
+use weir::{Semaphore, sync::Fairness};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

@@ -2,7 +2,7 @@
 //! (polled by hand), try_acquire, release, cancel, add, forget and close,
 //! in fair and barging mode, with and without spinning. The model predicts
 //! every future's outcome, every owed wake-up and the free permits exactly
-//! (see `weir::sync::fuzz::semaphore`, shared with the fuzz target).
+//! (see `weir::test_util::fuzz::semaphore`, shared with the fuzz target).
 
 use proptest::prelude::*;
 
@@ -11,7 +11,7 @@ proptest! {
 
     #[test]
     fn semaphore_matches_model(data in proptest::collection::vec(any::<u8>(), 0..300)) {
-        weir::sync::fuzz::semaphore(&data);
+        weir::test_util::fuzz::semaphore(&data);
     }
 }
 
@@ -22,7 +22,7 @@ fn fair_head_waiter_is_not_overtaken_and_partial_grant_passes_on() {
     // acquire_many(3) waits with 2 granted; acquire() queues behind it;
     // cancel the first: its permits go to the second.
     let ops = [12u8, 4, 1, 0, 3, 0, 1, 3, 0, 2, 1];
-    weir::sync::fuzz::semaphore(&ops);
+    weir::test_util::fuzz::semaphore(&ops);
 }
 
 #[test]
@@ -32,10 +32,10 @@ fn request_above_the_total_fails_and_forgetting_fails_the_waiter_over_it() {
     // granted; forgetting the held permit leaves 1 in all, so that waiter
     // fails and its partial grant is free again.
     let ops = [8u8, 4, 1, 0, 3, 0, 2, 7, 1];
-    weir::sync::fuzz::semaphore(&ops);
+    weir::test_util::fuzz::semaphore(&ops);
 }
 
 #[test]
 fn model_check_detects_nothing_on_empty_input() {
-    weir::sync::fuzz::semaphore(&[]);
+    weir::test_util::fuzz::semaphore(&[]);
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::sync::{Fairness, Semaphore};
+use weir::{Semaphore, sync::Fairness};
 
 const PERMITS: usize = 6;
 const TASKS: usize = 200;

@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use futures_lite::future::poll_once;
 use weir::Runtime;
-use weir::sync::{AcquireError, Fairness, Semaphore, TryAcquireError};
+use weir::{
+    Semaphore,
+    sync::{AcquireError, Fairness, TryAcquireError},
+};
 
 fn sem(permits: usize, fairness: Fairness) -> Arc<Semaphore> {
     Arc::new(

@@ -52,7 +52,7 @@ macro_rules! tcp_pool_test {
         #[cfg(feature = $feature)]
         #[test]
         fn $name() {
-            use weir::pool::ResourcePool;
+            use weir::ResourcePool;
             let server = server();
             $block_on(async {
                 let pool = ResourcePool::builder(<$manager>::new(server.addr))

@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use futures_lite::future::{block_on, poll_once};
 use weir::Runtime;
-use weir::resilience::{Elapsed, Timeout, timeout, timeout_at};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
+use weir::{
+    Timeout,
+    resilience::{Elapsed, timeout, timeout_at},
+};
 
 const SEC: Duration = Duration::from_secs(1);
 

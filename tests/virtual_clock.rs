@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use weir::Runtime;
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
 
 const S: fn(u64) -> Duration = Duration::from_secs;
 

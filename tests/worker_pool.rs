@@ -10,9 +10,12 @@ use std::thread;
 use std::time::Duration;
 
 use futures_lite::future;
-use weir::pool::{RejectionPolicy, WorkerError, WorkerPool};
-use weir::rt::VirtualRuntime;
+use weir::test_util::VirtualRuntime;
 use weir::{ConfigError, Rule, Runtime};
+use weir::{
+    WorkerPool,
+    pool::{RejectionPolicy, WorkerError},
+};
 
 /// A latch jobs block on until the test opens it.
 #[derive(Default)]

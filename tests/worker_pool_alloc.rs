@@ -6,8 +6,8 @@ use std::pin::pin;
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use weir::alloc_count::{self, CountingAllocator};
-use weir::pool::WorkerPool;
+use weir::WorkerPool;
+use weir::test_util::alloc_count::{self, CountingAllocator};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

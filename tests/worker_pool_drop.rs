@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_lite::future;
 use weir::Runtime;
-use weir::pool::{WorkerError, WorkerPool};
+use weir::{WorkerPool, pool::WorkerError};
 
 /// Only a failure detector: reached only if dropping the pool blocks, when
 /// the test would otherwise hang for ever.

@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_lite::future;
 use proptest::prelude::*;
-use weir::pool::{RejectionPolicy, WorkerError, WorkerPool};
+use weir::{
+    WorkerPool,
+    pool::{RejectionPolicy, WorkerError},
+};
 
 #[derive(Debug, Clone, Copy)]
 enum Op {

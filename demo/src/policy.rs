@@ -13,19 +13,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_lite::StreamExt;
-use weir::limit::{Bulkhead, RateLimiter};
 use weir::mcp::jsonrpc::RawValue;
 use weir::mcp::manager::BoxConnect;
 use weir::mcp::{CallEvent, Client, McpError};
-use weir::policy::{
-    Bare, BreakerStage, BulkheadStage, Chain, Error, Policy, RateLimitStage, RetryStage, Stage,
-    TimeoutStage,
-};
-use weir::resilience::{
-    CircuitBreaker, FromRetryAfter, Jitter, NoValue, Outcome, Retry, RetryAfter, RetryEvent,
-    RetryHook, State,
+use weir::{Bulkhead, RateLimiter};
+use weir::{
+    CircuitBreaker, Retry,
+    resilience::{
+        FromRetryAfter, Jitter, NoValue, Outcome, RetryAfter, RetryEvent, RetryHook, State,
+    },
 };
 use weir::{ConfigError, Runtime};
+use weir::{
+    Error, Policy,
+    policy::{
+        Bare, BreakerStage, BulkheadStage, Chain, RateLimitStage, RetryStage, Stage, TimeoutStage,
+    },
+};
 
 use crate::error::CallError;
 use crate::spec::ServerSpec;

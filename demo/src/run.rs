@@ -11,7 +11,7 @@ use weir::mcp::manager::BoxConnect;
 use weir::mcp::transport::Era;
 use weir::mcp::{Client, Stats};
 use weir::resilience::State;
-use weir::sched::{Job, Scheduler, Shutdown};
+use weir::{Job, Scheduler, Shutdown};
 
 use crate::error::CallError;
 use crate::net::{self, NetRuntime};
@@ -305,11 +305,11 @@ pub async fn with_policy<R: NetRuntime>(rt: &R, setup: &RunSetup) -> io::Result<
     Ok(RunReport::new("policy", n, &outcomes, totals))
 }
 
-fn sched_priority(p: Priority) -> weir::sched::Priority {
+fn sched_priority(p: Priority) -> weir::Priority {
     match p {
-        Priority::High => weir::sched::Priority::HIGH,
-        Priority::Normal => weir::sched::Priority::NORMAL,
-        Priority::Low => weir::sched::Priority::LOW,
+        Priority::High => weir::Priority::HIGH,
+        Priority::Normal => weir::Priority::NORMAL,
+        Priority::Low => weir::Priority::LOW,
     }
 }
 

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_core::queue::fuzz::queue_bounded(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_core::test_util::fuzz::queue_bounded(data));

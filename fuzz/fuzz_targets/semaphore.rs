@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_core::sync::fuzz::semaphore(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| weir_core::test_util::fuzz::semaphore(data));

@@ -4,11 +4,14 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::limit::rate::Clock;
-use weir_core::limit::{Bulkhead, RateLimiter};
-use weir_core::policy::{Bare, BreakerStage, BulkheadStage, Chain, Policy, RateLimitStage};
-use weir_core::resilience::{CircuitBreaker, Retry};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::limit::Clock;
+use weir_core::{Bulkhead, RateLimiter};
+use weir_core::{CircuitBreaker, Retry};
+use weir_core::{
+    Policy,
+    policy::{Bare, BreakerStage, BulkheadStage, Chain, RateLimitStage},
+};
 
 use crate::client::{Client, DynConnect, IdempotentRule, ProtocolMode};
 use crate::handler::{ClientHandler, NoHandler};
@@ -71,7 +74,7 @@ pub(crate) struct Config {
     pub client_info: Implementation,
     pub trust_annotations: bool,
     pub max_restarts: Option<u32>,
-    pub token: Option<weir_core::cancel::CancellationToken>,
+    pub token: Option<weir_core::CancellationToken>,
     pub server_error_rule: Option<ServerErrorRule>,
 }
 
@@ -104,9 +107,9 @@ impl Default for Config {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::limit::RateLimiter;
-/// use weir_core::resilience::{CircuitBreaker, Retry};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::RateLimiter;
+/// use weir_core::{CircuitBreaker, Retry};
+/// use weir_core::test_util::VirtualRuntime;
 /// use weir_mcp::Client;
 ///
 /// let rt = VirtualRuntime::new();
@@ -149,7 +152,7 @@ impl<R: Runtime> Client<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new());
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new());
     /// # drop(b);
     /// # }
     /// ```
@@ -184,7 +187,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = weir_mcp::Client::builder(rt.clone()).policy(weir_core::Policy::new(rt));
     /// # drop(b);
     /// # }
@@ -209,7 +212,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).rate_limit(l);
     /// # drop(b);
@@ -229,7 +232,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let br = weir_core::CircuitBreaker::builder().build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).breaker(br);
     /// # drop(b);
@@ -246,7 +249,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).queue_capacity(64).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).bulkhead(bh);
     /// # drop(b);
@@ -262,7 +265,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).one_at_a_time();
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).one_at_a_time();
     /// # drop(b);
     /// # }
     /// ```
@@ -280,7 +283,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use weir_core::policy::Bare;
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).stage(Bare);
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).stage(Bare);
     /// # drop(b);
     /// # }
     /// ```
@@ -300,7 +303,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let r = weir_core::Retry::exponential(Duration::from_millis(50)).max_attempts(4).build().unwrap();
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).retry(r);
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).retry(r);
     /// # drop(b);
     /// # }
     /// ```
@@ -313,7 +316,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .idempotent_if(|tool| tool.starts_with("get_"));
     /// # drop(b);
     /// # }
@@ -329,7 +332,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).trust_annotations(true);
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).trust_annotations(true);
     /// # drop(b);
     /// # }
     /// ```
@@ -344,7 +347,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .idle_timeout(Some(std::time::Duration::from_secs(5)));
     /// # drop(b);
     /// # }
@@ -359,7 +362,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .timeout(Some(std::time::Duration::from_secs(30)));
     /// # drop(b);
     /// # }
@@ -374,7 +377,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .probe_timeout(std::time::Duration::from_secs(2));
     /// # drop(b);
     /// # }
@@ -389,7 +392,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .handshake_timeout(std::time::Duration::from_secs(10));
     /// # drop(b);
     /// # }
@@ -408,7 +411,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).max_restarts(Some(3));
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).max_restarts(Some(3));
     /// # drop(b);
     /// # }
     /// ```
@@ -428,7 +431,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .server_error_is_transient(|e| (e.code == -32029).then(|| {
     ///         e.data.as_ref().and_then(|d| d["retry_after_ms"].as_u64()).map(Duration::from_millis)
     ///     }));
@@ -450,12 +453,12 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let shutdown = weir_core::cancel::CancellationToken::new();
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).cancellation(shutdown.child_token());
+    /// let shutdown = weir_core::CancellationToken::new();
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).cancellation(shutdown.child_token());
     /// # drop(b);
     /// # }
     /// ```
-    pub fn cancellation(mut self, token: weir_core::cancel::CancellationToken) -> Self {
+    pub fn cancellation(mut self, token: weir_core::CancellationToken) -> Self {
         self.config.token = Some(token);
         self
     }
@@ -464,7 +467,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).max_input_rounds(3);
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).max_input_rounds(3);
     /// # drop(b);
     /// # }
     /// ```
@@ -478,7 +481,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).progress_capacity(8);
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).progress_capacity(8);
     /// # drop(b);
     /// # }
     /// ```
@@ -491,7 +494,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .protocol(weir_mcp::ProtocolMode::Legacy);
     /// # drop(b);
     /// # }
@@ -505,7 +508,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new()).client_info("my-agent", "1.2.0");
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).client_info("my-agent", "1.2.0");
     /// # drop(b);
     /// # }
     /// ```
@@ -519,7 +522,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .handler(weir_mcp::handler::NoHandler);
     /// # drop(b);
     /// # }
@@ -534,7 +537,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let client = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let client = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .build(|| async { Ok(weir_mcp::memory::pair().0) });
     /// # drop(client);
     /// # }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
-use weir_core::error::{ConfigError, Rule};
+use weir_core::{ConfigError, Rule};
 
 const C: &str = "mcpServers";
 

@@ -3,7 +3,7 @@
 use core::fmt;
 use std::time::Duration;
 
-use weir_core::policy::{Error as PolicyError, Rejection};
+use weir_core::{Error as PolicyError, policy::Rejection};
 
 use crate::jsonrpc::ErrorObject;
 use crate::transport::TransportError;

@@ -31,7 +31,7 @@
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
 //! use serde_json::json;
-//! use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+//! use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 //! use weir_mcp::jsonrpc::{Message, Response, to_raw};
 //! use weir_mcp::{memory, Client, ProtocolMode};
 //!

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::test_util::VirtualRuntime;
 //! use weir_mcp::config::{McpServers, ServerConfig};
 //! use weir_mcp::manager::{BoxConnect, Manager};
 //!
@@ -31,8 +31,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use parking_lot::Mutex;
 use serde_json::Value;
+use weir_core::Runtime;
 use weir_core::policy::{Bare, Stage};
-use weir_core::rt::Runtime;
 
 use crate::builder::ClientBuilder;
 use crate::client::{Client, DynConnect};
@@ -48,7 +48,7 @@ use crate::transport::Connect;
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let c: weir_mcp::manager::BoxConnect<weir_core::rt::VirtualRuntime> =
+/// let c: weir_mcp::manager::BoxConnect<weir_core::test_util::VirtualRuntime> =
 ///     weir_mcp::manager::BoxConnect::new(|| async { Ok(weir_mcp::memory::pair().0) });
 /// # drop(c);
 /// # }
@@ -60,7 +60,7 @@ impl<R: Runtime> BoxConnect<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let _ = weir_mcp::manager::BoxConnect::<weir_core::rt::VirtualRuntime>::new(
+    /// let _ = weir_mcp::manager::BoxConnect::<weir_core::test_util::VirtualRuntime>::new(
     ///     || async { Ok(weir_mcp::memory::pair().0) });
     /// # }
     /// ```
@@ -82,7 +82,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use weir_mcp::manager::BoxConnect;
-    /// let c = weir_mcp::Client::builder(weir_core::rt::VirtualRuntime::new())
+    /// let c = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new())
     ///     .build_boxed(BoxConnect::new(|| async { Ok(weir_mcp::memory::pair().0) }));
     /// # drop(c);
     /// # }
@@ -102,7 +102,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
 /// # #[cfg(feature = "test-util")] {
 /// use weir_mcp::config::{ConfigFileError, ServerConfig};
 /// use weir_mcp::manager::{BoxConnect, TransportFactory};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let f = |_: &str, _: &ServerConfig| -> Result<BoxConnect<VirtualRuntime>, ConfigFileError> {
 ///     Ok(BoxConnect::new(|| async { Ok(weir_mcp::memory::pair().0) }))
@@ -175,7 +175,7 @@ where
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let mut m = weir_mcp::manager::Manager::new();
 /// m.insert("local", weir_mcp::Client::builder(rt).build(|| async { Ok(weir_mcp::memory::pair().0) }));
 /// assert_eq!(m.names().collect::<Vec<_>>(), ["local"]);
@@ -211,7 +211,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// assert_eq!(m.names().count(), 0);
     /// # }
     /// ```
@@ -236,7 +236,7 @@ impl<R: Runtime, L> Manager<R, L> {
     /// let factory = |_: &str, _: &ServerConfig| Ok(BoxConnect::new(|| async { Ok(weir_mcp::memory::pair().0) }));
     /// let m = Manager::from_config(&cfg, &factory,
     ///     |_name, b| b.one_at_a_time().timeout(Some(Duration::from_secs(20))),
-    ///     weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert!(m.client("a").is_some());
     /// # }
     /// ```
@@ -262,7 +262,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let mut m = weir_mcp::manager::Manager::new();
     /// m.insert("x", weir_mcp::Client::builder(rt).build(|| async { Ok(weir_mcp::memory::pair().0) }));
     /// assert!(m.client("x").is_some());
@@ -278,7 +278,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// assert!(m.client("nope").is_none());
     /// # }
     /// ```
@@ -290,7 +290,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// assert!(m.names().next().is_none());
     /// # }
     /// ```
@@ -302,7 +302,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// assert!(m.stats().is_empty());
     /// # }
     /// ```
@@ -317,7 +317,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// assert!(m.route("echo").is_none());
     /// # }
     /// ```
@@ -329,7 +329,7 @@ impl<R: Runtime, L> Manager<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime> = weir_mcp::manager::Manager::new();
+    /// let m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime> = weir_mcp::manager::Manager::new();
     /// m.close();
     /// # }
     /// ```
@@ -349,7 +349,7 @@ where
     /// not hide the others.
     ///
     /// ```
-    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime>) {
+    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime>) {
     /// for (server, tools) in m.list_all_tools().await {
     ///     println!("{server}: {:?}", tools.map(|t| t.len()));
     /// }
@@ -386,7 +386,7 @@ where
     /// call's own error.
     ///
     /// ```
-    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let reply = m.call_tool("echo", serde_json::json!({"message": "hi"})).await?;
     /// # Ok(()) }
     /// ```
@@ -416,7 +416,7 @@ where
     /// call's own error.
     ///
     /// ```
-    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(m: weir_mcp::manager::Manager<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let reply = m.call_tool_on("everything", "echo", serde_json::json!({"message": "hi"})).await?;
     /// # Ok(()) }
     /// ```

@@ -5,8 +5,8 @@
 mod common;
 
 use serde_json::json;
-use weir_core::alloc_count::{self, CountingAllocator};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::test_util::alloc_count::{self, CountingAllocator};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::jsonrpc::{Message, Response, to_raw};
 use weir_mcp::memory::Peer;
 use weir_mcp::{Client, ProtocolMode, memory};

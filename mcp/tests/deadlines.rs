@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use weir_core::cancel::CancellationToken;
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::CancellationToken;
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::{CallOptions, Client, McpError, ProtocolMode, TimeoutKind, memory};
 
 use common::{Server, connector, token};

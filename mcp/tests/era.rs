@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::handler::{BoxFuture, ClientHandler};
 use weir_mcp::jsonrpc::ErrorObject;
 use weir_mcp::transport::Era;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::config::{ConfigFileError, McpServers, ServerConfig};
 use weir_mcp::manager::{BoxConnect, Manager};
 use weir_mcp::transport::TransportError;
@@ -145,7 +145,7 @@ fn routes_calls_by_tool_name_and_reports_per_server() {
 
 #[test]
 fn config_errors_name_the_server_field_and_rule() {
-    use weir_core::error::Rule;
+    use weir_core::Rule;
     let cases = [
         (
             r#"{"mcpServers": {"a": {}}}"#,

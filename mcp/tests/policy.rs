@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use weir_core::resilience::{CircuitBreaker, Retry};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{CircuitBreaker, Retry};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::jsonrpc::RequestId;
 use weir_mcp::transport::{TransportError, TransportEvent};
 use weir_mcp::{Client, McpError, ProtocolMode, memory};
@@ -30,7 +30,7 @@ fn flaky(
     server: Arc<Server>,
     fail: usize,
     tools: Value,
-) -> weir_core::rt::VirtualTask<Vec<RequestId>> {
+) -> weir_core::test_util::VirtualTask<Vec<RequestId>> {
     rt.spawn(async move {
         server.accept_initialize("2025-11-25").await;
         let mut ids = Vec::new();

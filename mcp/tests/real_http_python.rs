@@ -103,7 +103,7 @@ async fn python_sdk_over_http_is_modern<R: NetRuntime>(rt: R) {
     let mut workers = Vec::new();
     for w in 0..64 {
         let client = client.clone();
-        workers.push(weir_core::rt::Runtime::spawn(&rt, async move {
+        workers.push(weir_core::Runtime::spawn(&rt, async move {
             for i in 0..4 {
                 let message = format!("{w}-{i}");
                 let reply = client

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures_lite::StreamExt;
 use serde_json::{Value, json};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::framing::{FrameReader, FrameWriter, Framed};
 use weir_mcp::jsonrpc::{Message, RequestId};
 use weir_mcp::transport::{Inbound, MessageSource};

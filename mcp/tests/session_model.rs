@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::jsonrpc::RequestId;
 use weir_mcp::{Client, ProtocolMode, memory};
 

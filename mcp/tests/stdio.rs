@@ -279,7 +279,7 @@ async fn a_pipe_held_outside_the_group_does_not_hang_the_client<E: Env>(rt: E) {
     );
     assert_no_leftovers(&rt, pid).await;
     // The holder is alive and outside the group (ended by `_end_holder`).
-    let holder_proc = weir_core::io::census::processes()
+    let holder_proc = weir_core::test_util::census::processes()
         .unwrap()
         .into_iter()
         .find(|p| p.pid == holder)

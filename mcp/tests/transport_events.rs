@@ -10,7 +10,7 @@ use std::sync::Arc;
 use futures_lite::StreamExt;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
-use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 use weir_mcp::handler::ClientHandler;
 use weir_mcp::protocol::Tool;
 use weir_mcp::transport::{CancelAction, TransportError, TransportEvent};

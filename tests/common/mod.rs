@@ -36,10 +36,10 @@ pub fn async_std<F: Future>(f: F) -> F::Output {
 
 pub fn virtual_time<F, Fut>(f: F) -> Fut::Output
 where
-    F: FnOnce(weir::rt::VirtualRuntime) -> Fut,
+    F: FnOnce(weir::test_util::VirtualRuntime) -> Fut,
     Fut: Future,
 {
-    let rt = weir::rt::VirtualRuntime::new();
+    let rt = weir::test_util::VirtualRuntime::new();
     rt.block_on(f(rt.clone()))
 }
 

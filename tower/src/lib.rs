@@ -1,16 +1,16 @@
 //! weir's limiters and resilience policies as [tower] layers, on any
 //! executor.
 //!
-//! A tower user adds a whole weir [`Policy`](weir_core::policy::Policy)
+//! A tower user adds a whole weir [`Policy`](weir_core::Policy)
 //! with one layer:
 //!
 //! ```
 //! use std::time::Duration;
 //! use tower::{Service, ServiceBuilder, ServiceExt};
-//! use weir_core::limit::{Bulkhead, RateLimiter};
-//! use weir_core::policy::Policy;
-//! use weir_core::resilience::{CircuitBreaker, Retry};
-//! # let rt = weir_core::rt::VirtualRuntime::new();
+//! use weir_core::{Bulkhead, RateLimiter};
+//! use weir_core::Policy;
+//! use weir_core::{CircuitBreaker, Retry};
+//! # let rt = weir_core::test_util::VirtualRuntime::new();
 //!
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(4).build()?;
 //! let breaker = CircuitBreaker::builder().build(rt.clone())?;
@@ -51,8 +51,8 @@
 //!
 //! # Errors
 //!
-//! Every service's error is [`weir_core::policy::Error<E>`], with the inner
-//! service's error `E` intact in [`Error::Inner`](weir_core::policy::Error::Inner),
+//! Every service's error is [`weir_core::Error<E>`], with the inner
+//! service's error `E` intact in [`Error::Inner`](weir_core::Error::Inner),
 //! and nothing is boxed. Within one [`PolicyLayer`] the layers share that one
 //! error. A gating layer over a service that already answers with weir's
 //! `Error<E>` (a `PolicyLayer` inside it, for readiness that says "full")
@@ -71,7 +71,7 @@
 //!
 //! This crate depends on `tower-service` and `tower-layer` only, not on
 //! `tower` or any executor: timers come from weir's
-//! [`Runtime`](weir_core::rt::Runtime), so the same layers run on smol,
+//! [`Runtime`](weir_core::Runtime), so the same layers run on smol,
 //! tokio, async-std or weir's virtual clock.
 //!
 //! [tower]: https://docs.rs/tower
@@ -88,9 +88,10 @@ pub mod policy;
 pub mod rate;
 pub mod shape;
 
-pub use adaptive::{AdaptiveLayer, AdaptiveService};
-pub use breaker::{BreakerLayer, BreakerService};
-pub use bulkhead::{BulkheadLayer, BulkheadService};
-pub use keyed::{KeyedRateLimitLayer, KeyedRateLimitService};
-pub use policy::{HedgeLayer, PolicyLayer, PolicyService, RetryLayer, TimeoutLayer};
-pub use rate::{RateLimitLayer, RateLimitService};
+pub use adaptive::{layer::AdaptiveLayer, service::AdaptiveService};
+pub use breaker::{layer::BreakerLayer, service::BreakerService};
+pub use bulkhead::{layer::BulkheadLayer, service::BulkheadService};
+pub use keyed::{layer::KeyedRateLimitLayer, service::KeyedRateLimitService};
+pub use policy::layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
+pub use policy::service::PolicyService;
+pub use rate::{layer::RateLimitLayer, service::RateLimitService};

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use weir_core::limit::BulkheadError;
-use weir_core::policy::{Error, Rejection};
+use weir_core::{Error, policy::Rejection};
 
 /// Something held for the length of a call and settled by its result.
 pub(crate) trait Guard<T, E> {
@@ -152,7 +152,7 @@ macro_rules! response_future {
             E: $crate::shape::IntoWeir<M>,
             $($wt: $wl,)?
         {
-            type Output = Result<T, weir_core::policy::Error<E::Inner>>;
+            type Output = Result<T, weir_core::Error<E::Inner>>;
 
             fn poll(
                 self: core::pin::Pin<&mut Self>,

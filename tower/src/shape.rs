@@ -12,10 +12,10 @@
 //! ```
 //! use std::time::Duration;
 //! use tower::{Service, ServiceBuilder, ServiceExt};
-//! use weir_core::limit::Bulkhead;
-//! use weir_core::policy::{Error, Policy};
+//! use weir_core::Bulkhead;
+//! use weir_core::{Error, Policy};
 //! use weir_tower::{BulkheadLayer, PolicyLayer};
-//! # let rt = weir_core::rt::VirtualRuntime::new();
+//! # let rt = weir_core::test_util::VirtualRuntime::new();
 //!
 //! let bulkhead = Bulkhead::builder().max_concurrent(4).queue_capacity(16).build(rt.clone())?;
 //! let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(5));
@@ -28,13 +28,13 @@
 //! # Ok::<(), weir_core::ConfigError>(())
 //! ```
 
-use weir_core::policy::Error;
+use weir_core::Error;
 
 /// The inner service's error `E` becomes [`Error::Inner`]`(E)` (the
 /// default).
 ///
 /// ```
-/// use weir_core::policy::Error;
+/// use weir_core::Error;
 /// use weir_tower::shape::{IntoWeir, Wrap};
 /// assert_eq!(IntoWeir::<Wrap>::into_weir("boom"), Error::Inner("boom"));
 /// ```
@@ -45,7 +45,7 @@ pub struct Wrap;
 /// on unchanged.
 ///
 /// ```
-/// use weir_core::policy::Error;
+/// use weir_core::Error;
 /// use weir_tower::shape::{Flat, IntoWeir};
 /// assert_eq!(IntoWeir::<Flat>::into_weir(Error::<&str>::Timeout), Error::Timeout);
 /// ```
@@ -56,7 +56,7 @@ pub struct Flat;
 /// ([`Wrap`] or [`Flat`]).
 ///
 /// ```
-/// use weir_core::policy::Error;
+/// use weir_core::Error;
 /// use weir_tower::shape::{Flat, IntoWeir, Wrap};
 /// let wrapped: Error<Error<()>> = IntoWeir::<Wrap>::into_weir(Error::Closed);
 /// assert_eq!(wrapped, Error::Inner(Error::Closed));

@@ -9,11 +9,11 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tower::Service;
-use weir_core::alloc_count::{self, CountingAllocator};
-use weir_core::limit::{Bulkhead, RateLimiter};
-use weir_core::policy::Policy;
-use weir_core::resilience::CircuitBreaker;
-use weir_core::rt::VirtualRuntime;
+use weir_core::CircuitBreaker;
+use weir_core::Policy;
+use weir_core::test_util::VirtualRuntime;
+use weir_core::test_util::alloc_count::{self, CountingAllocator};
+use weir_core::{Bulkhead, RateLimiter};
 use weir_tower::{BreakerService, BulkheadService, PolicyService, RateLimitService};
 
 #[global_allocator]

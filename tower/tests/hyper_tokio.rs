@@ -19,9 +19,12 @@ use hyper_util::client::legacy::{self, Client};
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Semaphore, watch};
 use tower::{Service, ServiceBuilder, ServiceExt};
-use weir_core::limit::Bulkhead;
-use weir_core::policy::{Error, Policy};
-use weir_core::resilience::{CircuitBreaker, Outcome, Retry, RetryEvent, State as BreakerState};
+use weir_core::Bulkhead;
+use weir_core::{
+    CircuitBreaker, Retry,
+    resilience::{Outcome, RetryEvent, State as BreakerState},
+};
+use weir_core::{Error, Policy};
 use weir_tokio::Tokio;
 use weir_tower::{BreakerLayer, BulkheadLayer, PolicyLayer};
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_test::mock::{self, Handle};
-use weir_core::limit::Bulkhead;
-use weir_core::policy::{Error, Policy};
-use weir_core::resilience::{CircuitBreaker, Hedge, Retry};
-use weir_core::rt::{Runtime, VirtualRuntime};
+use weir_core::Bulkhead;
+use weir_core::{CircuitBreaker, Hedge, Retry};
+use weir_core::{Error, Policy};
+use weir_core::{Runtime, test_util::VirtualRuntime};
 use weir_tower::PolicyLayer;
 
 type Requests = Arc<Mutex<Vec<(Duration, &'static str)>>>;

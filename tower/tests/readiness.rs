@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use futures_lite::future::{block_on, poll_once};
 use tower_test::mock::{self, Handle};
-use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead, KeyedRateLimiter, RateLimiter};
-use weir_core::policy::{Error, Rejection};
-use weir_core::resilience::{CircuitBreaker, Outcome, State};
-use weir_core::rt::VirtualRuntime;
+use weir_core::test_util::VirtualRuntime;
+use weir_core::{AdaptiveLimiter, Bulkhead, KeyedRateLimiter, RateLimiter, limit::Aimd};
+use weir_core::{
+    CircuitBreaker,
+    resilience::{Outcome, State},
+};
+use weir_core::{Error, policy::Rejection};
 use weir_tower::{AdaptiveLayer, BreakerLayer, BulkheadLayer, KeyedRateLimitLayer, RateLimitLayer};
 
 type Mocked = Handle<&'static str, &'static str>;

@@ -11,9 +11,9 @@ use std::time::Duration;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::net::{TcpListener, TcpStream};
 use tower::{Service, ServiceBuilder, ServiceExt};
-use weir_core::limit::Bulkhead;
-use weir_core::policy::{Error, Policy};
-use weir_core::resilience::{CircuitBreaker, Retry};
+use weir_core::Bulkhead;
+use weir_core::{CircuitBreaker, Retry};
+use weir_core::{Error, Policy};
 use weir_smol::Smol;
 use weir_tower::{BreakerLayer, BulkheadLayer, PolicyLayer};
 

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use weir_core::rt::Runtime;
+//! use weir_core::Runtime;
 //! use weir_async_std::AsyncStd;
 //!
 //! async_std::task::block_on(async {
@@ -39,7 +39,10 @@ use std::time::Instant;
 use async_io::Timer;
 use async_std::task::JoinHandle as StdHandle;
 use futures_lite::FutureExt;
-use weir_core::rt::{JoinError, JoinHandle, Runtime};
+use weir_core::{
+    Runtime,
+    rt::{JoinError, JoinHandle},
+};
 
 /// The async-std runtime: `weir::AsyncStd`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

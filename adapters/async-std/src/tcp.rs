@@ -14,7 +14,7 @@ pub struct AsyncStdTcp;
 /// three lines:
 ///
 /// ```no_run
-/// use weir_core::pool::ResourcePool;
+/// use weir_core::ResourcePool;
 /// use weir_async_std::{AsyncStd, TcpManager};
 ///
 /// # async_std::task::block_on(async {

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use weir_core::rt::Runtime;
+//! use weir_core::Runtime;
 //! use weir_smol::Smol;
 //!
 //! smol::block_on(async {
@@ -34,7 +34,10 @@ use std::time::Instant;
 use async_io::Timer;
 use async_task::Task;
 use futures_lite::FutureExt;
-use weir_core::rt::{JoinError, JoinHandle, Runtime};
+use weir_core::{
+    Runtime,
+    rt::{JoinError, JoinHandle},
+};
 
 /// The smol runtime: `weir::Smol`.
 ///

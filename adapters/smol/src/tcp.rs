@@ -14,7 +14,7 @@ pub struct SmolTcp;
 /// three lines:
 ///
 /// ```no_run
-/// use weir_core::pool::ResourcePool;
+/// use weir_core::ResourcePool;
 /// use weir_smol::{Smol, TcpManager};
 ///
 /// # smol::block_on(async {

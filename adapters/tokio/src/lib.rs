@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use weir_core::rt::Runtime;
+//! use weir_core::Runtime;
 //! use weir_tokio::Tokio;
 //!
 //! let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
@@ -37,7 +37,10 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::Instant;
 
-use weir_core::rt::{JoinError, JoinHandle, Runtime};
+use weir_core::{
+    Runtime,
+    rt::{JoinError, JoinHandle},
+};
 
 /// The tokio runtime: `weir::Tokio`. Uses the runtime of the calling context.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

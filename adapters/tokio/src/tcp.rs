@@ -15,7 +15,7 @@ pub struct TokioTcp;
 /// takes three lines:
 ///
 /// ```no_run
-/// use weir_core::pool::ResourcePool;
+/// use weir_core::ResourcePool;
 /// use weir_tokio::{TcpManager, Tokio};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,7 +13,7 @@ use crate::queue::sys::EventListener;
 /// [`CancellationToken::cancellable`].
 ///
 /// ```
-/// use weir_core::cancel::{CancellationToken, CancelledError};
+/// use weir_core::{CancellationToken, cancel::CancelledError};
 ///
 /// let t = CancellationToken::new();
 /// t.cancel();
@@ -37,7 +37,7 @@ impl std::error::Error for CancelledError {}
 ///
 /// ```
 /// # futures_lite::future::block_on(async {
-/// let t = weir_core::cancel::CancellationToken::new();
+/// let t = weir_core::CancellationToken::new();
 /// let wait = t.cancelled();
 /// drop(t.clone().drop_guard()); // cancels
 /// wait.await;
@@ -94,7 +94,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
-    /// let t = weir_core::cancel::CancellationToken::new();
+    /// let t = weir_core::CancellationToken::new();
     /// let run: weir_core::cancel::RunUntilCancelled<_> = t.run_until_cancelled(async { 1 });
     /// assert_eq!(run.await, Some(1));
     /// # });
@@ -152,7 +152,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
-    /// let t = weir_core::cancel::CancellationToken::new();
+    /// let t = weir_core::CancellationToken::new();
     /// let run: weir_core::cancel::Cancellable<_> = t.cancellable(async { 1 });
     /// assert_eq!(run.await, Ok(1));
     /// # });
@@ -191,7 +191,7 @@ impl<F: Future> Future for Cancellable<F> {
 /// Cancels its token when dropped. From [`CancellationToken::drop_guard`].
 ///
 /// ```
-/// let t = weir_core::cancel::CancellationToken::new();
+/// let t = weir_core::CancellationToken::new();
 /// drop(t.clone().drop_guard());
 /// assert!(t.is_cancelled());
 /// ```
@@ -207,7 +207,7 @@ impl DropGuard {
     /// Gives the token back without cancelling it.
     ///
     /// ```
-    /// let t = weir_core::cancel::CancellationToken::new();
+    /// let t = weir_core::CancellationToken::new();
     /// let t2 = t.clone().drop_guard().disarm();
     /// drop(t2);
     /// assert!(!t.is_cancelled());

@@ -1,23 +1,14 @@
-//! TCP streams as byte streams: which connector a runtime's sockets come
-//! from.
-//!
-//! Protocol clients above the core (weir-mcp's HTTP transport) need two
-//! things from an executor: its TCP connections, pooled by a
-//! [`ResourcePool`](crate::pool::ResourcePool) through
-//! [`TcpManager`](crate::pool::TcpManager), and those connections as
-//! futures-io streams they can drive without knowing the executor.
-//! [`NetRuntime`] ties the two to the [`Runtime`] a user already names, so
-//! `connect(weir::Tokio)` is all a client asks for.
+//! TCP streams: the runtime's connector; docs in [`io`](crate::io).
 
+use crate::Runtime;
 use crate::pool::TcpConnector;
-use crate::rt::Runtime;
 
 /// A [`Runtime`] whose TCP streams speak futures-io.
 ///
 /// Implemented by `weir_smol::Smol`, `weir_tokio::Tokio` and
 /// `weir_async_std::AsyncStd`. The connector is the same kind
 /// [`TcpManager`](crate::pool::TcpManager) pools, so a client keeps its
-/// connections in a [`ResourcePool`](crate::pool::ResourcePool) and reads
+/// connections in a [`ResourcePool`](crate::ResourcePool) and reads
 /// and writes them through [`AsyncRead`](futures_io::AsyncRead) and
 /// [`AsyncWrite`](futures_io::AsyncWrite).
 ///

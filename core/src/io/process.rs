@@ -1,20 +1,4 @@
-//! Child processes with piped standard streams, each in its own process
-//! group, spawned by an adapter.
-//!
-//! A supervisor (such as weir-mcp's stdio transport) needs four things from
-//! a child: its three pipes as async byte streams, its exit status without
-//! blocking a thread, and a way to signal it *and everything it started*.
-//! The last one is why every child gets a process group of its own
-//! ([`Command::std_command`] sets `process_group(0)` on Unix): a server
-//! launched through `npx`, `uv run` or `sh -c` is often a tree of processes,
-//! and signalling only the top one leaves the rest running. Signals go to
-//! the whole group through [`ProcessGroup`], which needs no handle to the
-//! child and so works from `Drop`.
-//!
-//! Reaping is the adapter's business: every adapter reaps a child whose
-//! handle is dropped, in the background (async-process's reaper thread,
-//! tokio's orphan queue), so no zombie is left behind and no executor thread
-//! blocks in `waitpid`.
+//! Child processes: the traits an adapter implements; docs in [`io`](crate::io).
 
 use core::fmt;
 use core::future::Future;
@@ -261,10 +245,10 @@ fn write_word(f: &mut fmt::Formatter<'_>, word: &OsStr) -> fmt::Result {
 /// struct Nowhere;
 ///
 /// impl ProcessSpawner for Nowhere {
-///     type Child = weir_core::io::process::NoChild;
-///     type Stdin = weir_core::io::process::NoPipe;
-///     type Stdout = weir_core::io::process::NoPipe;
-///     type Stderr = weir_core::io::process::NoPipe;
+///     type Child = weir_core::io::NoChild;
+///     type Stdin = weir_core::io::NoPipe;
+///     type Stdout = weir_core::io::NoPipe;
+///     type Stderr = weir_core::io::NoPipe;
 ///     fn spawn(&self, _: &Command) -> io::Result<Spawned<Self>> {
 ///         Err(io::ErrorKind::Unsupported.into())
 ///     }
@@ -301,9 +285,9 @@ pub trait ProcessSpawner: Send + Sync + 'static {
 ///     Ok(())
 /// }
 /// # #[cfg(feature = "test-util")]
-/// # let _ = start::<weir_core::rt::VirtualRuntime>;
+/// # let _ = start::<weir_core::test_util::VirtualRuntime>;
 /// ```
-pub trait ProcessRuntime: crate::rt::Runtime {
+pub trait ProcessRuntime: crate::Runtime {
     /// The adapter's spawner.
     type Spawner: ProcessSpawner + Clone + fmt::Debug;
 
@@ -315,7 +299,7 @@ pub trait ProcessRuntime: crate::rt::Runtime {
 /// command, so process-dependent code still type-checks in virtual-time
 /// tests.
 #[cfg(feature = "test-util")]
-impl ProcessRuntime for crate::rt::VirtualRuntime {
+impl ProcessRuntime for crate::test_util::VirtualRuntime {
     type Spawner = NeverSpawns;
 
     fn process_spawner(&self) -> NeverSpawns {
@@ -345,7 +329,7 @@ impl<S: ProcessSpawner + ?Sized> Spawned<S> {
     ///
     /// ```
     /// # // See ProcessSpawner's example for a spawner to call it from.
-    /// # let _ = weir_core::io::Spawned::<weir_core::io::process::NeverSpawns>::new;
+    /// # let _ = weir_core::io::Spawned::<weir_core::io::NeverSpawns>::new;
     /// ```
     pub fn new(
         child: S::Child,
@@ -548,7 +532,7 @@ mod sys {
 ///
 /// ```
 /// fn takes_child<C: weir_core::io::Child>() {}
-/// takes_child::<weir_core::io::process::NoChild>();
+/// takes_child::<weir_core::io::NoChild>();
 /// ```
 #[derive(Debug)]
 pub enum NoChild {}
@@ -570,7 +554,7 @@ impl Child for NoChild {
 ///
 /// ```
 /// use weir_core::io::{Command, ProcessSpawner};
-/// use weir_core::io::process::NeverSpawns;
+/// use weir_core::io::NeverSpawns;
 ///
 /// let err = NeverSpawns.spawn(&Command::new("sh")).unwrap_err();
 /// assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);

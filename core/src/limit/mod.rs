@@ -8,20 +8,25 @@
 //! Every limiter here computes refills lazily from its clock: none owns a
 //! timer or a background task.
 
-pub mod keyed;
-pub mod rate;
+pub(crate) mod adaptive;
+pub(crate) mod bulkhead;
+pub(crate) mod keyed;
+pub(crate) mod rate;
 
-pub use keyed::{KeyedError, KeyedRateLimiter};
-pub use rate::{RateLimiter, RateLimiterBuilder};
-
-mod bulkhead;
-pub use bulkhead::{
-    Acquire as BulkheadAcquire, Bulkhead, BulkheadBuilder, BulkheadError, BulkheadPermit,
-    BulkheadStats, QueueOrder,
-};
-
-mod adaptive;
 pub use adaptive::{
-    AdaptiveLimiter, AdaptivePermit, AdaptiveStats, Aimd, AimdBuilder, Gradient2, Gradient2Builder,
-    Limit, Sample, Vegas, VegasBuilder,
+    AdaptivePermit, AdaptiveStats, Aimd, AimdBuilder, Gradient2, Gradient2Builder, Limit, Sample,
+    Vegas, VegasBuilder,
+};
+pub use bulkhead::{
+    Acquire as BulkheadAcquire, BulkheadBuilder, BulkheadError, BulkheadPermit, BulkheadStats,
+    QueueOrder,
+};
+pub use keyed::{KeyedError, KeyedRateLimiterBuilder};
+#[cfg(target_os = "linux")]
+pub use rate::CoarseClock;
+#[cfg(feature = "test-util")]
+pub use rate::ManualClock;
+pub use rate::{
+    Acquire as RateAcquire, AcquireMany as RateAcquireMany, Clock, InsufficientCapacity,
+    RateLimited, RateLimiterBuilder, StdClock, TryAcquireError,
 };

@@ -83,7 +83,7 @@
 //! | `weir::retry` | DEBUG | retry scheduled | `name`, `attempt` (the one that failed), `delay`, `reason` (`error`, `value`, `timeout`, `rate_limited`, `circuit_open`, `rejected`) |
 //! | `weir::retry` | DEBUG | retry gave up | `name`, `attempt`, `reason`, `gave_up` |
 //! | `weir::hedge` | DEBUG | hedge started / hedge refused by the retry budget | `name`, `hedge`, `delay` |
-//! | `weir::timeout` | DEBUG | timed out | `name`, `after` (a policy's timeout layer); `deadline` ([`timeout`](crate::resilience::timeout), [`Timeout`](crate::resilience::Timeout): no name) |
+//! | `weir::timeout` | DEBUG | timed out | `name`, `after` (a policy's timeout layer); `deadline` ([`timeout`](crate::resilience::timeout), [`Timeout`](crate::Timeout): no name) |
 //! | `weir::bulkhead` | DEBUG | bulkhead rejected a call | `name`, `reason` |
 //! | `weir::rate` | DEBUG | rate limiter refused a call | `name`, `retry_after` |
 //! | `weir::rate` | DEBUG | rate limiter delayed a call | `name`, `wait` |
@@ -102,7 +102,7 @@
 //! | `weir::semaphore` | INFO | semaphore closed | `name` |
 //!
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
-//! [`Policy::call`](crate::policy::Policy::call), with `name`; inside it,
+//! [`Policy::call`](crate::Policy::call), with `name`; inside it,
 //! `weir.attempt` around each attempt a retry layer makes, with `attempt`
 //! (1 for the first call), and `weir.hedge` around each attempt a hedge
 //! makes, with `hedge` (0 for the first, 1 for the first hedge, ...).
@@ -111,9 +111,9 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::policy::Policy;
-//! use weir_core::resilience::{CircuitBreaker, Retry};
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::Policy;
+//! use weir_core::{CircuitBreaker, Retry};
+//! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
 //! let breaker = CircuitBreaker::builder().name("search").build(rt.clone()).unwrap();

@@ -9,7 +9,7 @@
 use core::future::Future;
 
 use super::Name;
-use crate::policy::Error;
+use crate::Error;
 
 #[cfg(feature = "tracing")]
 use tracing::Instrument;

@@ -34,9 +34,9 @@ struct Metrics {
     key_limit: Option<metrics::Counter>,
 }
 
-/// The hook of a [`RateLimiter`](crate::limit::RateLimiter) or, with
+/// The hook of a [`RateLimiter`](crate::RateLimiter) or, with
 /// [`keyed`](Self::keyed), a
-/// [`KeyedRateLimiter`](crate::limit::KeyedRateLimiter).
+/// [`KeyedRateLimiter`](crate::KeyedRateLimiter).
 pub(crate) struct RateObs {
     #[cfg(feature = "tracing")]
     name: Name,

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use super::Name;
-use crate::policy::Error;
+use crate::Error;
 use crate::resilience::GiveUp;
 
 #[cfg(feature = "metrics")]
@@ -42,7 +42,7 @@ pub(crate) fn why<T, E>(result: &Result<T, Error<E>>) -> &'static str {
     }
 }
 
-/// Why an attempt of [`Retry::run`](crate::resilience::Retry::run) is
+/// Why an attempt of [`Retry::run`](crate::Retry::run) is
 /// retried.
 #[inline]
 pub(crate) fn why_plain<T, E>(result: &Result<T, E>) -> &'static str {

@@ -6,7 +6,7 @@
 )]
 
 use super::Name;
-use crate::sched::Shutdown;
+use crate::Shutdown;
 
 #[derive(Clone)]
 pub(crate) struct SchedObs {

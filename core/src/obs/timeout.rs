@@ -41,7 +41,7 @@ impl TimeoutObs {
 }
 
 /// A [`timeout`](crate::resilience::timeout) future (or a
-/// [`Timeout`](crate::resilience::Timeout)'s) reached `deadline` and dropped
+/// [`Timeout`](crate::Timeout)'s) reached `deadline` and dropped
 /// its work. These have no name and count no metric.
 #[inline]
 pub(crate) fn elapsed(deadline: std::time::Instant) {

@@ -3,9 +3,12 @@
 use core::future::Future;
 use std::time::Duration;
 
-use super::{Error, Stage};
-use crate::resilience::{CircuitBreaker, Classify, Outcome};
-use crate::rt::Runtime;
+use crate::Runtime;
+use crate::{
+    CircuitBreaker,
+    resilience::{Classify, Outcome},
+};
+use crate::{Error, policy::Stage};
 
 /// Asks a [`CircuitBreaker`] before each attempt and records how it went.
 ///
@@ -18,9 +21,9 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::policy::{Error, Policy};
-/// use weir_core::resilience::CircuitBreaker;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::{Error, Policy};
+/// use weir_core::CircuitBreaker;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let breaker = CircuitBreaker::builder().consecutive_failures(2).build(rt.clone()).unwrap();

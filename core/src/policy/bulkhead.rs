@@ -2,18 +2,21 @@
 
 use core::future::Future;
 
-use super::{Error, Rejection, Stage};
-use crate::limit::{Bulkhead, BulkheadError};
-use crate::rt::Runtime;
+use crate::Runtime;
+use crate::{Bulkhead, limit::BulkheadError};
+use crate::{
+    Error,
+    policy::{Rejection, Stage},
+};
 
 /// Holds a [`Bulkhead`] permit while everything inside it runs; a refusal
 /// becomes [`Error::Rejected`] with its reason, or [`Error::Closed`].
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::limit::Bulkhead;
-/// use weir_core::policy::Policy;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::Bulkhead;
+/// use weir_core::Policy;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let bulkhead = Bulkhead::builder().max_concurrent(4).build(rt.clone()).unwrap();

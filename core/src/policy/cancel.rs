@@ -8,9 +8,9 @@ use core::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::{Error, Stage};
-use crate::cancel::{CancellationToken, Cancelled};
-use crate::rt::Runtime;
+use crate::Runtime;
+use crate::{CancellationToken, cancel::Cancelled};
+use crate::{Error, policy::Stage};
 
 /// Ends everything inside it with [`Error::Cancelled`] as soon as its token
 /// is cancelled: an attempt, a back-off sleep, a rate-limit wait, a place
@@ -18,13 +18,13 @@ use crate::rt::Runtime;
 /// how each stage gives back what it held (a bulkhead slot, a breaker
 /// permit, counted as ignored, a reserved rate-limit slot).
 ///
-/// Written first ([`Policy::cancel_on`](super::Policy::cancel_on) before
+/// Written first ([`Policy::cancel_on`](crate::Policy::cancel_on) before
 /// the other stages), it covers the whole call, retries and their sleeps
 /// included. Written after a retry, it cancels each attempt, and the retry
 /// returns the `Cancelled` at once: cancellation is never retried, whatever
 /// the retry's filter says. A token cancelled before the call starts means
 /// no attempt is made. For a token per call rather than per policy, see
-/// [`Policy::call_with_cancel`](super::Policy::call_with_cancel).
+/// [`Policy::call_with_cancel`](crate::Policy::call_with_cancel).
 ///
 /// A call that completes without waiting costs one atomic load; one that
 /// waits also registers with the token (an allocation, made by
@@ -33,10 +33,10 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::cancel::CancellationToken;
-/// use weir_core::policy::{Error, Policy};
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::CancellationToken;
+/// use weir_core::{Error, Policy};
+/// use weir_core::Retry;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let shutdown = CancellationToken::new();

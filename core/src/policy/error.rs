@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use crate::resilience::RetryAfter;
 
-/// Why a call through a [`Policy`](super::Policy) produced no value: the
+/// Why a call through a [`Policy`](crate::Policy) produced no value: the
 /// caller's own error `E`, kept intact, or one of weir's outcomes.
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::policy::Error;
+/// use weir_core::Error;
 ///
 /// let e: Error<std::io::Error> = Error::RateLimited { retry_after: Duration::from_millis(40) };
 /// assert!(e.is_weir());
@@ -38,8 +38,8 @@ pub enum Error<E> {
     /// The bulkhead refused the call.
     Rejected(Rejection),
     /// The call was cancelled before it finished, by the token of
-    /// [`Policy::call_with_cancel`](super::Policy::call_with_cancel) or of a
-    /// [`cancel_on`](super::Policy::cancel_on) stage. Never retried.
+    /// [`Policy::call_with_cancel`](crate::Policy::call_with_cancel) or of a
+    /// [`cancel_on`](crate::Policy::cancel_on) stage. Never retried.
     Cancelled,
     /// A component the call needed was closed.
     Closed,
@@ -60,7 +60,7 @@ impl<E> Error<E> {
     /// error.
     ///
     /// ```
-    /// use weir_core::policy::Error;
+    /// use weir_core::Error;
     /// assert!(!Error::Inner("boom").is_weir());
     /// assert!(Error::<&str>::Timeout.is_weir());
     /// ```
@@ -71,7 +71,7 @@ impl<E> Error<E> {
     /// The caller's error, if that is what this is.
     ///
     /// ```
-    /// use weir_core::policy::Error;
+    /// use weir_core::Error;
     /// assert_eq!(Error::Inner(7).into_inner(), Some(7));
     /// assert_eq!(Error::<i32>::Closed.into_inner(), None);
     /// ```
@@ -87,7 +87,7 @@ impl<E> Error<E> {
     /// and closing are final.
     ///
     /// ```
-    /// use weir_core::policy::Error;
+    /// use weir_core::Error;
     /// assert!(Error::<()>::Timeout.is_transient());
     /// assert!(!Error::<()>::Cancelled.is_transient());
     /// ```
@@ -105,7 +105,7 @@ impl<E> Error<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::policy::Error;
+    /// use weir_core::Error;
     /// assert!(Error::<()>::Timeout.retried_by_default());
     /// assert!(!Error::<()>::CircuitOpen { remaining: Duration::MAX }.retried_by_default());
     /// assert!(!Error::<()>::Cancelled.retried_by_default());

@@ -2,8 +2,8 @@
 
 use core::future::Future;
 
-use super::{Error, Stage};
-use crate::rt::Runtime;
+use crate::Runtime;
+use crate::{Error, policy::Stage};
 
 /// Turns a failure into a value: `f` gets the error and returns the
 /// result to give instead (which may still be an error, e.g. to keep
@@ -11,8 +11,8 @@ use crate::rt::Runtime;
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::policy::{Error, Policy};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::{Error, Policy};
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let policy = Policy::new(rt.clone()).fallback(|_e: Error<&str>| Ok("cached answer"));

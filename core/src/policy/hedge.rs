@@ -2,9 +2,9 @@
 
 use core::future::Future;
 
-use super::{Error, Stage};
-use crate::resilience::Hedge;
-use crate::rt::Runtime;
+use crate::Hedge;
+use crate::Runtime;
+use crate::{Error, policy::Stage};
 
 /// Starts another run of what is inside when the running ones are slow and
 /// keeps the first success; see [`Hedge`] for the rules. Written before a
@@ -13,9 +13,9 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::policy::Policy;
-/// use weir_core::resilience::Hedge;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::Policy;
+/// use weir_core::Hedge;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let hedge = Hedge::fixed(Duration::from_millis(20)).build().unwrap();

@@ -1,23 +1,23 @@
 //! Which outcomes the retry stage retries: the caller's errors and weir's
 //! own, decided by one filter with one default.
 
-use super::Error;
+use crate::Error;
 use crate::resilience::AnyError;
 
-/// Decides, inside a [`Policy`](super::Policy), whether a failed attempt is
+/// Decides, inside a [`Policy`](crate::Policy), whether a failed attempt is
 /// retried; sees the whole outcome, weir's or the caller's.
 ///
 /// Implemented for the default [`AnyError`] and for every `Fn(&E) -> bool`,
 /// which decide the caller's errors and leave weir's outcomes to
 /// [`Error::retried_by_default`]; and for [`OnOutcome`], which decides
 /// everything. A type of one's own implements this trait (an
-/// [`ErrorFilter`](crate::resilience::ErrorFilter) is for [`Retry::run`](crate::resilience::Retry::run)
+/// [`ErrorFilter`](crate::resilience::ErrorFilter) is for [`Retry::run`](crate::Retry::run)
 /// alone). [`Error::Cancelled`] and [`Error::Closed`] are final and
 /// never reach a filter. The rule in full:
 /// [the policy docs](super#which-outcomes-a-retry-retries).
 ///
 /// ```
-/// use weir_core::policy::{Error, OnOutcome, OutcomeFilter};
+/// use weir_core::{Error, policy::{OnOutcome, OutcomeFilter}};
 /// use weir_core::resilience::AnyError;
 ///
 /// assert!(OutcomeFilter::<()>::retry_outcome(&AnyError, &Error::Timeout));
@@ -50,17 +50,17 @@ impl<E, F: Fn(&E) -> bool> OutcomeFilter<E> for F {
 
 /// A retry filter over the whole outcome of an attempt, weir's own
 /// included: pass it to [`retry_if`](crate::resilience::RetryBuilder::retry_if)
-/// for a [`Retry`](crate::resilience::Retry) used in a
-/// [`Policy`](super::Policy).
+/// for a [`Retry`](crate::Retry) used in a
+/// [`Policy`](crate::Policy).
 ///
 /// [`Error::retried_by_default`] is the default to fall back on.
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::policy::{Error, OnOutcome, Policy};
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::{Error, Policy, policy::OnOutcome};
+/// use weir_core::Retry;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// // A non-idempotent call: a timed-out attempt may have reached the
 /// // server, so it is not retried; the rest keeps the default.

@@ -2,11 +2,11 @@
 
 use core::future::Future;
 
-use super::{Error, Stage};
-use crate::limit::RateLimiter;
-use crate::limit::rate::Clock;
+use crate::RateLimiter;
+use crate::Runtime;
+use crate::limit::Clock;
 use crate::obs;
-use crate::rt::Runtime;
+use crate::{Error, policy::Stage};
 
 /// What the rate-limit stage does with a call that does not conform now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +24,9 @@ pub enum RateMode {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::limit::RateLimiter;
-/// use weir_core::policy::{Error, Policy};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::RateLimiter;
+/// use weir_core::{Error, Policy};
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone()).unwrap();

@@ -2,10 +2,16 @@
 
 use core::future::Future;
 
-use super::{Error, OutcomeFilter, Stage};
+use crate::Runtime;
 use crate::obs;
-use crate::resilience::{HintSource, Retry, RetryAfter, RetryEvent, RetryHook, ValueFilter};
-use crate::rt::Runtime;
+use crate::{
+    Error,
+    policy::{OutcomeFilter, Stage},
+};
+use crate::{
+    Retry,
+    resilience::{HintSource, RetryAfter, RetryEvent, RetryHook, ValueFilter},
+};
 
 /// Runs everything inside it again while the [`Retry`] policy allows.
 ///
@@ -20,9 +26,9 @@ use crate::rt::Runtime;
 /// # #[cfg(feature = "test-util")] {
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
-/// use weir_core::policy::Policy;
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::Policy;
+/// use weir_core::Retry;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let retry = Retry::constant(Duration::from_millis(100)).max_attempts(3).build().unwrap();

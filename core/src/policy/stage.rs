@@ -2,10 +2,10 @@
 
 use core::future::Future;
 
-use super::Error;
-use crate::rt::Runtime;
+use crate::Error;
+use crate::Runtime;
 
-/// One stage of a [`Policy`](super::Policy): it runs `op` (the rest of the
+/// One stage of a [`Policy`](crate::Policy): it runs `op` (the rest of the
 /// pipeline, or the caller's operation at the bottom) zero or more times
 /// and shapes the outcome.
 ///
@@ -17,8 +17,8 @@ use crate::rt::Runtime;
 ///
 /// ```
 /// use core::future::Future;
-/// use weir_core::policy::{Error, Stage};
-/// use weir_core::rt::Runtime;
+/// use weir_core::{Error, policy::Stage};
+/// use weir_core::Runtime;
 ///
 /// /// Counts calls that reach it.
 /// struct Count(std::sync::atomic::AtomicU64);

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use super::{Error, Stage};
+use crate::Runtime;
 use crate::obs::timeout::TimeoutObs;
-use crate::rt::Runtime;
+use crate::{Error, policy::Stage};
 
 /// Drops whatever runs inside it once `duration` has passed and reports
 /// [`Error::Timeout`]. Written before a retry, it bounds the whole call;
@@ -22,8 +22,8 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::policy::{Error, Policy};
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::{Error, Policy};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(2));

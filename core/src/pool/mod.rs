@@ -3,13 +3,13 @@
 //!
 //! # `WorkerPool`
 //!
-//! [`WorkerPool`] runs closures on OS threads: blocking I/O, CPU-heavy work,
+//! [`WorkerPool`](crate::WorkerPool) runs closures on OS threads: blocking I/O, CPU-heavy work,
 //! synchronous libraries. It depends on no async runtime: `run(f).await`
 //! works from any executor, `run_blocking` and `execute` from plain threads.
 //!
 //! **When not to use it:** for async work (use the executor), for work that
 //! must run on the executor's own blocking pool (use
-//! [`Runtime::spawn_blocking`](crate::rt::Runtime::spawn_blocking)), or for
+//! [`Runtime::spawn_blocking`](crate::Runtime::spawn_blocking)), or for
 //! data-parallel loops over a slice (a work-stealing library such as rayon
 //! splits them better).
 //!
@@ -39,13 +39,13 @@
 //! `min_threads` exits once it has been parked for `idle_timeout` as
 //! measured by the pool's clock. The clock is injectable
 //! ([`WorkerPoolBuilder::clock`]); after moving an injected clock, call
-//! [`WorkerPool::tick`] so that parked threads re-check it.
+//! [`WorkerPool::tick`](crate::WorkerPool::tick) so that parked threads re-check it.
 //!
 //! ## Example
 //!
 //! ```
 //! use std::time::Duration;
-//! use weir_core::pool::WorkerPool;
+//! use weir_core::WorkerPool;
 //!
 //! let pool = WorkerPool::builder()
 //!     .min_threads(1)
@@ -65,31 +65,30 @@
 //! rules](crate::sched#drop-rules)): **a future you await is cancelled when
 //! dropped; a handle to work already handed to a runner detaches.**
 //!
-//! * The future of [`ResourcePool::get`] is cancelled when dropped: it
+//! * The future of [`ResourcePool::get`](crate::ResourcePool::get) is cancelled when dropped: it
 //!   leaves the waiters' queue, a resource already granted to it goes to
 //!   the next waiter (or the idle list), a `create` or `recycle` it was
 //!   running is dropped and its slot freed.
 //! * A [`Pooled`] guard puts its resource back when dropped (also on
 //!   unwind); [`Pooled::detach`] takes it out for good.
-//! * Dropping the last [`ResourcePool`] handle drops the idle resources and
+//! * Dropping the last [`ResourcePool`](crate::ResourcePool) handle drops the idle resources and
 //!   ends the background task; guards still out keep the pool's state alive
 //!   until they come back.
-//! * The future of [`WorkerPool::run`] is cancelled when dropped: a job that
+//! * The future of [`WorkerPool::run`](crate::WorkerPool::run) is cancelled when dropped: a job that
 //!   has not started is withdrawn and never runs. A job already running on
 //!   a thread cannot be stopped from outside: it runs to its end and its
-//!   output is dropped. [`WorkerPool::execute`] gives no handle at all.
-//! * Dropping a [`WorkerPool`] never blocks: it closes the pool and
+//!   output is dropped. [`WorkerPool::execute`](crate::WorkerPool::execute) gives no handle at all.
+//! * Dropping a [`WorkerPool`](crate::WorkerPool) never blocks: it closes the pool and
 //!   detaches its threads, which run the jobs already accepted and exit.
-//!   [`WorkerPool::terminated`] (async) or [`WorkerPool::shutdown`]
+//!   [`WorkerPool::terminated`](crate::WorkerPool::terminated) (async) or [`WorkerPool::shutdown`](crate::WorkerPool::shutdown)
 //!   (blocking) waits for them.
 
-mod resource;
-mod worker;
+pub(crate) mod resource;
+mod tcp;
+pub(crate) mod worker;
 
 pub use resource::{
-    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePool, ResourcePoolBuilder,
+    Hook, Manager, ManagerPanic, PoolError, PoolStats, Pooled, ResourcePoolBuilder,
 };
-
-mod tcp;
 pub use tcp::{TcpConnector, TcpManager, idle_stream_verdict};
-pub use worker::{RejectionPolicy, WorkerError, WorkerPool, WorkerPoolBuilder, WorkerPoolStats};
+pub use worker::{RejectionPolicy, WorkerError, WorkerPoolBuilder, WorkerPoolStats};

@@ -45,7 +45,7 @@ pub trait TcpConnector: Send + Sync + 'static {
 }
 
 /// Opens and checks TCP connections for a
-/// [`ResourcePool`](super::ResourcePool); the adapters export it for their
+/// [`ResourcePool`](crate::ResourcePool); the adapters export it for their
 /// executor as `TcpManager`.
 ///
 /// Before a connection is handed out again it is checked without waiting
@@ -55,8 +55,8 @@ pub trait TcpConnector: Send + Sync + 'static {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::io;
-/// use weir_core::pool::{PoolError, ResourcePool, TcpConnector, TcpManager};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::{ResourcePool, pool::{PoolError, TcpConnector, TcpManager}};
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// // The adapters supply real connectors (weir_smol::TcpManager is
 /// // TcpManager<SmolTcp>); this one is always refused.

@@ -35,9 +35,9 @@ use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
 use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
-use crate::error::{ConfigError, Rule};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::{ConfigError, Rule};
 
 /// What senders and receivers share.
 struct Chan<T> {

@@ -22,15 +22,15 @@ use std::time::{Duration, Instant};
 use super::error::{RecvError, SendError, TryRecvError};
 use super::sys::{Event, listen};
 use crate::loom::sync::Mutex;
-use crate::rt::{Runtime, deadline_after};
+use crate::{Runtime, rt::deadline_after};
 
 /// Names a value in a [`DelayQueue`], to remove it before it is due.
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::queue::DelayQueue;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::DelayQueue;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let q = DelayQueue::new(VirtualRuntime::new());
 /// let key = q.insert_after("x", Duration::from_secs(1)).unwrap();
@@ -49,8 +49,8 @@ impl DelayKey {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::DelayQueue;
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
@@ -68,7 +68,7 @@ impl DelayKey {
 ///
 /// Time comes from the runtime `R`: `recv` sleeps with
 /// [`R::sleep_until`](Runtime::sleep_until), so on the
-/// [`VirtualRuntime`](crate::rt::VirtualRuntime) a test sees exact instants.
+/// [`VirtualRuntime`](crate::test_util::VirtualRuntime) a test sees exact instants.
 /// Many tasks may `recv` at once (share the queue with an `Arc`); each value
 /// goes to one of them.
 ///
@@ -94,8 +94,8 @@ impl DelayKey {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::queue::DelayQueue;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::DelayQueue;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let q = DelayQueue::new(rt.clone());
@@ -128,7 +128,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::<u8, _>::new(weir_core::test_util::VirtualRuntime::new());
     /// assert!(q.is_empty());
     /// # }
     /// ```
@@ -153,8 +153,8 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::DelayQueue;
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
@@ -195,8 +195,8 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::DelayQueue;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let q = DelayQueue::new(VirtualRuntime::new());
     /// q.insert_after(1, Duration::from_secs(5)).unwrap();
@@ -213,7 +213,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let q = weir_core::queue::DelayQueue::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::new(weir_core::test_util::VirtualRuntime::new());
     /// let k = q.insert_after("job", Duration::from_secs(1)).unwrap();
     /// assert_eq!(q.remove(&k), Some("job"));
     /// assert!(q.is_empty());
@@ -234,7 +234,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::<u8, _>::new(weir_core::test_util::VirtualRuntime::new());
     /// assert!(q.try_recv().unwrap_err().is_empty());
     /// q.close();
     /// assert!(q.try_recv().unwrap_err().is_closed());
@@ -273,8 +273,8 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::DelayQueue;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
@@ -303,7 +303,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::<u8, _>::new(weir_core::test_util::VirtualRuntime::new());
     /// assert!(!q.is_closed());
     /// q.close();
     /// assert!(q.is_closed());
@@ -330,8 +330,8 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::DelayQueue;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());
@@ -374,7 +374,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let q = weir_core::queue::DelayQueue::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::new(weir_core::test_util::VirtualRuntime::new());
     /// q.insert_after((), std::time::Duration::from_secs(1)).unwrap();
     /// assert_eq!(q.len(), 1);
     /// # }
@@ -387,7 +387,7 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let q = weir_core::queue::DelayQueue::<u8, _>::new(weir_core::rt::VirtualRuntime::new());
+    /// let q = weir_core::DelayQueue::<u8, _>::new(weir_core::test_util::VirtualRuntime::new());
     /// assert!(q.is_empty());
     /// # }
     /// ```
@@ -399,8 +399,8 @@ impl<T, R: Runtime> DelayQueue<T, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::queue::DelayQueue;
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::DelayQueue;
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     ///
     /// let rt = VirtualRuntime::new();
     /// let q = DelayQueue::new(rt.clone());

@@ -14,7 +14,10 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::{PriorityPushError, PriorityQueue, TryRecvError, TrySendError};
+use crate::{
+    PriorityQueue,
+    queue::{PriorityPushError, TryRecvError, TrySendError},
+};
 
 /// Polls `fut` once with a waker that does nothing.
 fn poll_once<F: Future>(fut: F) -> Poll<F::Output> {

@@ -8,11 +8,11 @@
 //!   ([`Sender::send`], [`Receiver::recv`], [`Receiver::recv_many`], the
 //!   receiver as a `Stream`), non-waiting (`try_*`) and blocking (`*_blocking`,
 //!   for synchronous threads) operations mix freely on the same queue.
-//! * [`PriorityQueue`]: a bounded queue with a fixed number of lanes; the
+//! * [`PriorityQueue`](crate::PriorityQueue): a bounded queue with a fixed number of lanes; the
 //!   highest non-empty lane is served first, FIFO within a lane, with
 //!   optional aging so a low lane is not starved forever.
-//! * [`DelayQueue`]: values become receivable at their instant, on a
-//!   [`Runtime`](crate::rt::Runtime)'s timer, in deadline order.
+//! * [`DelayQueue`](crate::DelayQueue): values become receivable at their instant, on a
+//!   [`Runtime`](crate::Runtime)'s timer, in deadline order.
 //!
 //! # Closing
 //!
@@ -30,10 +30,10 @@
 //! receiver* goes are dropped with the queue, as in every channel: nobody is
 //! left to receive them.
 //!
-//! A [`DelayQueue`] has no ends, only [`DelayQueue::close`]; its values may
+//! A [`DelayQueue`](crate::DelayQueue) has no ends, only [`DelayQueue::close`](crate::DelayQueue::close); its values may
 //! be due far in the future, so a close does not let receivers drain them:
 //! it hands every value still queued back to its caller, and every waiting
-//! [`DelayQueue::recv`] ends with [`RecvError`] at once.
+//! [`DelayQueue::recv`](crate::DelayQueue::recv) ends with [`RecvError`] at once.
 //!
 //! # Waiting costs nothing extra
 //!
@@ -46,13 +46,13 @@
 //!
 //! Every wait here is cancel-safe: dropping the future takes no value and
 //! keeps no wake-up. So a timeout, a `select!` or a
-//! [`CancellationToken`](crate::cancel::CancellationToken) ends a wait by
-//! dropping it; the token's [`cancellable`](crate::cancel::CancellationToken::cancellable)
+//! [`CancellationToken`](crate::CancellationToken) ends a wait by
+//! dropping it; the token's [`cancellable`](crate::CancellationToken::cancellable)
 //! does that for any future and says so with a typed error. (The queues
 //! take no token themselves: they sit below `cancel` in weir's layers.)
 //!
 //! ```
-//! use weir_core::cancel::{CancellationToken, CancelledError};
+//! use weir_core::{CancellationToken, cancel::CancelledError};
 //!
 //! # futures_lite::future::block_on(async {
 //! let (tx, rx) = weir_core::queue::bounded::<u32>(4).unwrap();
@@ -86,19 +86,18 @@
 //! ```
 
 mod channel;
-mod delay;
+pub(crate) mod delay;
 mod error;
-mod priority;
+pub(crate) mod priority;
 pub(crate) mod sys;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;
 
 pub use channel::{Receiver, Sender, bounded, unbounded};
-pub use delay::{DelayKey, DelayQueue};
+pub use delay::DelayKey;
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
-pub use priority::{MAX_LANES, PriorityPushError, PriorityQueue, PriorityQueueBuilder};
+pub use priority::{MAX_LANES, PriorityPushError, PriorityQueueBuilder};

@@ -12,13 +12,13 @@ use core::marker::PhantomData;
 
 use super::error::{RecvError, TryRecvError};
 use super::sys::{Event, listen};
-use crate::error::{ConfigError, Rule};
 use crate::loom::sync::Mutex;
+use crate::{ConfigError, Rule};
 
 /// The most lanes a [`PriorityQueue`] can have: one bit each in a `u64` mask.
 ///
 /// ```
-/// use weir_core::queue::{MAX_LANES, PriorityQueue};
+/// use weir_core::{PriorityQueue, queue::MAX_LANES};
 /// assert!(PriorityQueue::<u8>::builder().lanes(MAX_LANES).capacity(1).build().is_ok());
 /// ```
 pub const MAX_LANES: usize = 64;
@@ -29,7 +29,7 @@ const NIL: u32 = u32::MAX;
 /// A push that did not happen; the value comes back.
 ///
 /// ```
-/// use weir_core::queue::{PriorityPushError, PriorityQueue};
+/// use weir_core::{PriorityQueue, queue::PriorityPushError};
 ///
 /// let q = PriorityQueue::builder().lanes(2).capacity(1).build().unwrap();
 /// q.try_push(0, "a").unwrap();
@@ -84,7 +84,7 @@ impl<T> std::error::Error for PriorityPushError<T> {}
 /// Configures a [`PriorityQueue`].
 ///
 /// ```
-/// let q = weir_core::queue::PriorityQueue::<u32>::builder()
+/// let q = weir_core::PriorityQueue::<u32>::builder()
 ///     .lanes(3)
 ///     .capacity(100)
 ///     .age_after(50)
@@ -124,7 +124,7 @@ impl<T> PriorityQueueBuilder<T> {
     /// Required.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(8).capacity(4).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(8).capacity(4).build().unwrap();
     /// assert_eq!(q.lanes(), 8);
     /// ```
     pub fn lanes(mut self, lanes: usize) -> Self {
@@ -136,7 +136,7 @@ impl<T> PriorityQueueBuilder<T> {
     /// once, by `build`. Required.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(2).capacity(16).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(2).capacity(16).build().unwrap();
     /// assert_eq!(q.capacity(), 16);
     /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
@@ -155,7 +155,7 @@ impl<T> PriorityQueueBuilder<T> {
     /// most 64) instead of taking the top lane blindly.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(8).age_after(2).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(8).age_after(2).build().unwrap();
     /// q.try_push(0, "low").unwrap();
     /// for _ in 0..3 {
     ///     q.try_push(1, "high").unwrap();
@@ -179,7 +179,7 @@ impl<T> PriorityQueueBuilder<T> {
     /// (zero).
     ///
     /// ```
-    /// use weir_core::queue::PriorityQueue;
+    /// use weir_core::PriorityQueue;
     /// let e = PriorityQueue::<u8>::builder().lanes(65).capacity(1).build().unwrap_err();
     /// assert_eq!(e.field(), "lanes");
     /// ```
@@ -252,7 +252,7 @@ impl<T> PriorityQueueBuilder<T> {
 ///
 /// ```
 /// # futures_lite::future::block_on(async {
-/// use weir_core::queue::PriorityQueue;
+/// use weir_core::PriorityQueue;
 ///
 /// let q = PriorityQueue::builder().lanes(3).capacity(8).build().unwrap();
 /// q.push(0, "batch").await.unwrap();
@@ -390,7 +390,7 @@ impl<T> PriorityQueue<T> {
     /// Starts configuring a queue.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(2).capacity(4).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(2).capacity(4).build().unwrap();
     /// assert!(q.is_empty());
     /// ```
     pub fn builder() -> PriorityQueueBuilder<T> {
@@ -409,7 +409,7 @@ impl<T> PriorityQueue<T> {
     /// [`PriorityPushError`] with the value: full, closed, or no such lane.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
     /// q.try_push(1, 'x').unwrap();
     /// assert_eq!(q.len(), 1);
     /// ```
@@ -444,7 +444,7 @@ impl<T> PriorityQueue<T> {
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
     /// q.push(0, 1u8).await.unwrap();
     /// assert_eq!(q.pop().await, Ok(1));
     /// # });
@@ -473,7 +473,7 @@ impl<T> PriorityQueue<T> {
     /// drained.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(2).build().unwrap();
     /// q.try_push(0, "low").unwrap();
     /// q.try_push(1, "high").unwrap();
     /// assert_eq!(q.try_pop(), Ok("high"));
@@ -505,7 +505,7 @@ impl<T> PriorityQueue<T> {
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
     /// q.close();
     /// assert!(q.pop().await.is_err());
     /// # });
@@ -530,7 +530,7 @@ impl<T> PriorityQueue<T> {
     /// Closes the queue; returns `true` if this call closed it.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(1).capacity(2).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(1).capacity(2).build().unwrap();
     /// q.try_push(0, 1).unwrap();
     /// assert!(q.close());
     /// assert!(q.try_push(0, 2).is_err());
@@ -552,7 +552,7 @@ impl<T> PriorityQueue<T> {
     /// Whether the queue is closed.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
     /// assert!(!q.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -562,7 +562,7 @@ impl<T> PriorityQueue<T> {
     /// How many values are queued in all lanes.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(4).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(4).build().unwrap();
     /// q.try_push(0, ()).unwrap();
     /// q.try_push(1, ()).unwrap();
     /// assert_eq!(q.len(), 2);
@@ -575,7 +575,7 @@ impl<T> PriorityQueue<T> {
     /// exist).
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(2).capacity(4).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(4).build().unwrap();
     /// q.try_push(1, ()).unwrap();
     /// assert_eq!(q.lane_len(1), 1);
     /// assert_eq!(q.lane_len(0), 0);
@@ -587,7 +587,7 @@ impl<T> PriorityQueue<T> {
     /// Whether no value is queued.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(1).build().unwrap();
     /// assert!(q.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -597,7 +597,7 @@ impl<T> PriorityQueue<T> {
     /// Whether every slot is taken.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::builder().lanes(1).capacity(1).build().unwrap();
+    /// let q = weir_core::PriorityQueue::builder().lanes(1).capacity(1).build().unwrap();
     /// q.try_push(0, ()).unwrap();
     /// assert!(q.is_full());
     /// ```
@@ -608,7 +608,7 @@ impl<T> PriorityQueue<T> {
     /// How many values all lanes together may hold.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(1).capacity(5).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(5).build().unwrap();
     /// assert_eq!(q.capacity(), 5);
     /// ```
     pub fn capacity(&self) -> usize {
@@ -619,7 +619,7 @@ impl<T> PriorityQueue<T> {
     /// first.
     ///
     /// ```
-    /// let q = weir_core::queue::PriorityQueue::<u8>::builder().lanes(4).capacity(5).build().unwrap();
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(4).capacity(5).build().unwrap();
     /// assert_eq!(q.lanes(), 4);
     /// ```
     pub fn lanes(&self) -> usize {

@@ -5,8 +5,11 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::{CallPermit, CircuitBreaker, ErrorIsFailure, Outcome, State};
-use crate::rt::{Runtime, VirtualRuntime};
+use crate::{
+    CircuitBreaker,
+    resilience::{CallPermit, ErrorIsFailure, Outcome, State},
+};
+use crate::{Runtime, test_util::VirtualRuntime};
 
 /// A breaker configuration the model understands.
 #[derive(Debug, Clone, Copy)]

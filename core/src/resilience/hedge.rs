@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::RetryBudget;
-use crate::error::{ConfigError, Rule};
+use crate::RetryBudget;
+use crate::Runtime;
 use crate::obs::{self, Name, hedge::HedgeObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 /// Starts another attempt when the running ones are slow; the first success
 /// wins and the others are dropped (cancelled) at once.
@@ -37,8 +37,8 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::Hedge;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::Hedge;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let hedge = Hedge::fixed(Duration::from_millis(20)).build().unwrap();
@@ -84,7 +84,7 @@ impl Hedge {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Hedge;
+    /// use weir_core::Hedge;
     /// let b = Hedge::fixed(Duration::from_millis(5));
     /// assert!(b.clone().max_hedges(Hedge::MAX_HEDGES).build().is_ok());
     /// assert!(b.max_hedges(Hedge::MAX_HEDGES + 1).build().is_err());
@@ -94,7 +94,7 @@ impl Hedge {
     /// Hedges after a fixed `delay`. Defaults: one hedge, no budget.
     ///
     /// ```
-    /// let h = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(50)).build();
+    /// let h = weir_core::Hedge::fixed(std::time::Duration::from_millis(50)).build();
     /// assert!(h.is_ok());
     /// ```
     pub fn fixed(delay: Duration) -> HedgeBuilder {
@@ -114,7 +114,7 @@ impl Hedge {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let h = weir_core::resilience::Hedge::quantile(0.95, Duration::from_millis(50)).build();
+    /// let h = weir_core::Hedge::quantile(0.95, Duration::from_millis(50)).build();
     /// assert!(h.is_ok());
     /// ```
     pub fn quantile(q: f64, initial: Duration) -> HedgeBuilder {
@@ -128,7 +128,7 @@ impl Hedge {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let h = weir_core::resilience::Hedge::fixed(Duration::from_millis(50)).build().unwrap();
+    /// let h = weir_core::Hedge::fixed(Duration::from_millis(50)).build().unwrap();
     /// assert_eq!(h.current_delay(), Duration::from_millis(50));
     /// ```
     pub fn current_delay(&self) -> Duration {
@@ -152,8 +152,8 @@ impl Hedge {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let hedge = weir_core::resilience::Hedge::fixed(Duration::from_millis(20)).build().unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let hedge = weir_core::Hedge::fixed(Duration::from_millis(20)).build().unwrap();
     /// assert_eq!(rt.block_on(hedge.run(&rt, || async { Err::<(), _>("down") })), Err("down"));
     /// # }
     /// ```
@@ -260,7 +260,7 @@ impl HedgeBuilder {
     /// at most [`Hedge::MAX_HEDGES`]).
     ///
     /// ```
-    /// let b = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(5)).max_hedges(2);
+    /// let b = weir_core::Hedge::fixed(std::time::Duration::from_millis(5)).max_hedges(2);
     /// assert!(b.build().is_ok());
     /// ```
     pub fn max_hedges(mut self, n: u32) -> Self {
@@ -273,7 +273,7 @@ impl HedgeBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::resilience::Hedge::quantile(0.9, Duration::from_millis(5)).min_samples(100);
+    /// let b = weir_core::Hedge::quantile(0.9, Duration::from_millis(5)).min_samples(100);
     /// assert!(b.build().is_ok());
     /// ```
     pub fn min_samples(mut self, n: u64) -> Self {
@@ -287,8 +287,8 @@ impl HedgeBuilder {
     /// # #[cfg(feature = "test-util")] {
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use weir_core::resilience::{Hedge, RetryBudget};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{Hedge, RetryBudget};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let budget = Arc::new(RetryBudget::builder().build(&rt).unwrap());
     /// assert!(Hedge::fixed(Duration::from_millis(5)).budget(budget).build().is_ok());
     /// # }
@@ -302,7 +302,7 @@ impl HedgeBuilder {
     /// label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let h = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(5)).name("search");
+    /// let h = weir_core::Hedge::fixed(std::time::Duration::from_millis(5)).name("search");
     /// # drop(h);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -325,7 +325,7 @@ impl HedgeBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Hedge;
+    /// use weir_core::Hedge;
     /// let e = Hedge::quantile(f64::NAN, Duration::from_millis(5)).build().unwrap_err();
     /// assert_eq!(e.field(), "quantile");
     /// let e = Hedge::fixed(Duration::ZERO).build().unwrap_err();

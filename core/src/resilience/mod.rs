@@ -1,15 +1,15 @@
-//! Resilience policies: [`timeout`], [`Retry`] (backoff, jitter, deadline,
-//! server hints, a shared [`RetryBudget`]) and the [`CircuitBreaker`].
+//! Resilience policies: [`timeout`], [`Retry`](crate::Retry) (backoff, jitter, deadline,
+//! server hints, a shared [`RetryBudget`](crate::RetryBudget)) and the [`CircuitBreaker`](crate::CircuitBreaker).
 //!
 //! Each works alone and allocates nothing per call in steady state. Time
-//! comes from a [`Runtime`](crate::rt::Runtime), so every rule below is
+//! comes from a [`Runtime`](crate::Runtime), so every rule below is
 //! tested on the virtual clock with exact instants.
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::resilience::{BreakerError, CircuitBreaker, Retry, timeout};
-//! use weir_core::rt::VirtualRuntime;
+//! use weir_core::{CircuitBreaker, Retry, resilience::{BreakerError, timeout}};
+//! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
 //! let breaker = CircuitBreaker::builder().consecutive_failures(5).build(rt.clone()).unwrap();
@@ -85,23 +85,21 @@
 //! | tie | a future ready in the same poll as the timer wins | |
 //! | per attempt and overall | `timeout` inside `Retry::run`'s operation is per attempt; `timeout_at(deadline)` around the run is the overall deadline | |
 
-mod breaker;
+pub(crate) mod breaker;
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
-mod hedge;
-mod retry;
+pub(crate) mod fuzz;
+pub(crate) mod hedge;
+pub(crate) mod retry;
 pub(crate) mod ring;
-mod timeout;
+pub(crate) mod timeout;
 
 pub use breaker::{
-    BreakerError, CallPermit, CircuitBreaker, CircuitBreakerBuilder, CircuitOpen, Classify,
-    ErrorIsFailure, Outcome, State, Stats, Transition,
+    BreakerError, CallPermit, CircuitBreakerBuilder, CircuitOpen, Classify, ErrorIsFailure,
+    Outcome, State, Stats, Transition,
 };
-pub use hedge::{Hedge, HedgeBuilder};
+pub use hedge::HedgeBuilder;
 pub use retry::{
     AnyError, ErrorFilter, FromRetryAfter, GiveUp, HintSource, Jitter, NoHint, NoHook, NoValue,
-    Retry, RetryAfter, RetryBudget, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook,
-    RetryState, ValueFilter,
+    RetryAfter, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook, RetryState, ValueFilter,
 };
-pub use timeout::{Elapsed, Timeout, TimeoutFuture, timeout, timeout_at};
+pub use timeout::{Elapsed, TimeoutFuture, timeout, timeout_at};

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use pin_project_lite::pin_project;
 
-use crate::error::{ConfigError, Rule};
 use crate::obs;
-use crate::rt::{Runtime, deadline_after};
+use crate::{ConfigError, Rule};
+use crate::{Runtime, rt::deadline_after};
 
 /// The error of a future that did not finish before its deadline.
 ///
@@ -67,14 +67,14 @@ impl std::error::Error for Elapsed {}
 /// future and the timer are ready in the same poll, the future's output
 /// wins. `Duration::MAX` means no timeout.
 ///
-/// Inside [`Retry::run`](crate::resilience::Retry::run) this is the
+/// Inside [`Retry::run`](crate::Retry::run) this is the
 /// per-attempt timeout; around it, [`timeout_at`] is the overall deadline.
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
 /// use weir_core::resilience::timeout;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let out = rt.block_on(timeout(&rt, Duration::from_secs(1), rt.sleep(Duration::from_secs(5))));
@@ -98,7 +98,7 @@ pub fn timeout<R: Runtime, F: Future>(
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
 /// use weir_core::resilience::timeout_at;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let deadline = rt.now() + Duration::from_secs(2);
@@ -124,7 +124,7 @@ pin_project! {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let fut = weir_core::resilience::timeout(&rt, Duration::from_secs(1), async { 1 });
     /// assert_eq!(rt.block_on(fut), Ok(1));
     /// # }
@@ -177,8 +177,8 @@ impl<S: Future<Output = ()>, F: Future> Future for TimeoutFuture<S, F> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::Timeout;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::Timeout;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let t = Timeout::new(rt.clone(), Duration::from_millis(100)).unwrap();
@@ -202,8 +202,8 @@ impl<R: Runtime> Timeout<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let e = weir_core::resilience::Timeout::new(rt, std::time::Duration::ZERO).unwrap_err();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let e = weir_core::Timeout::new(rt, std::time::Duration::ZERO).unwrap_err();
     /// assert_eq!(e.field(), "duration");
     /// # }
     /// ```
@@ -219,8 +219,8 @@ impl<R: Runtime> Timeout<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let t = weir_core::resilience::Timeout::new(rt, Duration::from_secs(3)).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let t = weir_core::Timeout::new(rt, Duration::from_secs(3)).unwrap();
     /// assert_eq!(t.duration(), Duration::from_secs(3));
     /// # }
     /// ```
@@ -233,8 +233,8 @@ impl<R: Runtime> Timeout<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let t = weir_core::resilience::Timeout::new(rt.clone(), Duration::from_secs(3)).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let t = weir_core::Timeout::new(rt.clone(), Duration::from_secs(3)).unwrap();
     /// assert_eq!(rt.block_on(t.call(async { "ok" })), Ok("ok"));
     /// # }
     /// ```

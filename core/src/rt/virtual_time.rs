@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::{JoinError, JoinHandle, Runtime, deadline_after};
+use crate::{
+    Runtime,
+    rt::{JoinError, JoinHandle, deadline_after},
+};
 
 /// How long `block_on` waits for a wake from another thread before it
 /// declares a deadlock. Only reached when no task is ready, no timer is
@@ -38,7 +41,7 @@ const STALL_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let t0 = rt.now();
@@ -124,7 +127,7 @@ impl VirtualRuntime {
     /// reports a deadlock when every task waits on a sleep.
     ///
     /// ```
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// rt.set_auto_advance(false);
     /// ```
     pub fn set_auto_advance(&self, on: bool) {
@@ -134,7 +137,7 @@ impl VirtualRuntime {
     /// Virtual time passed since the runtime was created.
     ///
     /// ```
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// assert_eq!(rt.elapsed(), std::time::Duration::ZERO);
     /// ```
     pub fn elapsed(&self) -> Duration {
@@ -144,7 +147,7 @@ impl VirtualRuntime {
     /// The number of sleeps currently registered and not yet due.
     ///
     /// ```
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// assert_eq!(rt.pending_timers(), 0);
     /// ```
     pub fn pending_timers(&self) -> usize {
@@ -157,7 +160,7 @@ impl VirtualRuntime {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     ///
     /// let rt = VirtualRuntime::new();
     /// rt.set_auto_advance(false);
@@ -206,7 +209,7 @@ impl VirtualRuntime {
     /// Completes once every other task is waiting (nothing is ready to run).
     ///
     /// ```
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// rt.block_on(rt.idle());
     /// ```
     pub fn idle(&self) -> Idle {
@@ -551,7 +554,7 @@ impl<T> Slot<T> {
 /// detaches the task.
 ///
 /// ```
-/// use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let r = rt.clone();

@@ -14,9 +14,12 @@ use std::time::Instant;
 use pin_project_lite::pin_project;
 
 use super::shared::{Outcome, Shared};
-use super::{Priority, Status, TaskError, TaskId};
 use crate::loom::sync::Mutex;
-use crate::rt::{JoinHandle, Runtime};
+use crate::{
+    Priority,
+    sched::{Status, TaskError, TaskId},
+};
+use crate::{Runtime, rt::JoinHandle};
 
 /// What the scheduler sees of a job, whatever its future's type.
 pub(crate) trait Queued<R>: Send + Sync + 'static {

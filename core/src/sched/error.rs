@@ -23,7 +23,7 @@ pub enum TaskError {
     /// The job's deadline passed before it started; it never ran.
     Expired,
     /// The scheduler was shut down with
-    /// [`Shutdown::Abort`](super::Shutdown::Abort) before the job finished.
+    /// [`Shutdown::Abort`](crate::Shutdown::Abort) before the job finished.
     Shutdown,
 }
 
@@ -118,7 +118,7 @@ pub enum RejectReason {
 /// A refused submission: the work is handed back untouched.
 ///
 /// ```
-/// use weir_core::sched::{Job, Rejected, RejectReason};
+/// use weir_core::{Job, sched::{RejectReason, Rejected}};
 ///
 /// let r = Rejected::new(Job::new(async { 3 }), RejectReason::QueueFull);
 /// assert_eq!(r.reason(), RejectReason::QueueFull);

@@ -32,7 +32,7 @@ pub enum Status {
     Cancelled,
     /// Its deadline passed before it started.
     Expired,
-    /// Aborted by [`Shutdown::Abort`](super::Shutdown::Abort).
+    /// Aborted by [`Shutdown::Abort`](crate::Shutdown::Abort).
     Shutdown,
 }
 
@@ -67,8 +67,8 @@ impl Status {
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::rt::VirtualRuntime;
-/// use weir_core::sched::{Job, Scheduler, Status};
+/// use weir_core::test_util::VirtualRuntime;
+/// use weir_core::{Job, Scheduler, sched::Status};
 ///
 /// let rt = VirtualRuntime::new();
 /// rt.block_on({
@@ -101,7 +101,7 @@ impl<T> TaskHandle<T> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{rt::VirtualRuntime, sched::{Job, Scheduler}};
+    /// # use weir_core::{Job, Scheduler, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let a = sched.submit(Job::new(async {})).unwrap();
     /// let b = sched.submit(Job::new(async {})).unwrap();
@@ -116,7 +116,7 @@ impl<T> TaskHandle<T> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{rt::VirtualRuntime, sched::{Job, Scheduler}};
+    /// # use weir_core::{Job, Scheduler, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let h = sched.submit(Job::new(async {}).name("report")).unwrap();
     /// assert_eq!(h.name(), Some("report"));
@@ -131,7 +131,7 @@ impl<T> TaskHandle<T> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{Job, Scheduler, Status}};
+    /// # use weir_core::{Job, Scheduler, sched::Status, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let h = sched.submit(Job::new(async {}).delay(Duration::from_secs(1))).unwrap();
     /// assert_eq!(h.status(), Status::Delayed);
@@ -149,7 +149,7 @@ impl<T> TaskHandle<T> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{Job, Scheduler, TaskError}};
+    /// # use weir_core::{Job, Scheduler, sched::TaskError, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
     /// let sched = Scheduler::builder().build(rt.clone()).unwrap();
     /// let h = sched.submit(Job::new(async { 1 }).delay(Duration::from_secs(1))).unwrap();
@@ -167,7 +167,7 @@ impl<T> TaskHandle<T> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{Job, Scheduler}};
+    /// # use weir_core::{Job, Scheduler, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let h = sched.submit(Job::new(async {}).delay(Duration::from_secs(1))).unwrap();
     /// drop(h.cancel_on_drop());

@@ -4,16 +4,16 @@ use core::fmt;
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use super::Priority;
+use crate::Priority;
 
-/// A future to run on a [`Scheduler`](super::Scheduler), with its priority,
+/// A future to run on a [`Scheduler`](crate::Scheduler), with its priority,
 /// start time, deadline and name.
 ///
-/// Nothing runs until the job is [submitted](super::Scheduler::submit).
+/// Nothing runs until the job is [submitted](crate::Scheduler::submit).
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::sched::{Job, Priority};
+/// use weir_core::{Job, Priority};
 ///
 /// let job = Job::new(async { 1 + 1 })
 ///     .priority(Priority::HIGH)
@@ -44,8 +44,8 @@ impl<F: Future> Job<F> {
     /// without deadline or name.
     ///
     /// ```
-    /// let job = weir_core::sched::Job::new(async {});
-    /// assert_eq!(job.get_priority(), weir_core::sched::Priority::NORMAL);
+    /// let job = weir_core::Job::new(async {});
+    /// assert_eq!(job.get_priority(), weir_core::Priority::NORMAL);
     /// ```
     pub fn new(future: F) -> Self {
         Job {
@@ -62,7 +62,7 @@ impl<F> Job<F> {
     /// Sets the priority.
     ///
     /// ```
-    /// use weir_core::sched::{Job, Priority};
+    /// use weir_core::{Job, Priority};
     /// let job = Job::new(async {}).priority(Priority::LOW);
     /// assert_eq!(job.get_priority(), Priority::LOW);
     /// ```
@@ -77,7 +77,7 @@ impl<F> Job<F> {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// let job = weir_core::sched::Job::new(async {}).delay(Duration::from_secs(1));
+    /// let job = weir_core::Job::new(async {}).delay(Duration::from_secs(1));
     /// # drop(job);
     /// ```
     pub fn delay(mut self, delay: Duration) -> Self {
@@ -91,7 +91,7 @@ impl<F> Job<F> {
     ///
     /// ```
     /// # use std::time::Instant;
-    /// let job = weir_core::sched::Job::new(async {}).start_at(Instant::now());
+    /// let job = weir_core::Job::new(async {}).start_at(Instant::now());
     /// # drop(job);
     /// ```
     pub fn start_at(mut self, instant: Instant) -> Self {
@@ -106,7 +106,7 @@ impl<F> Job<F> {
     ///
     /// ```
     /// # use std::time::{Duration, Instant};
-    /// let job = weir_core::sched::Job::new(async {}).deadline(Instant::now() + Duration::from_secs(5));
+    /// let job = weir_core::Job::new(async {}).deadline(Instant::now() + Duration::from_secs(5));
     /// assert!(job.get_deadline().is_some());
     /// ```
     pub fn deadline(mut self, instant: Instant) -> Self {
@@ -118,7 +118,7 @@ impl<F> Job<F> {
     /// shutdown reports.
     ///
     /// ```
-    /// let job = weir_core::sched::Job::new(async {}).name(format!("fetch {}", 7));
+    /// let job = weir_core::Job::new(async {}).name(format!("fetch {}", 7));
     /// assert_eq!(job.get_name(), Some("fetch 7"));
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -129,7 +129,7 @@ impl<F> Job<F> {
     /// The priority set so far.
     ///
     /// ```
-    /// let job = weir_core::sched::Job::new(async {});
+    /// let job = weir_core::Job::new(async {});
     /// assert_eq!(job.get_priority().level(), 128);
     /// ```
     pub fn get_priority(&self) -> Priority {
@@ -139,7 +139,7 @@ impl<F> Job<F> {
     /// The deadline set so far.
     ///
     /// ```
-    /// assert!(weir_core::sched::Job::new(async {}).get_deadline().is_none());
+    /// assert!(weir_core::Job::new(async {}).get_deadline().is_none());
     /// ```
     pub fn get_deadline(&self) -> Option<Instant> {
         self.deadline
@@ -148,7 +148,7 @@ impl<F> Job<F> {
     /// The name set so far.
     ///
     /// ```
-    /// assert_eq!(weir_core::sched::Job::new(async {}).get_name(), None);
+    /// assert_eq!(weir_core::Job::new(async {}).get_name(), None);
     /// ```
     pub fn get_name(&self) -> Option<&str> {
         self.name.as_deref()
@@ -158,7 +158,7 @@ impl<F> Job<F> {
     /// rejection).
     ///
     /// ```
-    /// let fut = weir_core::sched::Job::new(async { 5 }).into_inner();
+    /// let fut = weir_core::Job::new(async { 5 }).into_inner();
     /// assert_eq!(futures_lite::future::block_on(fut), 5);
     /// ```
     pub fn into_inner(self) -> F {

@@ -3,9 +3,9 @@
 //!
 //! # What
 //!
-//! A [`Scheduler`] accepts [`Job`]s: a future with a [`Priority`], an
-//! optional start time ([`Job::delay`], [`Job::start_at`]), an optional
-//! [`Job::deadline`] and an optional name. At most `max_concurrent` jobs run
+//! A [`Scheduler`](crate::Scheduler) accepts [`Job`](crate::Job)s: a future with a [`Priority`](crate::Priority), an
+//! optional start time ([`Job::delay`](crate::Job::delay), [`Job::start_at`](crate::Job::start_at)), an optional
+//! [`Job::deadline`](crate::Job::deadline) and an optional name. At most `max_concurrent` jobs run
 //! at once (each as a task spawned on the runtime); at most
 //! `queue_capacity` wait, and a submission beyond that is [`Rejected`] with
 //! the job handed back. Each submission gives a [`TaskHandle`]: await it for
@@ -24,15 +24,15 @@
 //!   keeps going. Dropping a handle does **not** cancel the job, unless it
 //!   was made with [`TaskHandle::cancel_on_drop`] (see [Drop
 //!   rules](#drop-rules)).
-//! * [`Scheduler::submit_periodic`] runs a job every interval through the
+//! * [`Scheduler::submit_periodic`](crate::Scheduler::submit_periodic) runs a job every interval through the
 //!   same queue, surviving runs that fail, with a [`MissedTick`] policy.
-//! * [`Shutdown::Graceful`] runs every accepted job; [`Shutdown::Abort`]
+//! * [`Shutdown::Graceful`](crate::Shutdown::Graceful) runs every accepted job; [`Shutdown::Abort`](crate::Shutdown::Abort)
 //!   stops them and reports which ([`ShutdownReport`]).
 //!
 //! ```
 //! # #[cfg(feature = "test-util")] {
-//! use weir_core::rt::VirtualRuntime;
-//! use weir_core::sched::{Job, Priority, Scheduler, Shutdown};
+//! use weir_core::test_util::VirtualRuntime;
+//! use weir_core::{Job, Priority, Scheduler, Shutdown};
 //!
 //! let rt = VirtualRuntime::new();
 //! rt.block_on({
@@ -62,10 +62,10 @@
 //!   [`TaskHandle::cancel`] cancels explicitly.
 //! * [`PeriodicHandle`] is a handle: dropped, the periodic job keeps
 //!   ticking until [`PeriodicHandle::cancel`] or shutdown.
-//! * [`Scheduler`] is a handle to the scheduler: dropping every clone
+//! * [`Scheduler`](crate::Scheduler) is a handle to the scheduler: dropping every clone
 //!   stops nothing; accepted jobs run to their end.
-//! * [`Scheduler::shutdown`] is a future you await: it does nothing until
-//!   first polled, closes the scheduler (and, with [`Shutdown::Abort`],
+//! * [`Scheduler::shutdown`](crate::Scheduler::shutdown) is a future you await: it does nothing until
+//!   first polled, closes the scheduler (and, with [`Shutdown::Abort`](crate::Shutdown::Abort),
 //!   aborts the jobs) on that first poll, then waits. Dropped after that,
 //!   only the waiting stops; the closing stays.
 //!
@@ -87,18 +87,17 @@
 mod cell;
 mod error;
 mod handle;
-mod job;
+pub(crate) mod job;
 mod periodic;
-mod priority;
+pub(crate) mod priority;
 mod ready;
-mod scheduler;
+pub(crate) mod scheduler;
 mod shared;
 mod stats;
 
 pub use error::{RejectReason, Rejected, TaskError};
 pub use handle::{Status, TaskHandle};
-pub use job::Job;
 pub use periodic::{MissedTick, PeriodicError, PeriodicHandle, RunOutcome};
-pub use priority::{Priority, TaskId};
-pub use scheduler::{AbortedJob, Scheduler, SchedulerBuilder, Shutdown, ShutdownReport};
+pub use priority::TaskId;
+pub use scheduler::{AbortedJob, SchedulerBuilder, ShutdownReport};
 pub use stats::{SchedStats, WaitStats};

@@ -11,10 +11,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::shared::Shared;
-use super::{Job, TaskError};
-use crate::error::ConfigError;
+use crate::ConfigError;
 use crate::loom::sync::Mutex;
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::{Job, sched::TaskError};
+use crate::{
+    Runtime,
+    rt::{JoinHandle, deadline_after},
+};
 
 /// What a periodic job does when a run took longer than its interval and
 /// ticks were missed.
@@ -168,8 +171,8 @@ impl PeriodicCtl {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
-/// use weir_core::sched::{MissedTick, Scheduler};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
+/// use weir_core::{Scheduler, sched::MissedTick};
 ///
 /// let rt = VirtualRuntime::new();
 /// rt.block_on({
@@ -198,7 +201,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// p.cancel();
@@ -214,7 +217,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert!(!p.is_stopped());
@@ -229,7 +232,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.runs(), 0);
@@ -245,7 +248,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.failures(), 0);
@@ -261,7 +264,7 @@ impl PeriodicHandle {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{rt::VirtualRuntime, sched::{MissedTick, Scheduler}};
+    /// # use weir_core::{Scheduler, sched::MissedTick, test_util::VirtualRuntime};
     /// let sched = Scheduler::builder().build(VirtualRuntime::new()).unwrap();
     /// let p = sched.submit_periodic(Duration::from_secs(1), MissedTick::Skip, || async {}).unwrap();
     /// assert_eq!(p.missed(), 0);

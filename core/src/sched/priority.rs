@@ -10,7 +10,7 @@ use core::fmt;
 /// leave room above, below and between them.
 ///
 /// ```
-/// use weir_core::sched::Priority;
+/// use weir_core::Priority;
 ///
 /// assert!(Priority::HIGH > Priority::NORMAL);
 /// assert!(Priority::new(65) > Priority::LOW);
@@ -34,7 +34,7 @@ impl Priority {
     /// The priority of level `level`; higher starts first.
     ///
     /// ```
-    /// use weir_core::sched::Priority;
+    /// use weir_core::Priority;
     /// assert_eq!(Priority::new(192), Priority::HIGH);
     /// ```
     pub const fn new(level: u8) -> Self {
@@ -44,7 +44,7 @@ impl Priority {
     /// The level of this priority.
     ///
     /// ```
-    /// assert_eq!(weir_core::sched::Priority::LOW.level(), 64);
+    /// assert_eq!(weir_core::Priority::LOW.level(), 64);
     /// ```
     pub const fn level(self) -> u8 {
         self.0

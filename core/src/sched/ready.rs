@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::Priority;
+use crate::Priority;
 
 const LEVELS: usize = 256;
 

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use super::periodic::{self, PeriodicError, PeriodicHandle, RunOutcome};
 use super::shared::Shared;
-use super::{Job, MissedTick, Rejected, SchedStats, TaskHandle, TaskId};
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::obs::{Name, sched::SchedObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
+use crate::{
+    Job,
+    sched::{MissedTick, Rejected, SchedStats, TaskHandle, TaskId},
+};
 
 /// Runs futures with priorities, delays and deadlines, at most
 /// `max_concurrent` at a time, holding at most `queue_capacity` waiting.
@@ -22,8 +25,8 @@ use crate::rt::Runtime;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
-/// use weir_core::sched::{Job, Priority, Scheduler, Shutdown};
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
+/// use weir_core::{Job, Priority, Scheduler, Shutdown};
 ///
 /// let rt = VirtualRuntime::new();
 /// rt.block_on({
@@ -66,7 +69,7 @@ impl<R: Runtime> fmt::Debug for Scheduler<R> {
 /// Settings of a [`Scheduler`]; see [`Scheduler::builder`].
 ///
 /// ```
-/// let b = weir_core::sched::Scheduler::builder().max_concurrent(8);
+/// let b = weir_core::Scheduler::builder().max_concurrent(8);
 /// # drop(b);
 /// ```
 #[derive(Clone, Debug)]
@@ -82,7 +85,7 @@ impl SchedulerBuilder {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let b = weir_core::sched::Scheduler::builder().name("crawler");
+    /// let b = weir_core::Scheduler::builder().name("crawler");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -94,8 +97,8 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::Scheduler;
-    /// let e = Scheduler::builder().max_concurrent(0).build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// use weir_core::Scheduler;
+    /// let e = Scheduler::builder().max_concurrent(0).build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "max_concurrent");
     /// # }
     /// ```
@@ -110,8 +113,8 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::Scheduler;
-    /// let e = Scheduler::builder().queue_capacity(0).build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// use weir_core::Scheduler;
+    /// let e = Scheduler::builder().queue_capacity(0).build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "queue_capacity");
     /// # }
     /// ```
@@ -129,7 +132,7 @@ impl SchedulerBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder().build(weir_core::rt::VirtualRuntime::new());
+    /// let sched = weir_core::Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new());
     /// assert!(sched.is_ok());
     /// # }
     /// ```
@@ -150,7 +153,7 @@ impl SchedulerBuilder {
 /// How [`Scheduler::shutdown`] treats accepted jobs.
 ///
 /// ```
-/// use weir_core::sched::Shutdown;
+/// use weir_core::Shutdown;
 /// assert_ne!(Shutdown::Graceful, Shutdown::Abort);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,9 +255,9 @@ impl Scheduler<()> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder()
+    /// let sched = weir_core::Scheduler::builder()
     ///     .max_concurrent(2)
-    ///     .build(weir_core::rt::VirtualRuntime::new())
+    ///     .build(weir_core::test_util::VirtualRuntime::new())
     ///     .unwrap();
     /// # drop(sched);
     /// # }
@@ -281,9 +284,9 @@ impl<R: Runtime> Scheduler<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::sched::{Job, RejectReason, Scheduler};
+    /// use weir_core::{Job, Scheduler, sched::RejectReason};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let sched = Scheduler::builder().max_concurrent(1).queue_capacity(1).build(rt).unwrap();
     /// let _running = sched.submit(Job::new(async { 1 })).unwrap();
     /// let _waiting = sched.submit(Job::new(async { 2 })).unwrap();
@@ -314,9 +317,9 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::sched::{MissedTick, Scheduler};
+    /// use weir_core::{Scheduler, sched::MissedTick};
     ///
-    /// let sched = Scheduler::builder().build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let sched = Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let err = sched.submit_periodic(Duration::ZERO, MissedTick::Skip, || async {}).unwrap_err();
     /// assert!(err.to_string().contains("interval"));
     /// # }
@@ -339,7 +342,7 @@ impl<R: Runtime> Scheduler<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let sched = weir_core::sched::Scheduler::builder().build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let sched = weir_core::Scheduler::builder().build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(sched.stats().running, 0);
     /// # }
     /// ```
@@ -360,9 +363,9 @@ impl<R: Runtime> Scheduler<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::sched::{Job, Scheduler, Shutdown, TaskError};
+    /// use weir_core::{Job, Scheduler, Shutdown, sched::TaskError};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let sched = Scheduler::builder().build(rt.clone()).unwrap();
     /// let h = sched.submit(Job::new(async {}).delay(Duration::from_secs(60)).name("nightly")).unwrap();
     /// let report = rt.block_on(sched.shutdown(Shutdown::Abort));

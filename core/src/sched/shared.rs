@@ -20,12 +20,18 @@ use super::job::{Job, Start};
 use super::periodic::PeriodicCtl;
 use super::ready::ReadyQueue;
 use super::stats::Histogram;
-use super::{
-    AbortedJob, Priority, RejectReason, Rejected, SchedStats, Status, TaskError, TaskHandle, TaskId,
-};
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering};
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::{
+    Priority,
+    sched::{
+        AbortedJob, RejectReason, Rejected, SchedStats, Status, TaskError, TaskHandle, TaskId,
+    },
+};
+use crate::{
+    Runtime,
+    rt::{JoinHandle, deadline_after},
+};
 
 /// How a started job ended, for the counters.
 #[derive(Clone, Copy, Debug)]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Priority;
+use crate::Priority;
 
 /// A snapshot of a scheduler's counters.
 ///
@@ -45,7 +45,7 @@ impl SchedStats {
     /// All jobs waiting to start.
     ///
     /// ```
-    /// use weir_core::sched::{Priority, SchedStats};
+    /// use weir_core::{Priority, sched::SchedStats};
     /// let mut s = SchedStats::default();
     /// s.pending_by_priority = vec![(Priority::HIGH, 2), (Priority::LOW, 3)];
     /// assert_eq!(s.pending(), 5);

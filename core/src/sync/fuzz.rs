@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::{Acquire, AcquireError, Fairness, Permit, Semaphore, TryAcquireError};
+use crate::{
+    Semaphore,
+    sync::{Acquire, AcquireError, Fairness, Permit, TryAcquireError},
+};
 
 struct Flag(AtomicBool);
 

@@ -1,18 +1,18 @@
-//! Synchronisation primitives: the fair, weighted, closeable [`Semaphore`]
+//! Synchronisation primitives: the fair, weighted, closeable [`Semaphore`](crate::Semaphore)
 //! the limiters, scheduler and pools stand on.
 //!
 //! # What
 //!
-//! A [`Semaphore`] holds a number of permits. [`Semaphore::acquire`] waits
-//! for one of them, [`Semaphore::acquire_many`] for `n`, and each resolves
+//! A [`Semaphore`](crate::Semaphore) holds a number of permits. [`Semaphore::acquire`](crate::Semaphore::acquire) waits
+//! for one of them, [`Semaphore::acquire_many`](crate::Semaphore::acquire_many) for `n`, and each resolves
 //! to a guard ([`Permit`], or [`OwnedPermit`] from
-//! [`Semaphore::acquire_owned`]) that gives them back when dropped,
+//! [`Semaphore::acquire_owned`](crate::Semaphore::acquire_owned)) that gives them back when dropped,
 //! including on unwind. Permits can be added, forgotten, and the semaphore
 //! closed, which fails every waiter at once. Waiting allocates nothing:
 //! each acquire future carries its own queue node.
 //!
 //! ```
-//! use weir_core::sync::Semaphore;
+//! use weir_core::Semaphore;
 //!
 //! let sem = Semaphore::new(10);
 //! futures_lite::future::block_on(async {
@@ -48,8 +48,8 @@
 //!
 //! A request is measured against the semaphore's *total*: the permits in
 //! existence, free, held or granted to waiters. It grows with
-//! [`Semaphore::add_permits`] and shrinks with
-//! [`Semaphore::forget_permits`] and [`Permit::forget`].
+//! [`Semaphore::add_permits`](crate::Semaphore::add_permits) and shrinks with
+//! [`Semaphore::forget_permits`](crate::Semaphore::forget_permits) and [`Permit::forget`].
 //!
 //! * An acquire of more than the total that would have to wait fails at
 //!   once with [`AcquireError::ExceedsTotal`] (`try_acquire`:
@@ -68,7 +68,7 @@
 //!   guard taken at once with `try_acquire`), then release.
 //!
 //! ```
-//! use weir_core::sync::{AcquireError, Semaphore};
+//! use weir_core::{Semaphore, sync::AcquireError};
 //!
 //! let sem = Semaphore::new(2);
 //! futures_lite::future::block_on(async {
@@ -86,20 +86,19 @@
 //!
 //! # Memory ordering
 //!
-//! Releasing permits (dropping a guard, [`Semaphore::add_permits`])
+//! Releasing permits (dropping a guard, [`Semaphore::add_permits`](crate::Semaphore::add_permits))
 //! happens-before the acquire that obtains those permits returns, as with
 //! a mutex: whatever the releasing task wrote is visible to the task that
-//! gets the permits next. [`Semaphore::close`] happens-before a waiter
-//! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`] is a
+//! gets the permits next. [`Semaphore::close`](crate::Semaphore::close) happens-before a waiter
+//! observes [`AcquireError::Closed`]. [`Semaphore::available_permits`](crate::Semaphore::available_permits) is a
 //! snapshot, stale as soon as it returns.
 
-mod semaphore;
+pub(crate) mod semaphore;
 
 pub use semaphore::{
-    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow, Semaphore,
+    Acquire, AcquireError, AcquireOwned, Fairness, OwnedPermit, Permit, PermitOverflow,
     SemaphoreBuilder, TryAcquireError,
 };
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;

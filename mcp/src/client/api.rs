@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use weir_core::Runtime;
 use weir_core::policy::Stage;
-use weir_core::rt::Runtime;
 
 use super::{Call, CallOptions, Client, ProgressCall, ToolMeta};
 use crate::error::McpError;
@@ -57,7 +57,7 @@ where
     /// As for any call: transport, timeout, server error, policy outcome.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// for tool in c.list_tools().await? {
     ///     println!("{}", tool.name);
     /// }
@@ -127,7 +127,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let reply = c.call_tool("echo", serde_json::json!({"message": "hi"})).await?;
     /// println!("{}", reply.text());
     /// # Ok(()) }
@@ -149,8 +149,8 @@ where
     /// As for any call; [`McpError::Cancelled`] when the token fires.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
-    /// let token = weir_core::cancel::CancellationToken::new();
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
+    /// let token = weir_core::CancellationToken::new();
     /// let opts = weir_mcp::CallOptions::new().token(token.clone());
     /// let _ = c.call_tool_with("slow", serde_json::json!({}), &opts).await;
     /// # }
@@ -171,7 +171,7 @@ where
     /// Reports beyond the client's progress capacity drop the oldest.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// use futures_lite::StreamExt;
     /// use weir_mcp::CallEvent;
     /// let mut call = c.call_tool_with_progress("long", serde_json::json!({}));
@@ -194,7 +194,7 @@ where
     /// per-call options.
     ///
     /// ```
-    /// # fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// let call = c.call_tool_with_progress_opts("long", serde_json::json!({}), weir_mcp::CallOptions::new());
     /// drop(call); // nothing was sent yet: nothing to cancel
     /// # }
@@ -227,7 +227,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let resources = c.list_resources().await?;
     /// # Ok(()) }
     /// ```
@@ -242,7 +242,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let templates = c.list_resource_templates().await?;
     /// # Ok(()) }
     /// ```
@@ -257,7 +257,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let r = c.read_resource("file:///etc/motd").await?;
     /// # Ok(()) }
     /// ```
@@ -275,7 +275,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let prompts = c.list_prompts().await?;
     /// # Ok(()) }
     /// ```
@@ -290,7 +290,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let p = c.get_prompt("greet", serde_json::json!({"who": "you"})).await?;
     /// # Ok(()) }
     /// ```
@@ -318,7 +318,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let r = c.complete(serde_json::json!({"type": "ref/prompt", "name": "greet"}), "who", "yo").await?;
     /// println!("{:?}", r.values());
     /// # Ok(()) }
@@ -343,7 +343,7 @@ where
     /// As for any call.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// let raw = c.request("logging/setLevel", serde_json::json!({"level": "info"}), false).await?;
     /// # Ok(()) }
     /// ```
@@ -366,7 +366,7 @@ where
     /// When the server cannot be reached or the handshake fails.
     ///
     /// ```
-    /// # async fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
+    /// # async fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) -> Result<(), weir_mcp::McpError> {
     /// c.connect().await?;
     /// # Ok(()) }
     /// ```

@@ -31,7 +31,7 @@ pub enum CallEvent {
 /// Dropping it before [`CallEvent::Done`] cancels the call.
 ///
 /// ```
-/// # fn f(c: weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+/// # fn f(c: weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
 /// let call: weir_mcp::ProgressCall = c.call_tool_with_progress("long", serde_json::json!({}));
 /// drop(call); // before it was polled: nothing was sent, nothing to cancel
 /// # }

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
-use weir_core::rt::{Runtime, deadline_after};
+use weir_core::{Runtime, rt::deadline_after};
 
 use super::{Client, ProtocolMode};
 use crate::error::{McpError, TimeoutKind};

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use weir_core::cancel::CancellationToken;
+use weir_core::CancellationToken;
 
 /// Which era the client speaks to its server.
 ///
@@ -27,7 +27,7 @@ pub enum ProtocolMode {
 /// use std::time::Duration;
 /// let opts = weir_mcp::CallOptions::new()
 ///     .idle_timeout(Some(Duration::from_secs(5)))
-///     .token(weir_core::cancel::CancellationToken::new());
+///     .token(weir_core::CancellationToken::new());
 /// # drop(opts);
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -51,7 +51,7 @@ impl CallOptions {
     /// fires; the server is told the request was cancelled.
     ///
     /// ```
-    /// let _ = weir_mcp::CallOptions::new().token(weir_core::cancel::CancellationToken::new());
+    /// let _ = weir_mcp::CallOptions::new().token(weir_core::CancellationToken::new());
     /// ```
     pub fn token(mut self, token: CancellationToken) -> Self {
         self.token = Some(token);

@@ -12,8 +12,11 @@ use http::{HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use parking_lot::Mutex;
 use weir_core::io::NetRuntime;
-use weir_core::pool::{PoolError, PoolStats, ResourcePool};
 use weir_core::{ConfigError, Rule};
+use weir_core::{
+    ResourcePool,
+    pool::{PoolError, PoolStats},
+};
 
 use super::HttpError;
 use super::body::ResponseBody;

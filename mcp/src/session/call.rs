@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use weir_core::cancel::Cancelled;
-use weir_core::rt::{Runtime, deadline_after};
+use weir_core::{Runtime, rt::deadline_after};
 
 use super::{Item, Outcome, Shared};
 use crate::error::{McpError, TimeoutKind};

@@ -8,8 +8,8 @@ use event_listener::listener;
 use futures_lite::future::or;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use weir_core::cancel::CancellationToken;
-use weir_core::rt::{JoinHandle, Runtime};
+use weir_core::CancellationToken;
+use weir_core::{Runtime, rt::JoinHandle};
 
 use super::{Item, Outcome, Shared};
 use crate::handler;

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use weir_core::Runtime;
 use weir_core::io::ProcessGroup;
-use weir_core::rt::Runtime;
 
 /// Called with each line the server writes to stderr (without its line
 /// break). Runs on the task that drains stderr: it must not block.

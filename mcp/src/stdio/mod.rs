@@ -62,9 +62,9 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::error::{ConfigError, Rule};
+use weir_core::Runtime;
 use weir_core::io::{Command, ProcessRuntime, ProcessSpawner};
-use weir_core::rt::Runtime;
+use weir_core::{ConfigError, Rule};
 
 use crate::config::{ConfigFileError, ServerConfig, StdioConfig};
 use crate::framing::DEFAULT_MAX_FRAME;

@@ -15,7 +15,7 @@ use event_listener::{Event, listener};
 use futures_lite::future;
 use parking_lot::Mutex;
 use weir_core::io::{Child, ProcessGroup, Signal};
-use weir_core::rt::{JoinHandle, Runtime};
+use weir_core::{Runtime, rt::JoinHandle};
 
 use super::handle::Registry;
 

@@ -12,7 +12,7 @@ use event_listener::EventListener;
 use futures_io::AsyncRead;
 use futures_lite::{AsyncReadExt, FutureExt, future};
 use weir_core::io::ProcessSpawner;
-use weir_core::rt::{JoinHandle, Runtime};
+use weir_core::{Runtime, rt::JoinHandle};
 
 use super::handle::Registry;
 use super::supervisor::{Exit, Guard, Supervisor};

@@ -27,10 +27,10 @@ pub use runners::{async_std, smol, tokio_current, tokio_multi};
 
 pub fn virtual_time<F, Fut>(f: F) -> Fut::Output
 where
-    F: FnOnce(weir_core::rt::VirtualRuntime) -> Fut,
+    F: FnOnce(weir_core::test_util::VirtualRuntime) -> Fut,
     Fut: Future,
 {
-    let rt = weir_core::rt::VirtualRuntime::new();
+    let rt = weir_core::test_util::VirtualRuntime::new();
     rt.block_on(f(rt.clone()))
 }
 

@@ -11,8 +11,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use weir_core::io::{Command, ProcessRuntime, census};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::{
+    io::{Command, ProcessRuntime},
+    test_util::census,
+};
 
 /// A runtime whose adapter's process spawner (`ProcessRuntime`) is `Copy`
 /// and can be named without an instance, for test bodies that build

@@ -1,6 +1,9 @@
-use weir_core::limit::{AdaptiveLimiter, AdaptivePermit, Limit};
+use weir_core::Runtime;
 use weir_core::resilience::{Classify, Outcome};
-use weir_core::rt::Runtime;
+use weir_core::{
+    AdaptiveLimiter,
+    limit::{AdaptivePermit, Limit},
+};
 
 use crate::owned::Owned;
 use crate::response::{Guard, response_future};
@@ -34,9 +37,9 @@ response_future! {
     ///
     /// ```
     /// use tower::{Service, ServiceExt};
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// use weir_tower::AdaptiveService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let b = Bulkhead::builder().max_concurrent(10).build(rt.clone()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(1).build().unwrap());

@@ -3,11 +3,11 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use weir_core::limit::{AdaptiveLimiter, Limit};
+use weir_core::Runtime;
 use weir_core::resilience::ErrorIsFailure;
-use weir_core::rt::Runtime;
+use weir_core::{AdaptiveLimiter, limit::Limit};
 
-use super::AdaptiveService;
+use crate::AdaptiveService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in an [`AdaptiveLimiter`]; see the
@@ -15,9 +15,9 @@ use crate::shape::{Flat, Wrap};
 ///
 /// ```
 /// use tower::ServiceBuilder;
-/// use weir_core::limit::{AdaptiveLimiter, Bulkhead, Vegas};
+/// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Vegas};
 /// use weir_tower::AdaptiveLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let bulkhead = Bulkhead::builder().max_concurrent(100).queue_capacity(100).build(rt)?;
 /// let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().build()?);
@@ -38,8 +38,8 @@ impl<R: Runtime, L: Limit + 'static> AdaptiveLayer<R, L> {
     /// loss signal.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let layer = weir_tower::AdaptiveLayer::new(AdaptiveLimiter::new(b, Aimd::builder().initial(4).build()?));
     /// assert_eq!(layer.limiter().limit(), 4);
@@ -54,8 +54,8 @@ impl<R: Runtime, L: Limit + 'static> AdaptiveLayer<R, L> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let limiter = Arc::new(AdaptiveLimiter::new(b, Aimd::builder().build()?));
     /// let layer = weir_tower::AdaptiveLayer::shared(limiter.clone());
@@ -77,9 +77,9 @@ impl<R: Runtime, L: Limit + 'static, C, M> AdaptiveLayer<R, L, C, M> {
     /// `Failure` a loss signal, `Ignored` neither.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// use weir_core::resilience::Outcome;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let layer = weir_tower::AdaptiveLayer::new(AdaptiveLimiter::new(b, Aimd::builder().build()?))
     ///     .classify(|r: &Result<u16, std::io::Error>| match r {
@@ -102,8 +102,8 @@ impl<R: Runtime, L: Limit + 'static, C, M> AdaptiveLayer<R, L, C, M> {
     /// as they are; see [`shape`](crate::shape).
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let layer = weir_tower::AdaptiveLayer::new(AdaptiveLimiter::new(b, Aimd::builder().build()?)).flat();
     /// # let _ = layer;
@@ -120,8 +120,8 @@ impl<R: Runtime, L: Limit + 'static, C, M> AdaptiveLayer<R, L, C, M> {
     /// The limiter the layer's services share.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let layer = weir_tower::AdaptiveLayer::new(AdaptiveLimiter::new(b, Aimd::builder().initial(7).build()?));
     /// assert_eq!(layer.limiter().limit(), 7);

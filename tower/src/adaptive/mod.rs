@@ -1,4 +1,4 @@
-//! An [`AdaptiveLimiter`](weir_core::limit::AdaptiveLimiter) in front of a
+//! An [`AdaptiveLimiter`](weir_core::AdaptiveLimiter) in front of a
 //! service: a concurrency limit that follows the service's latency (Vegas,
 //! AIMD, Gradient2).
 //!
@@ -6,16 +6,14 @@
 //! drives: `poll_ready` takes a permit (waiting in the bulkhead's queue if
 //! it has one, `Pending` and woken when a permit returns; refused at once
 //! otherwise, and the call then fails with
-//! [`Error::Rejected`](weir_core::policy::Error::Rejected)); `call` moves
+//! [`Error::Rejected`](weir_core::Error::Rejected)); `call` moves
 //! the permit into the response future. When the call ends, a classifier
 //! ([`Classify`](weir_core::resilience::Classify), by default every error
 //! is a loss) says whether its latency is a sample, a loss signal or
 //! neither.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::AdaptiveLayer;
-pub use service::AdaptiveService;

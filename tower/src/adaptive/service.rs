@@ -6,10 +6,13 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use tower_service::Service;
-use weir_core::limit::{AdaptiveLimiter, AdaptivePermit, BulkheadError, Limit};
-use weir_core::policy::Error;
+use weir_core::Error;
+use weir_core::Runtime;
 use weir_core::resilience::{Classify, ErrorIsFailure};
-use weir_core::rt::Runtime;
+use weir_core::{
+    AdaptiveLimiter,
+    limit::{AdaptivePermit, BulkheadError, Limit},
+};
 
 use super::ResponseFuture;
 use super::future::Sampled;
@@ -35,9 +38,9 @@ enum Slot<R: Runtime, L: Limit + 'static> {
 ///
 /// ```
 /// use tower::{Service, ServiceExt};
-/// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+/// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
 /// use weir_tower::AdaptiveService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let b = Bulkhead::builder().max_concurrent(100).build(rt.clone()).unwrap();
 /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(2).build().unwrap());
@@ -60,8 +63,8 @@ impl<S, R: Runtime, L: Limit + 'static> AdaptiveService<S, R, L> {
     /// `inner` behind `limiter`; every error counts as a loss signal.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let svc = weir_tower::AdaptiveService::new(7u8, AdaptiveLimiter::new(b, Aimd::builder().build()?));
     /// assert_eq!(*svc.get_ref(), 7);
@@ -86,8 +89,8 @@ impl<S, R: Runtime, L: Limit + 'static, C, M> AdaptiveService<S, R, L, C, M> {
     /// The inner service.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let svc = weir_tower::AdaptiveService::new(7u8, AdaptiveLimiter::new(b, Aimd::builder().build()?));
     /// assert_eq!(*svc.get_ref(), 7);
@@ -100,8 +103,8 @@ impl<S, R: Runtime, L: Limit + 'static, C, M> AdaptiveService<S, R, L, C, M> {
     /// The limiter, for its limit and stats.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(100).build(rt)?;
     /// let svc = weir_tower::AdaptiveService::new((), AdaptiveLimiter::new(b, Aimd::builder().initial(5).build()?));
     /// assert_eq!(svc.limiter().limit(), 5);

@@ -1,7 +1,10 @@
 use std::time::Instant;
 
-use weir_core::resilience::{CallPermit, CircuitBreaker, Classify};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::{
+    CircuitBreaker,
+    resilience::{CallPermit, Classify},
+};
 
 use crate::owned::Owned;
 use crate::response::{Guard, response_future};
@@ -32,9 +35,9 @@ response_future! {
     ///
     /// ```
     /// use tower::{Service, ServiceExt};
-    /// use weir_core::resilience::CircuitBreaker;
+    /// use weir_core::CircuitBreaker;
     /// use weir_tower::BreakerService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let b = CircuitBreaker::builder().build(rt.clone()).unwrap();
     /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });

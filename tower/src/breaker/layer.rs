@@ -3,10 +3,10 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use weir_core::resilience::CircuitBreaker;
-use weir_core::rt::Runtime;
+use weir_core::CircuitBreaker;
+use weir_core::Runtime;
 
-use super::BreakerService;
+use crate::BreakerService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`CircuitBreaker`]; see the [module docs](super).
@@ -16,9 +16,9 @@ use crate::shape::{Flat, Wrap};
 ///
 /// ```
 /// use tower::ServiceBuilder;
-/// use weir_core::resilience::CircuitBreaker;
+/// use weir_core::CircuitBreaker;
 /// use weir_tower::BreakerLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let breaker = CircuitBreaker::builder().consecutive_failures(5).build(rt.clone())?;
 /// let svc = ServiceBuilder::new()
@@ -37,8 +37,8 @@ impl<R: Runtime, C: 'static> BreakerLayer<R, C> {
     /// A layer asking `breaker` before each call, timing calls on `rt`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone())?;
     /// let layer = weir_tower::BreakerLayer::new(rt, b);
     /// assert_eq!(layer.breaker().state(), weir_core::resilience::State::Closed);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -56,8 +56,8 @@ impl<R: Runtime, C: 'static> BreakerLayer<R, C> {
     /// as they are; see [`shape`](crate::shape).
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone())?;
     /// let layer = weir_tower::BreakerLayer::new(rt, b).flat();
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -75,8 +75,8 @@ impl<R: Runtime, C: 'static, M> BreakerLayer<R, C, M> {
     /// The breaker the layer's services share.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone())?;
     /// let layer = weir_tower::BreakerLayer::new(rt, b);
     /// assert_eq!(layer.breaker().stats().calls, 0);
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -1,4 +1,4 @@
-//! A [`CircuitBreaker`](weir_core::resilience::CircuitBreaker) in front
+//! A [`CircuitBreaker`](weir_core::CircuitBreaker) in front
 //! of a service.
 //!
 //! `poll_ready` asks the breaker for a call permit and `call` moves it into
@@ -10,15 +10,13 @@
 //!
 //! An open breaker fails fast, as a breaker should: `poll_ready` is `Ready`
 //! and the call returns
-//! [`Error::CircuitOpen`](weir_core::policy::Error::CircuitOpen) at once,
+//! [`Error::CircuitOpen`](weir_core::Error::CircuitOpen) at once,
 //! with the time until the breaker lets a probe through, without touching
 //! the inner service. Parking callers until the breaker half-opens would
 //! turn an outage into a queue; a retry outside honours `remaining`.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::BreakerLayer;
-pub use service::BreakerService;

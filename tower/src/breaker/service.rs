@@ -4,9 +4,12 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use tower_service::Service;
-use weir_core::policy::Error;
-use weir_core::resilience::{CallPermit, CircuitBreaker, CircuitOpen, Classify};
-use weir_core::rt::Runtime;
+use weir_core::Error;
+use weir_core::Runtime;
+use weir_core::{
+    CircuitBreaker,
+    resilience::{CallPermit, CircuitOpen, Classify},
+};
 
 use super::ResponseFuture;
 use super::future::Ticket;
@@ -24,10 +27,10 @@ type Permit<R, C> = Owned<CircuitBreaker<R, C>, CallPermit<'static, R, C>>;
 /// ```
 /// use std::time::Duration;
 /// use tower::{Service, ServiceExt};
-/// use weir_core::policy::Error;
-/// use weir_core::resilience::CircuitBreaker;
+/// use weir_core::Error;
+/// use weir_core::CircuitBreaker;
 /// use weir_tower::BreakerService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let b = CircuitBreaker::builder().consecutive_failures(1)
 ///     .open_for(Duration::from_secs(30)).build(rt.clone()).unwrap();
@@ -52,8 +55,8 @@ impl<S, R: Runtime, C: 'static> BreakerService<S, R, C> {
     /// `inner` behind `breaker`, timing calls on `rt`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone())?;
     /// let svc = weir_tower::BreakerService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), rt, b);
     /// # let _ = svc;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -77,8 +80,8 @@ impl<S, R: Runtime, C: 'static, M> BreakerService<S, R, C, M> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone())?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone())?;
     /// let svc = weir_tower::BreakerService::new(7u8, rt, b);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())

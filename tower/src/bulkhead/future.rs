@@ -1,5 +1,5 @@
-use weir_core::limit::{Bulkhead, BulkheadPermit};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::{Bulkhead, limit::BulkheadPermit};
 
 use crate::owned::Owned;
 use crate::response::{Guard, response_future};
@@ -19,9 +19,9 @@ response_future! {
     ///
     /// ```
     /// use tower::{Service, ServiceExt};
-    /// use weir_core::limit::Bulkhead;
+    /// use weir_core::Bulkhead;
     /// use weir_tower::BulkheadService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let b = Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
     /// let mut svc = BulkheadService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), b);

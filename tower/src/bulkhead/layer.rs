@@ -3,10 +3,10 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use weir_core::limit::Bulkhead;
-use weir_core::rt::Runtime;
+use weir_core::Bulkhead;
+use weir_core::Runtime;
 
-use super::BulkheadService;
+use crate::BulkheadService;
 use crate::shape::{Flat, Wrap};
 
 /// Wraps a service in a [`Bulkhead`]; see the [module docs](super).
@@ -15,9 +15,9 @@ use crate::shape::{Flat, Wrap};
 ///
 /// ```
 /// use tower::ServiceBuilder;
-/// use weir_core::limit::Bulkhead;
+/// use weir_core::Bulkhead;
 /// use weir_tower::BulkheadLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(32).build(rt.clone())?;
 /// let svc = ServiceBuilder::new()
@@ -35,8 +35,8 @@ impl<R: Runtime> BulkheadLayer<R> {
     /// A layer admitting calls through `bulkhead`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt)?;
     /// let layer = weir_tower::BulkheadLayer::new(b);
     /// assert_eq!(layer.bulkhead().max_concurrent(), 2);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -54,8 +54,8 @@ impl<R: Runtime> BulkheadLayer<R> {
     /// [`shape`](crate::shape).
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt)?;
     /// let layer = weir_tower::BulkheadLayer::new(b).flat();
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -72,8 +72,8 @@ impl<R: Runtime, M> BulkheadLayer<R, M> {
     /// The bulkhead the layer's services share.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt)?;
     /// let layer = weir_tower::BulkheadLayer::new(b);
     /// assert_eq!(layer.bulkhead().stats().in_flight, 0);
     /// # Ok::<(), weir_core::ConfigError>(())

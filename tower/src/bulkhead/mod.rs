@@ -1,4 +1,4 @@
-//! A [`Bulkhead`](weir_core::limit::Bulkhead) in front of a service:
+//! A [`Bulkhead`](weir_core::Bulkhead) in front of a service:
 //! at most N calls in flight, with honest readiness.
 //!
 //! `poll_ready` takes the permit, `call` moves it into the response future,
@@ -10,15 +10,13 @@
 //!   returns to it;
 //! * with no room (`queue_capacity = 0`, the default, a full queue, or
 //!   `acquire_timeout` spent waiting), `poll_ready` is `Ready` and the call fails
-//!   at once with [`Error::Rejected`](weir_core::policy::Error::Rejected),
+//!   at once with [`Error::Rejected`](weir_core::Error::Rejected),
 //!   without reaching the inner service: the bulkhead's own rules decide
 //!   who waits, and a caller is never parked where the bulkhead would have
 //!   refused it.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::BulkheadLayer;
-pub use service::BulkheadService;

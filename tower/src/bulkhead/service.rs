@@ -5,9 +5,12 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use tower_service::Service;
-use weir_core::limit::{Bulkhead, BulkheadAcquire, BulkheadError};
-use weir_core::policy::Error;
-use weir_core::rt::Runtime;
+use weir_core::Error;
+use weir_core::Runtime;
+use weir_core::{
+    Bulkhead,
+    limit::{BulkheadAcquire, BulkheadError},
+};
 
 use super::ResponseFuture;
 use super::future::Permit;
@@ -31,15 +34,15 @@ enum Slot<R> {
 /// Errors are [`Error<S::Error>`](Error): the inner service's own error
 /// as [`Error::Inner`], the bulkhead's refusals as weir names them (over an
 /// inner service that already answers with weir's `Error<E>`, the layer's
-/// [`flat`](super::BulkheadLayer::flat) keeps it `Error<E>`; see
+/// [`flat`](crate::BulkheadLayer::flat) keeps it `Error<E>`; see
 /// [`shape`](crate::shape)).
 ///
 /// ```
 /// use tower::{Service, ServiceExt};
-/// use weir_core::limit::Bulkhead;
-/// use weir_core::policy::{Error, Rejection};
+/// use weir_core::Bulkhead;
+/// use weir_core::{Error, policy::Rejection};
 /// use weir_tower::BulkheadService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let b = Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
 /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
@@ -68,8 +71,8 @@ impl<S, R: Runtime> BulkheadService<S, R> {
     /// `inner` behind `bulkhead`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4).build(rt)?;
     /// let svc = weir_tower::BulkheadService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), b);
     /// # let _ = svc;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -94,8 +97,8 @@ impl<S, R: Runtime, M> BulkheadService<S, R, M> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4).build(rt)?;
     /// let svc = weir_tower::BulkheadService::new(7u8, b);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())

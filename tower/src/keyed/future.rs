@@ -6,9 +6,9 @@ response_future! {
     ///
     /// ```
     /// use tower::{Service, ServiceExt};
-    /// use weir_core::limit::KeyedRateLimiter;
+    /// use weir_core::KeyedRateLimiter;
     /// use weir_tower::KeyedRateLimitService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let l = KeyedRateLimiter::<u8, _>::builder().rate(1, std::time::Duration::from_secs(1))
     ///     .build(rt.clone()).unwrap();

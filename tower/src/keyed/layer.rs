@@ -3,11 +3,11 @@ use core::hash::Hash;
 use core::marker::PhantomData;
 
 use tower_layer::Layer;
-use weir_core::limit::KeyedRateLimiter;
-use weir_core::limit::rate::Clock;
-use weir_core::rt::Runtime;
+use weir_core::KeyedRateLimiter;
+use weir_core::Runtime;
+use weir_core::limit::Clock;
 
-use super::KeyedRateLimitService;
+use crate::KeyedRateLimitService;
 use crate::shape::{Flat, Wrap};
 
 /// Admits calls through a [`KeyedRateLimiter`], keyed by `key(&request)`;
@@ -16,9 +16,9 @@ use crate::shape::{Flat, Wrap};
 /// ```
 /// use std::time::Duration;
 /// use tower::ServiceBuilder;
-/// use weir_core::limit::KeyedRateLimiter;
+/// use weir_core::KeyedRateLimiter;
 /// use weir_tower::KeyedRateLimitLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// // Two calls per second for each user.
 /// let limiter = KeyedRateLimiter::<String, _>::builder().rate(2, Duration::from_secs(1)).build(rt)?;
@@ -44,8 +44,8 @@ where
     /// `limiter`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |req: &(u8, &str)| req.0);
     /// assert!(layer.limiter().is_empty());
@@ -64,8 +64,8 @@ where
     /// as they are; see [`shape`](crate::shape).
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k).flat();
     /// # let _ = layer;
@@ -82,8 +82,8 @@ where
     /// The limiter the layer's services share.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k);
     /// assert_eq!(layer.limiter().len(), 0);

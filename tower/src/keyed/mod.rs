@@ -1,19 +1,17 @@
-//! A [`KeyedRateLimiter`](weir_core::limit::KeyedRateLimiter) in front of a
+//! A [`KeyedRateLimiter`](weir_core::KeyedRateLimiter) in front of a
 //! service: one quota per key, the key computed from each request (a client
 //! id, a host, an API key).
 //!
 //! The key exists only once the request does, so this limiter decides in
 //! `call`, not in `poll_ready` (which reflects the inner service alone): a
 //! call whose key is over its quota fails at once with
-//! [`Error::RateLimited`](weir_core::policy::Error::RateLimited) and its
+//! [`Error::RateLimited`](weir_core::Error::RateLimited) and its
 //! `retry_after`, without reaching the inner service. A new key when the
 //! map holds `max_keys` fails with
-//! [`Error::Rejected`](weir_core::policy::Error::Rejected)`(QueueFull)`.
+//! [`Error::Rejected`](weir_core::Error::Rejected)`(QueueFull)`.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::KeyedRateLimitLayer;
-pub use service::KeyedRateLimitService;

@@ -4,11 +4,11 @@ use core::marker::PhantomData;
 use core::task::{Context, Poll};
 
 use tower_service::Service;
-use weir_core::limit::KeyedRateLimiter;
-use weir_core::limit::keyed::KeyedError;
-use weir_core::limit::rate::Clock;
-use weir_core::policy::Error;
-use weir_core::rt::Runtime;
+use weir_core::Error;
+use weir_core::KeyedRateLimiter;
+use weir_core::Runtime;
+use weir_core::limit::Clock;
+use weir_core::limit::KeyedError;
 
 use super::ResponseFuture;
 use crate::response::{Guarded, Refused};
@@ -19,10 +19,10 @@ use crate::shape::{IntoWeir, Wrap};
 /// ```
 /// use std::time::Duration;
 /// use tower::{Service, ServiceExt};
-/// use weir_core::limit::KeyedRateLimiter;
-/// use weir_core::policy::Error;
+/// use weir_core::KeyedRateLimiter;
+/// use weir_core::Error;
 /// use weir_tower::KeyedRateLimitService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let l = KeyedRateLimiter::<&str, _>::builder().rate(1, Duration::from_secs(1))
 ///     .build(rt.clone()).unwrap();
@@ -52,8 +52,8 @@ where
     /// `inner` behind `limiter`, each request keyed by `key(&request)`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let svc = weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k);
     /// assert_eq!(*svc.get_ref(), 7);
@@ -77,8 +77,8 @@ impl<S, K, R, F, C: Clock, M> KeyedRateLimitService<S, K, R, F, C, M> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(*weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k).get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -2,11 +2,14 @@ use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::policy::{self, Bare, Chain, Policy};
-use weir_core::resilience::{Hedge, Retry};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::{Hedge, Retry};
+use weir_core::{
+    Policy,
+    policy::{self, Bare, Chain},
+};
 
-use super::PolicyService;
+use crate::PolicyService;
 
 /// Runs every call of the wrapped service through a [`Policy`]; see the
 /// [module docs](super).
@@ -14,10 +17,10 @@ use super::PolicyService;
 /// ```
 /// use std::time::Duration;
 /// use tower::{Service, ServiceBuilder, ServiceExt};
-/// use weir_core::policy::Policy;
-/// use weir_core::resilience::Retry;
+/// use weir_core::Policy;
+/// use weir_core::Retry;
 /// use weir_tower::PolicyLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let retry = Retry::constant(Duration::from_millis(100)).max_attempts(3).build()?;
 /// let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(5)).retry(retry);
@@ -35,7 +38,7 @@ pub struct PolicyLayer<R: Runtime, L> {
 /// A lone timeout as a layer: see [`PolicyLayer::timeout`].
 ///
 /// ```
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 /// let layer: weir_tower::TimeoutLayer<_> =
 ///     weir_tower::PolicyLayer::timeout(rt, std::time::Duration::from_secs(1));
 /// # let _ = layer;
@@ -45,8 +48,8 @@ pub type TimeoutLayer<R> = PolicyLayer<R, Chain<Bare, policy::TimeoutStage>>;
 /// A lone retry as a layer: see [`PolicyLayer::retry`].
 ///
 /// ```
-/// use weir_core::resilience::{AnyError, NoHint, NoHook, NoValue, Retry};
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// use weir_core::{Retry, resilience::{AnyError, NoHint, NoHook, NoValue}};
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 /// let retry = Retry::constant(std::time::Duration::from_millis(10)).build()?;
 /// let layer: weir_tower::RetryLayer<_, AnyError, NoValue, NoHint, NoHook> =
 ///     weir_tower::PolicyLayer::retry(rt, retry);
@@ -58,8 +61,8 @@ pub type RetryLayer<R, P, V, H, N> = PolicyLayer<R, Chain<Bare, policy::RetrySta
 /// A lone hedge as a layer: see [`PolicyLayer::hedge`].
 ///
 /// ```
-/// # let rt = weir_core::rt::VirtualRuntime::new();
-/// let hedge = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(30)).build()?;
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
+/// let hedge = weir_core::Hedge::fixed(std::time::Duration::from_millis(30)).build()?;
 /// let layer: weir_tower::HedgeLayer<_> = weir_tower::PolicyLayer::hedge(rt, hedge);
 /// # let _ = layer;
 /// # Ok::<(), weir_core::ConfigError>(())
@@ -70,8 +73,8 @@ impl<R: Runtime, L> PolicyLayer<R, L> {
     /// A layer running each call through `policy`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let policy = weir_core::policy::Policy::new(rt).timeout(std::time::Duration::from_secs(1));
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let policy = weir_core::Policy::new(rt).timeout(std::time::Duration::from_secs(1));
     /// let layer = weir_tower::PolicyLayer::new(policy);
     /// # let _ = layer;
     /// ```
@@ -83,8 +86,8 @@ impl<R: Runtime, L> PolicyLayer<R, L> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let policy = Arc::new(weir_core::policy::Policy::new(rt));
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let policy = Arc::new(weir_core::Policy::new(rt));
     /// let layer = weir_tower::PolicyLayer::shared(policy.clone());
     /// # let _ = layer;
     /// ```
@@ -95,8 +98,8 @@ impl<R: Runtime, L> PolicyLayer<R, L> {
     /// The policy the layer's services run calls through.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let layer = weir_tower::PolicyLayer::new(weir_core::policy::Policy::new(rt));
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let layer = weir_tower::PolicyLayer::new(weir_core::Policy::new(rt));
     /// let _rt = layer.policy().runtime();
     /// ```
     pub fn policy(&self) -> &Policy<R, L> {
@@ -111,9 +114,9 @@ impl<R: Runtime> TimeoutLayer<R> {
     /// ```
     /// use std::time::Duration;
     /// use tower::{Service, ServiceBuilder, ServiceExt};
-    /// use weir_core::policy::Error;
-    /// use weir_core::rt::Runtime;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::Error;
+    /// use weir_core::Runtime;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let timer = rt.clone();
     /// let mut svc = ServiceBuilder::new()
@@ -137,8 +140,8 @@ impl<R: Runtime, P, V, H, N> RetryLayer<R, P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Retry;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::Retry;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let retry = Retry::exponential(Duration::from_millis(50)).max_attempts(4).build()?;
     /// let layer = weir_tower::PolicyLayer::retry(rt, retry);
     /// # let _ = layer;
@@ -155,8 +158,8 @@ impl<R: Runtime> HedgeLayer<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Hedge;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::Hedge;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     /// let hedge = Hedge::fixed(Duration::from_millis(30)).build()?;
     /// let layer = weir_tower::PolicyLayer::hedge(rt, hedge);
     /// # let _ = layer;

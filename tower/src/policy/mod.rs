@@ -1,7 +1,7 @@
-//! A whole [`Policy`](weir_core::policy::Policy) as one tower layer.
+//! A whole [`Policy`](weir_core::Policy) as one tower layer.
 //!
 //! The policy runs inside the response future exactly as
-//! [`Policy::call`](weir_core::policy::Policy::call) runs it: each attempt
+//! [`Policy::call`](weir_core::Policy::call) runs it: each attempt
 //! (a retry, a hedge) readies a clone of the inner service and calls it
 //! with a clone of the request, so the request type must be `Clone`. The
 //! first attempt uses the very service instance that `poll_ready` readied.
@@ -16,13 +16,11 @@
 //! The response future is boxed (one allocation per call): a policy's
 //! future borrows the policy, and its type cannot be named.
 //!
-//! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`],
-//! [`PolicyLayer::retry`] and [`PolicyLayer::hedge`] build those.
+//! One policy alone is a one-layer pipeline; [`PolicyLayer::timeout`](crate::PolicyLayer::timeout),
+//! [`PolicyLayer::retry`](crate::PolicyLayer::retry) and [`PolicyLayer::hedge`](crate::PolicyLayer::hedge) build those.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::{HedgeLayer, PolicyLayer, RetryLayer, TimeoutLayer};
-pub use service::PolicyService;

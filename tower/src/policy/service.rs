@@ -4,8 +4,8 @@ use core::task::{Context, Poll};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tower_service::Service;
-use weir_core::policy::{Error, Policy, Stage};
-use weir_core::rt::Runtime;
+use weir_core::Runtime;
+use weir_core::{Error, Policy, policy::Stage};
 
 use super::ResponseFuture;
 
@@ -20,10 +20,10 @@ use super::ResponseFuture;
 /// use std::sync::Arc;
 /// use std::time::Duration;
 /// use tower::{Service, ServiceExt};
-/// use weir_core::policy::Policy;
-/// use weir_core::resilience::Retry;
+/// use weir_core::Policy;
+/// use weir_core::Retry;
 /// use weir_tower::PolicyService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let retry = Retry::constant(Duration::from_millis(100)).max_attempts(3).build().unwrap();
 /// let calls = Arc::new(AtomicU32::new(0));
@@ -46,8 +46,8 @@ impl<S, R: Runtime, L> PolicyService<S, R, L> {
     /// `inner` with every call run through `policy`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let svc = weir_tower::PolicyService::new(7u8, weir_core::policy::Policy::new(rt));
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let svc = weir_tower::PolicyService::new(7u8, weir_core::Policy::new(rt));
     /// assert_eq!(*svc.get_ref(), 7);
     /// ```
     pub fn new(inner: S, policy: Policy<R, L>) -> Self {
@@ -61,8 +61,8 @@ impl<S, R: Runtime, L> PolicyService<S, R, L> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let svc = weir_tower::PolicyService::new(7u8, weir_core::policy::Policy::new(rt));
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let svc = weir_tower::PolicyService::new(7u8, weir_core::Policy::new(rt));
     /// assert_eq!(*svc.get_ref(), 7);
     /// ```
     pub fn get_ref(&self) -> &S {

@@ -6,9 +6,9 @@ response_future! {
     ///
     /// ```
     /// use tower::{Service, ServiceExt};
-    /// use weir_core::limit::RateLimiter;
+    /// use weir_core::RateLimiter;
     /// use weir_tower::RateLimitService;
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
     /// let l = RateLimiter::builder().rate(1, std::time::Duration::from_secs(1)).build(rt.clone()).unwrap();
     /// let mut svc = RateLimitService::new(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), l);

@@ -3,12 +3,12 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
-use weir_core::limit::RateLimiter;
-use weir_core::limit::rate::Clock;
+use weir_core::RateLimiter;
+use weir_core::Runtime;
+use weir_core::limit::Clock;
 use weir_core::policy::RateMode;
-use weir_core::rt::Runtime;
 
-use super::RateLimitService;
+use crate::RateLimitService;
 use crate::shape::{Flat, Wrap};
 
 /// Admits calls to a service through a [`RateLimiter`]; see the
@@ -19,9 +19,9 @@ use crate::shape::{Flat, Wrap};
 /// ```
 /// use std::time::Duration;
 /// use tower::ServiceBuilder;
-/// use weir_core::limit::RateLimiter;
+/// use weir_core::RateLimiter;
 /// use weir_tower::RateLimitLayer;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let limiter = RateLimiter::builder().rate(20, Duration::from_secs(1)).build(rt)?;
 /// let svc = ServiceBuilder::new()
@@ -40,8 +40,8 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     /// A layer whose services wait for each call's slot in `poll_ready`.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::new(l);
     /// assert_eq!(layer.mode(), weir_core::policy::RateMode::Wait);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -58,8 +58,8 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     /// `Error::RateLimited` instead of waiting.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::or_reject(l);
     /// assert_eq!(layer.mode(), weir_core::policy::RateMode::Reject);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -77,8 +77,8 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     /// as they are; see [`shape`](crate::shape).
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::new(l).flat();
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -96,8 +96,8 @@ impl<R: Runtime, C: Clock, M> RateLimitLayer<R, C, M> {
     /// What the services do with a call that does not conform now.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(weir_tower::RateLimitLayer::new(l).mode(), weir_core::policy::RateMode::Wait);
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

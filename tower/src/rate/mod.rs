@@ -1,4 +1,4 @@
-//! A [`RateLimiter`](weir_core::limit::RateLimiter) in front of a service.
+//! A [`RateLimiter`](weir_core::RateLimiter) in front of a service.
 //!
 //! The call's unit is taken at readiness:
 //!
@@ -8,16 +8,14 @@
 //!   timer (tower's own `RateLimit` also waits in `poll_ready`).
 //! * [`RateMode::Reject`](weir_core::policy::RateMode::Reject): `poll_ready`
 //!   is `Ready` at once and a call that does not conform fails with
-//!   [`Error::RateLimited`](weir_core::policy::Error::RateLimited) and its
+//!   [`Error::RateLimited`](weir_core::Error::RateLimited) and its
 //!   `retry_after`, without reaching the inner service.
 //!
 //! A unit taken by `poll_ready` is spent even if `call` never follows, as
 //! with any rate limiter: readiness is a promise to call.
 
 mod future;
-mod layer;
-mod service;
+pub(crate) mod layer;
+pub(crate) mod service;
 
 pub use future::ResponseFuture;
-pub use layer::RateLimitLayer;
-pub use service::RateLimitService;

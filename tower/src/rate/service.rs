@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_service::Service;
-use weir_core::limit::RateLimiter;
-use weir_core::limit::rate::{Acquire, Clock};
-use weir_core::policy::{Error, RateMode};
-use weir_core::rt::Runtime;
+use weir_core::RateLimiter;
+use weir_core::Runtime;
+use weir_core::limit::{Clock, RateAcquire};
+use weir_core::{Error, policy::RateMode};
 
 use super::ResponseFuture;
 use crate::owned::Owned;
@@ -18,7 +18,7 @@ use crate::shape::{IntoWeir, Wrap};
 
 /// A wait in the limiter's line, boxed so that the service need not be
 /// pinned.
-type Wait<R, C> = Owned<RateLimiter<R, C>, Pin<Box<Acquire<'static, R, C>>>>;
+type Wait<R, C> = Owned<RateLimiter<R, C>, Pin<Box<RateAcquire<'static, R, C>>>>;
 
 /// What the last `poll_ready` settled, for the next `call`.
 #[derive(Debug, Clone, Copy)]
@@ -33,10 +33,10 @@ enum Slot {
 /// ```
 /// use std::time::Duration;
 /// use tower::{Service, ServiceExt};
-/// use weir_core::limit::RateLimiter;
-/// use weir_core::policy::Error;
+/// use weir_core::RateLimiter;
+/// use weir_core::Error;
 /// use weir_tower::RateLimitService;
-/// # let rt = weir_core::rt::VirtualRuntime::new();
+/// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// let l = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone()).unwrap();
 /// let mut svc = RateLimitService::or_reject(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), l);
@@ -61,8 +61,8 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     /// `inner` behind `limiter`, waiting for each call's slot.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let svc = weir_tower::RateLimitService::new(7u8, l);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -74,8 +74,8 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     /// `inner` behind `limiter`, failing calls that do not conform now.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// let svc = weir_tower::RateLimitService::or_reject(7u8, l);
     /// # let _ = svc;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -101,8 +101,8 @@ impl<S, R: Runtime, C: Clock, M> RateLimitService<S, R, C, M> {
     /// The inner service.
     ///
     /// ```
-    /// # let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// # let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(*weir_tower::RateLimitService::new(7u8, l).get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::algorithm::{Limit, Sample};
 use super::bounds::{Bounds, check_fraction};
-use crate::error::{ConfigError, Rule};
+use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "Aimd";
 

@@ -1,6 +1,6 @@
 //! The `[min, max]` range and starting point every provided limit shares.
 
-use crate::error::{ConfigError, Rule};
+use crate::{ConfigError, Rule};
 
 /// The largest limit a bulkhead takes.
 const MAX_LIMIT: u32 = (1 << 31) - 1;

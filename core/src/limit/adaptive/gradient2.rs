@@ -3,7 +3,7 @@
 
 use super::algorithm::{Limit, Sample};
 use super::bounds::{Bounds, check_fraction};
-use crate::error::{ConfigError, Rule};
+use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "Gradient2";
 

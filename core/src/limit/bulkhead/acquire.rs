@@ -11,7 +11,7 @@ use pin_project_lite::pin_project;
 use super::error::BulkheadError;
 use super::raw::{Entry, Fast, Raw};
 use super::{Bulkhead, BulkheadPermit};
-use crate::rt::{Runtime, deadline_after};
+use crate::{Runtime, rt::deadline_after};
 
 /// A place in the queue, given up when the future is dropped.
 struct Waiter<'a> {
@@ -45,8 +45,8 @@ pin_project! {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::limit::Bulkhead;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::Bulkhead;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(1).queue_capacity(1).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     let held = b.acquire().await.unwrap();

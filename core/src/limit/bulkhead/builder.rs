@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::Bulkhead;
 use super::raw::{MAX_PERMITS, Raw};
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::loom::sync::Arc;
 use crate::obs::{Name, bulkhead::BulkheadObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "Bulkhead";
 
@@ -44,14 +44,14 @@ pub enum QueueOrder {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::{Bulkhead, QueueOrder};
+/// use weir_core::{Bulkhead, limit::QueueOrder};
 /// # #[cfg(feature = "test-util")] {
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(8)
 ///     .queue_capacity(100)
 ///     .acquire_timeout(Duration::from_secs(2))
 ///     .queue_order(QueueOrder::Lifo)
-///     .build(weir_core::rt::VirtualRuntime::new())?;
+///     .build(weir_core::test_util::VirtualRuntime::new())?;
 /// assert_eq!(bulkhead.max_concurrent(), 8);
 /// # }
 /// # Ok::<(), weir_core::ConfigError>(())
@@ -81,7 +81,7 @@ impl BulkheadBuilder {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(8).name("search");
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(8).name("search");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -93,8 +93,8 @@ impl BulkheadBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(0)
-    ///     .build(weir_core::rt::VirtualRuntime::new());
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(0)
+    ///     .build(weir_core::test_util::VirtualRuntime::new());
     /// assert_eq!(b.unwrap_err().field(), "max_concurrent");
     /// # }
     /// ```
@@ -108,8 +108,8 @@ impl BulkheadBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).queue_capacity(10)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1).queue_capacity(10)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.queue_capacity(), 10);
     /// # }
     /// ```
@@ -127,9 +127,9 @@ impl BulkheadBuilder {
     /// ```
     /// use std::time::Duration;
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
     ///     .acquire_timeout(Duration::from_millis(250))
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.acquire_timeout(), Duration::from_millis(250));
     /// # }
     /// ```
@@ -141,7 +141,7 @@ impl BulkheadBuilder {
     /// The order in which waiters get permits.
     ///
     /// ```
-    /// use weir_core::limit::{Bulkhead, QueueOrder};
+    /// use weir_core::{Bulkhead, limit::QueueOrder};
     /// let builder = Bulkhead::builder().queue_order(QueueOrder::Lifo);
     /// # drop(builder);
     /// ```
@@ -161,8 +161,8 @@ impl BulkheadBuilder {
     /// ```
     /// use weir_core::Rule;
     /// # #[cfg(feature = "test-util")] {
-    /// let e = weir_core::limit::Bulkhead::builder()
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    /// let e = weir_core::Bulkhead::builder()
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!((e.field(), e.rule()), ("max_concurrent", &Rule::Missing));
     /// # }
     /// ```

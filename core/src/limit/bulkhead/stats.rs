@@ -11,8 +11,8 @@
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+/// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
 /// let p = b.try_acquire().unwrap();
 /// assert!(b.try_acquire().is_err());
 /// let s = b.stats();

@@ -11,20 +11,20 @@ use dashmap::DashMap;
 
 use super::expiry::Expiry;
 use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
-use crate::error::{ConfigError, Rule};
-use crate::limit::rate::{Clock, Config};
+use crate::Runtime;
+use crate::limit::{Clock, rate::Config};
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, rate::RateObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 /// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
 /// the memory policy.
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::keyed::KeyedRateLimiter;
+/// use weir_core::KeyedRateLimiter;
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let limiter = KeyedRateLimiter::<u64, _>::builder()
 ///     .rate(100, Duration::from_secs(1))
 ///     .burst(10)
@@ -72,8 +72,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).name("per-user").build(rt)?;
     /// assert!(l.try_acquire(&1u8).is_ok());
     /// # }
@@ -85,13 +85,13 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// `units` per `period` for every key (see
-    /// [`RateLimiterBuilder::rate`](super::rate::RateLimiterBuilder::rate)).
+    /// [`RateLimiterBuilder::rate`](crate::limit::RateLimiterBuilder::rate)).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// assert!(l.try_acquire(&1u8).is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -105,8 +105,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder().rate_per_second(0.1).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder().rate_per_second(0.1).build(rt)?;
     /// assert!(l.try_acquire(&"k").is_ok());
     /// assert!(l.try_acquire(&"k").is_err());
     /// # }
@@ -122,8 +122,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
     /// assert!(l.try_acquire_many(&0u8, 2).is_ok());
     /// # }
@@ -139,8 +139,8 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(10, Duration::from_secs(1)).pacing().build(rt)?;
     /// assert!(l.try_acquire(&0u8).is_ok());
     /// assert!(l.try_acquire(&0u8).is_err());
@@ -152,13 +152,13 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// The most keys stored at once (default: unlimited). See the
-    /// [module docs](super) for what happens when it is reached.
+    /// [`KeyedRateLimiter` docs](crate::KeyedRateLimiter) for what happens when it is reached.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
     /// assert!(l.try_acquire(&1u8).is_ok());
     /// assert!(l.try_acquire(&2u8).is_err()); // key 1 is still charged
@@ -172,14 +172,14 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
 
     /// Evict the keys whose bucket has become full after this many new
     /// keys (default 1024). A sweep costs only the keys it finds due (see
-    /// the [module docs](super)), so a smaller value holds memory closer to
+    /// the [`KeyedRateLimiter` docs](crate::KeyedRateLimiter)), so a smaller value holds memory closer to
     /// the live keys without costing more per key.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(1, Duration::from_secs(1)).sweep_every(100).build(rt)?;
     /// # drop(l);
     /// # }
@@ -194,15 +194,15 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     ///
     /// # Errors
     ///
-    /// As [`RateLimiterBuilder::build`](super::rate::RateLimiterBuilder::build)
+    /// As [`RateLimiterBuilder::build`](crate::limit::RateLimiterBuilder::build)
     /// for `rate`, `period` and `burst`; `max_keys` and `sweep_every` when
     /// zero.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let err = weir_core::limit::keyed::KeyedRateLimiter::<u8, _>::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let err = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .rate(1, Duration::from_secs(1)).max_keys(0).build(rt).unwrap_err();
     /// assert_eq!(err.field(), "max_keys");
     /// # }
@@ -213,7 +213,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     }
 
     /// Builds the limiter with a separate check clock (see
-    /// [`RateLimiterBuilder::build_with_clock`](super::rate::RateLimiterBuilder::build_with_clock)).
+    /// [`RateLimiterBuilder::build_with_clock`](crate::limit::RateLimiterBuilder::build_with_clock)).
     ///
     /// # Errors
     ///
@@ -222,9 +222,9 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::StdClock;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::keyed::KeyedRateLimiter::builder()
+    /// use weir_core::limit::StdClock;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::KeyedRateLimiter::builder()
     ///     .rate(1, Duration::from_secs(1)).build_with_clock(rt, StdClock)?;
     /// assert!(l.try_acquire(&'x').is_ok());
     /// # }

@@ -3,12 +3,12 @@
 use core::fmt;
 use std::time::Duration;
 
-use crate::limit::rate::{InsufficientCapacity, RateLimited};
+use crate::limit::{InsufficientCapacity, RateLimited};
 
 /// Why a keyed check refused.
 ///
 /// ```
-/// use weir_core::limit::keyed::KeyedError;
+/// use weir_core::limit::KeyedError;
 /// let e = KeyedError::KeyLimitReached { max_keys: 10 };
 /// assert_eq!(e.to_string(), "key limit of 10 reached: no room for a new key");
 /// ```
@@ -30,7 +30,7 @@ impl KeyedError {
     /// When to try again, or `None` if waiting alone cannot help.
     ///
     /// ```
-    /// use weir_core::limit::keyed::KeyedError;
+    /// use weir_core::limit::KeyedError;
     /// assert_eq!(KeyedError::KeyLimitReached { max_keys: 1 }.retry_after(), None);
     /// ```
     pub fn retry_after(&self) -> Option<Duration> {

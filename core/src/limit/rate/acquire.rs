@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 
 use super::gcra::Reservation;
 use super::{Clock, InsufficientCapacity, RateLimiter};
-use crate::rt::{Runtime, deadline_after};
+use crate::{Runtime, rt::deadline_after};
 
 pin_project! {
     /// The future of [`RateLimiter::acquire_many`]: resolves once the units are
@@ -24,8 +24,8 @@ pin_project! {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone())?;
@@ -171,8 +171,8 @@ pin_project! {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(2)).build(rt.clone())?;

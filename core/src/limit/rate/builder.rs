@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::RateLimiter;
 use super::clock::Clock;
 use super::gcra::{MAX_TOLERANCE_NS, Params};
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::obs::{Name, rate::RateObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "RateLimiter";
 const NANOS_PER_SEC: f64 = 1e9;
@@ -29,7 +29,7 @@ enum Rate {
 }
 
 /// Configures a [`RateLimiter`] (or a
-/// [`KeyedRateLimiter`](crate::limit::keyed::KeyedRateLimiter), whose
+/// [`KeyedRateLimiter`](crate::KeyedRateLimiter), whose
 /// builder wraps this one).
 ///
 /// The rate is required. The burst defaults to the units of one period
@@ -38,9 +38,9 @@ enum Rate {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::rate::RateLimiter;
+/// use weir_core::RateLimiter;
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let limiter = RateLimiter::builder()
 ///     .rate(10, Duration::from_secs(1))
 ///     .burst(5)
@@ -98,8 +98,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1))
-    ///     .name("api").build(weir_core::rt::VirtualRuntime::new());
+    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1))
+    ///     .name("api").build(weir_core::test_util::VirtualRuntime::new());
     /// assert!(l.is_ok());
     /// # }
     /// ```
@@ -114,8 +114,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(l.interval(), Duration::from_nanos(333_333_334));
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -131,8 +131,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate_per_second(0.5).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate_per_second(0.5).build(rt)?;
     /// assert_eq!(l.interval(), std::time::Duration::from_secs(2));
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -148,8 +148,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder()
     ///     .rate(100, Duration::from_secs(1))
     ///     .burst(10)
     ///     .build(rt)?;
@@ -170,8 +170,8 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder()
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder()
     ///     .rate(10, Duration::from_secs(1))
     ///     .pacing()
     ///     .build(rt)?;
@@ -205,9 +205,9 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::RateLimiter;
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let err = RateLimiter::builder().rate(0, Duration::from_secs(1)).build(rt.clone()).unwrap_err();
     /// assert_eq!(err.field(), "rate");
     /// // One unit per 200 years: the period is named, not the unset burst.
@@ -232,9 +232,9 @@ impl<R: Runtime> RateLimiterBuilder<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::{RateLimiter, StdClock};
+    /// use weir_core::{RateLimiter, limit::StdClock};
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder()
     ///     .rate(1000, Duration::from_secs(1))
     ///     .build_with_clock(rt, StdClock)?;

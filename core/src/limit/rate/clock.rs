@@ -3,7 +3,7 @@
 use core::fmt;
 use std::time::Instant;
 
-use crate::rt::Runtime;
+use crate::Runtime;
 
 /// A monotonic clock a rate limiter reads on every check.
 ///
@@ -29,7 +29,7 @@ use crate::rt::Runtime;
 /// ```
 /// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use weir_core::limit::rate::Clock;
+/// use weir_core::limit::Clock;
 ///
 /// #[derive(Debug, Clone, Default)]
 /// struct Manual(Arc<AtomicU64>);
@@ -64,9 +64,9 @@ pub trait Clock: Clone + Send + Sync + fmt::Debug + 'static {
 /// A runtime's own clock: [`Runtime::now`].
 ///
 /// ```
-/// use weir_core::limit::rate::Clock;
+/// use weir_core::limit::Clock;
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let t0 = Clock::now(&rt);
@@ -92,7 +92,7 @@ impl<R: Runtime> Clock for R {
 /// virtual runtime locks a mutex) or none that matters.
 ///
 /// ```
-/// use weir_core::limit::rate::{Clock, StdClock};
+/// use weir_core::limit::{Clock, StdClock};
 /// let t0 = StdClock.now();
 /// assert!(StdClock.nanos_since(t0, StdClock.now()) < 60_000_000_000);
 /// ```
@@ -136,7 +136,7 @@ pub(crate) fn nanos(d: std::time::Duration) -> u64 {
 /// and admit about 250 per second, while `burst(20)` loses nothing.
 ///
 /// ```
-/// use weir_core::limit::rate::{Clock, CoarseClock};
+/// use weir_core::limit::{Clock, CoarseClock};
 ///
 /// if let Some(clock) = CoarseClock::new() {
 ///     let t0 = clock.now();
@@ -155,7 +155,7 @@ impl CoarseClock {
     /// The coarse clock, or `None` if this kernel does not provide it.
     ///
     /// ```
-    /// assert!(weir_core::limit::rate::CoarseClock::new().is_some());
+    /// assert!(weir_core::limit::CoarseClock::new().is_some());
     /// ```
     pub fn new() -> Option<Self> {
         let mut res = libc::timespec {
@@ -173,7 +173,7 @@ impl CoarseClock {
     /// How far apart the clock's readings step.
     ///
     /// ```
-    /// if let Some(c) = weir_core::limit::rate::CoarseClock::new() {
+    /// if let Some(c) = weir_core::limit::CoarseClock::new() {
     ///     assert!(c.resolution() > std::time::Duration::ZERO);
     /// }
     /// ```
@@ -222,7 +222,7 @@ impl Clock for CoarseClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::rate::{Clock, ManualClock};
+/// use weir_core::limit::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::default();
 /// let twin = clock.clone();
@@ -238,7 +238,7 @@ impl ManualClock {
     /// Moves the clock forward by `d` (saturating at `u64::MAX` ns).
     ///
     /// ```
-    /// use weir_core::limit::rate::{Clock, ManualClock};
+    /// use weir_core::limit::{Clock, ManualClock};
     /// let clock = ManualClock::default();
     /// clock.advance(std::time::Duration::from_nanos(5));
     /// assert_eq!(clock.now(), 5);
@@ -250,7 +250,7 @@ impl ManualClock {
     /// Moves the clock forward by `ns` nanoseconds.
     ///
     /// ```
-    /// use weir_core::limit::rate::{Clock, ManualClock};
+    /// use weir_core::limit::{Clock, ManualClock};
     /// let clock = ManualClock::default();
     /// clock.advance_nanos(7);
     /// assert_eq!(clock.now(), 7);

@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::rate::RateLimited;
+/// use weir_core::limit::RateLimited;
 ///
 /// let e = RateLimited { retry_after: Duration::from_millis(100) };
 /// assert_eq!(e.to_string(), "rate limited: retry after 100ms");
@@ -33,7 +33,7 @@ impl std::error::Error for RateLimited {}
 /// conform, so it fails at once instead of waiting forever.
 ///
 /// ```
-/// use weir_core::limit::rate::InsufficientCapacity;
+/// use weir_core::limit::InsufficientCapacity;
 ///
 /// let e = InsufficientCapacity { requested: 8, burst: 5 };
 /// assert_eq!(e.to_string(), "8 units requested but the burst is 5");
@@ -61,7 +61,7 @@ impl std::error::Error for InsufficientCapacity {}
 /// Why [`try_acquire_many`](super::RateLimiter::try_acquire_many) refused.
 ///
 /// ```
-/// use weir_core::limit::rate::{InsufficientCapacity, TryAcquireError};
+/// use weir_core::limit::{InsufficientCapacity, TryAcquireError};
 ///
 /// let e = TryAcquireError::from(InsufficientCapacity { requested: 8, burst: 5 });
 /// assert_eq!(e.retry_after(), None);
@@ -79,7 +79,7 @@ impl TryAcquireError {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::{RateLimited, TryAcquireError};
+    /// use weir_core::limit::{RateLimited, TryAcquireError};
     ///
     /// let e = TryAcquireError::from(RateLimited { retry_after: Duration::from_secs(1) });
     /// assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));

@@ -5,7 +5,7 @@ use core::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::{Clock, ManualClock, RateLimiter, TryAcquireError};
-use crate::rt::VirtualRuntime;
+use crate::test_util::VirtualRuntime;
 
 /// A plain token bucket in exact integer arithmetic: `level` nanoseconds of
 /// credit, capped at `burst × interval`, refilled one for one with time.
@@ -40,7 +40,7 @@ impl Bucket {
 
 /// Decodes `data` into a limiter configuration and a sequence of checks,
 /// probes, reserve-then-cancel waits and clock moves, and checks each
-/// outcome against [`Bucket`].
+/// outcome against `Bucket`.
 ///
 /// Panics only on a mismatch.
 pub fn rate_gcra(data: &[u8]) {

@@ -88,8 +88,8 @@ pub enum Hook {
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::pool::{Hook, Manager, PoolError, ResourcePool};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::{ResourcePool, pool::{Hook, Manager, PoolError}};
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// struct Broken;
 /// impl Manager for Broken {

@@ -13,7 +13,7 @@ use super::inner::{Entry, Sink};
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+/// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
 /// # struct M;
 /// # impl Manager for M {
 /// #     type Resource = String;
@@ -50,7 +50,7 @@ impl<M: Manager> Pooled<M> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = u8;

@@ -22,7 +22,7 @@ use super::error::{Hook, ManagerPanic};
 use super::{Manager, PoolError, PoolStats, Pooled};
 use crate::loom::sync::Mutex;
 use crate::obs::resource_pool::ResourcePoolObs;
-use crate::rt::{Runtime, deadline_after};
+use crate::{Runtime, rt::deadline_after};
 
 #[derive(Clone, Debug)]
 pub(crate) struct Config {

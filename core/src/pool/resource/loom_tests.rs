@@ -11,7 +11,10 @@ use std::time::Instant;
 use loom::thread;
 
 use super::{Manager, ResourcePool};
-use crate::rt::{JoinError, JoinHandle, Runtime};
+use crate::{
+    Runtime,
+    rt::{JoinError, JoinHandle},
+};
 
 /// A runtime that is never asked for anything in these models (no
 /// timeouts, no background task).

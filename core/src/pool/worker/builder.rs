@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{ConfigError, Rule};
 use crate::obs::Name;
+use crate::{ConfigError, Rule};
 
 use super::WorkerPool;
 use super::control::MAX_THREADS;
@@ -16,7 +16,7 @@ const COMPONENT: &str = "WorkerPool";
 /// What a submission does when the queue is full.
 ///
 /// ```
-/// use weir_core::pool::{RejectionPolicy, WorkerPool};
+/// use weir_core::{WorkerPool, pool::RejectionPolicy};
 /// let pool = WorkerPool::builder().rejection(RejectionPolicy::Reject).build()?;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
@@ -43,7 +43,7 @@ pub(crate) type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder()
 ///     .min_threads(1)
@@ -106,7 +106,7 @@ impl WorkerPoolBuilder {
     /// are set by [`thread_name_prefix`](Self::thread_name_prefix).
     ///
     /// ```
-    /// let b = weir_core::pool::WorkerPool::builder().name("hashing");
+    /// let b = weir_core::WorkerPool::builder().name("hashing");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -117,7 +117,7 @@ impl WorkerPoolBuilder {
     /// Threads kept alive even when idle; started by `build`.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().min_threads(2).build()?;
+    /// let pool = weir_core::WorkerPool::builder().min_threads(2).build()?;
     /// pool.join();
     /// assert_eq!(pool.stats().threads, 2);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -130,7 +130,7 @@ impl WorkerPoolBuilder {
     /// The most threads the pool runs at once (at least 1, at most 32767).
     ///
     /// ```
-    /// let e = weir_core::pool::WorkerPool::builder().max_threads(0).build().unwrap_err();
+    /// let e = weir_core::WorkerPool::builder().max_threads(0).build().unwrap_err();
     /// assert_eq!(e.field(), "max_threads");
     /// ```
     pub fn max_threads(mut self, n: usize) -> Self {
@@ -143,7 +143,7 @@ impl WorkerPoolBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::pool::WorkerPool::builder().idle_timeout(Duration::from_secs(1));
+    /// let b = weir_core::WorkerPool::builder().idle_timeout(Duration::from_secs(1));
     /// assert!(b.build().is_ok());
     /// ```
     pub fn idle_timeout(mut self, d: Duration) -> Self {
@@ -155,7 +155,7 @@ impl WorkerPoolBuilder {
     /// The queue is a preallocated ring of this many slots.
     ///
     /// ```
-    /// let e = weir_core::pool::WorkerPool::builder().queue_capacity(0).build().unwrap_err();
+    /// let e = weir_core::WorkerPool::builder().queue_capacity(0).build().unwrap_err();
     /// assert_eq!(e.field(), "queue_capacity");
     /// ```
     pub fn queue_capacity(mut self, n: usize) -> Self {
@@ -166,7 +166,7 @@ impl WorkerPoolBuilder {
     /// What a submission does when the queue is full.
     ///
     /// ```
-    /// use weir_core::pool::{RejectionPolicy, WorkerPool};
+    /// use weir_core::{WorkerPool, pool::RejectionPolicy};
     /// let b = WorkerPool::builder().rejection(RejectionPolicy::Reject);
     /// # drop(b);
     /// ```
@@ -178,7 +178,7 @@ impl WorkerPoolBuilder {
     /// Worker threads are named `<prefix>-<n>`.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().thread_name_prefix("crunch").build()?;
+    /// let pool = weir_core::WorkerPool::builder().thread_name_prefix("crunch").build()?;
     /// let name = pool.run_blocking(|| std::thread::current().name().map(String::from)).unwrap();
     /// assert!(name.unwrap().starts_with("crunch-"));
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -191,7 +191,7 @@ impl WorkerPoolBuilder {
     /// The stack size of worker threads, in bytes (greater than zero).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().stack_size(256 * 1024).build()?;
+    /// let pool = weir_core::WorkerPool::builder().stack_size(256 * 1024).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
@@ -206,7 +206,7 @@ impl WorkerPoolBuilder {
     /// ```
     /// use std::time::Instant;
     /// let start = Instant::now();
-    /// let pool = weir_core::pool::WorkerPool::builder().clock(move || start).build()?;
+    /// let pool = weir_core::WorkerPool::builder().clock(move || start).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn clock(mut self, now: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
@@ -223,7 +223,7 @@ impl WorkerPoolBuilder {
     /// `idle_timeout` zero, `stack_size` zero.
     ///
     /// ```
-    /// use weir_core::{Rule, pool::WorkerPool};
+    /// use weir_core::{Rule, WorkerPool};
     /// let e = WorkerPool::builder().min_threads(5).max_threads(4).build().unwrap_err();
     /// assert_eq!((e.field(), e.rule()), ("min_threads", &Rule::Exceeds("max_threads")));
     /// ```

@@ -10,7 +10,7 @@ use std::any::Any;
 /// the pool is lost.
 ///
 /// ```
-/// use weir_core::pool::{RejectionPolicy, WorkerError, WorkerPool};
+/// use weir_core::{WorkerPool, pool::{RejectionPolicy, WorkerError}};
 ///
 /// let pool = WorkerPool::builder().max_threads(1).queue_capacity(1)
 ///     .rejection(RejectionPolicy::Reject).build()?;

@@ -64,7 +64,7 @@ use job::{ExecCell, Handle, RunCell};
 /// [`shutdown_now`]: WorkerPool::shutdown_now
 ///
 /// ```
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder().max_threads(4).build()?;
 /// let sum = pool.run_blocking(|| (1..=100u64).sum::<u64>()).unwrap();
@@ -87,7 +87,7 @@ impl WorkerPool {
     /// A builder with the defaults listed on [`WorkerPoolBuilder`].
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(2).build()?;
+    /// let pool = weir_core::WorkerPool::builder().max_threads(2).build()?;
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
     pub fn builder() -> WorkerPoolBuilder {
@@ -117,8 +117,8 @@ impl WorkerPool {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::pool::WorkerPool;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::WorkerPool;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let pool = WorkerPool::builder().build().unwrap();
     /// let rt = VirtualRuntime::new();
@@ -162,7 +162,7 @@ impl WorkerPool {
     /// Under [`RejectionPolicy::Wait`] it blocks while the queue is full.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let err = pool.run_blocking(|| -> u8 { panic!("bad input") }).unwrap_err();
     /// assert_eq!(err.panic_message(), Some("bad input"));
     /// assert_eq!(pool.run_blocking(|| 1).unwrap(), 1, "the pool keeps working");
@@ -185,7 +185,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::mpsc;
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let (tx, rx) = mpsc::channel();
     /// pool.execute(move || tx.send(7).unwrap()).unwrap();
     /// assert_eq!(rx.recv().unwrap(), 7);
@@ -202,7 +202,7 @@ impl WorkerPool {
     /// `f` back in [`WorkerError::Rejected`] whatever the policy.
     ///
     /// ```
-    /// use weir_core::pool::{WorkerError, WorkerPool};
+    /// use weir_core::{WorkerPool, pool::WorkerError};
     /// let pool = WorkerPool::builder().build()?;
     /// pool.shutdown();
     /// assert!(matches!(pool.try_execute(|| ()), Err(WorkerError::Closed(_))));
@@ -252,7 +252,7 @@ impl WorkerPool {
     /// A snapshot of the pool's threads and counters.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let _ = pool.run_blocking(|| -> () { panic!("x") });
     /// assert_eq!(pool.stats().panicked, 1);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -268,7 +268,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..10 {
     ///     let n = n.clone();
@@ -290,7 +290,7 @@ impl WorkerPool {
     /// ```
     /// use std::sync::{Arc, Mutex};
     /// use std::time::{Duration, Instant};
-    /// use weir_core::pool::WorkerPool;
+    /// use weir_core::WorkerPool;
     ///
     /// let now = Arc::new(Mutex::new(Instant::now()));
     /// let clock = now.clone();
@@ -315,7 +315,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.execute(|| ()).unwrap();
     /// pool.close();
     /// assert!(pool.execute(|| ()).is_err());
@@ -331,7 +331,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.close_now();
     /// assert!(pool.is_closed());
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -349,9 +349,9 @@ impl WorkerPool {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(2).build().unwrap();
+    /// let pool = weir_core::WorkerPool::builder().max_threads(2).build().unwrap();
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..10 {
     ///     let n = n.clone();
@@ -381,7 +381,7 @@ impl WorkerPool {
     /// Whether the pool stopped accepting jobs.
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// assert!(!pool.is_closed());
     /// pool.shutdown();
     /// assert!(pool.is_closed());
@@ -397,7 +397,7 @@ impl WorkerPool {
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
-    /// let pool = weir_core::pool::WorkerPool::builder().max_threads(1).build()?;
+    /// let pool = weir_core::WorkerPool::builder().max_threads(1).build()?;
     /// let n = Arc::new(AtomicUsize::new(0));
     /// for _ in 0..100 {
     ///     let n = n.clone();
@@ -419,7 +419,7 @@ impl WorkerPool {
     /// [`terminated`](Self::terminated).
     ///
     /// ```
-    /// let pool = weir_core::pool::WorkerPool::builder().build()?;
+    /// let pool = weir_core::WorkerPool::builder().build()?;
     /// pool.shutdown_now();
     /// assert!(pool.is_closed());
     /// assert_eq!(pool.stats().threads, 0);

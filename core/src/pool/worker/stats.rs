@@ -172,7 +172,7 @@ impl Totals {
 /// precision; the mean is exact.
 ///
 /// ```
-/// use weir_core::pool::WorkerPool;
+/// use weir_core::WorkerPool;
 ///
 /// let pool = WorkerPool::builder().max_threads(2).build()?;
 /// pool.run_blocking(|| ()).unwrap();

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::state_machine::{CLOSED, Config, Core, Trip, probe_limit};
 use super::window::{MAX_COUNT, Window};
 use super::{CircuitBreaker, ErrorIsFailure, Inner, State, Transition};
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::obs::{Name, breaker::BreakerObs};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 const C: &str = "CircuitBreaker";
 
@@ -33,9 +33,9 @@ pub(crate) type Listener = Box<dyn Fn(&Transition) + Send + Sync>;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::CircuitBreaker;
+/// use weir_core::CircuitBreaker;
 ///
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let breaker = CircuitBreaker::builder()
 ///     .failure_rate(0.5)
 ///     .window_count(20)
@@ -106,7 +106,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// Judges the last `n` recorded calls (ignored calls do not count).
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().window_count(50).min_calls(50);
+    /// let b = weir_core::CircuitBreaker::builder().window_count(50).min_calls(50);
     /// # drop(b);
     /// ```
     pub fn window_count(mut self, n: u32) -> Self {
@@ -119,7 +119,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .window_time(Duration::from_secs(10), 10);
     /// # drop(b);
     /// ```
@@ -132,7 +132,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// failure rate, slow-call rule and `min_calls` do not apply.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().consecutive_failures(5);
+    /// let b = weir_core::CircuitBreaker::builder().consecutive_failures(5);
     /// # drop(b);
     /// ```
     pub fn consecutive_failures(mut self, n: u32) -> Self {
@@ -144,7 +144,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// window's size, or 100). Must not exceed a count window's size.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().min_calls(10);
+    /// let b = weir_core::CircuitBreaker::builder().min_calls(10);
     /// # drop(b);
     /// ```
     pub fn min_calls(mut self, n: u32) -> Self {
@@ -155,7 +155,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// Opens when failures / calls >= `rate`, in `(0, 1]`.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().failure_rate(0.25);
+    /// let b = weir_core::CircuitBreaker::builder().failure_rate(0.25);
     /// # drop(b);
     /// ```
     pub fn failure_rate(mut self, rate: f64) -> Self {
@@ -169,7 +169,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .slow_calls(0.8, Duration::from_secs(2));
     /// # drop(b);
     /// ```
@@ -182,7 +182,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// How long the breaker stays open before it admits probes.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .open_for(std::time::Duration::from_secs(5));
     /// # drop(b);
     /// ```
@@ -197,7 +197,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .open_for(Duration::from_secs(1))
     ///     .open_backoff(2.0, Duration::from_secs(60));
     /// # drop(b);
@@ -212,7 +212,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// that many outcomes, or earlier once enough probes failed to reopen.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().half_open_calls(3);
+    /// let b = weir_core::CircuitBreaker::builder().half_open_calls(3);
     /// # drop(b);
     /// ```
     pub fn half_open_calls(mut self, n: u32) -> Self {
@@ -225,7 +225,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// counts as failed).
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .half_open_timeout(std::time::Duration::from_secs(10));
     /// # drop(b);
     /// ```
@@ -238,7 +238,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// [`Classify`](super::Classify).
     ///
     /// ```
-    /// use weir_core::resilience::{CircuitBreaker, Outcome};
+    /// use weir_core::{CircuitBreaker, resilience::Outcome};
     /// let b = CircuitBreaker::builder().classifier(|r: &Result<u16, ()>| match r {
     ///     Ok(status) if *status >= 500 => Outcome::Failure,
     ///     Ok(_) => Outcome::Success,
@@ -275,7 +275,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// (or panic) are unaffected.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder()
+    /// let b = weir_core::CircuitBreaker::builder()
     ///     .on_transition(|t| eprintln!("breaker: {:?} -> {:?}", t.from, t.to));
     /// # drop(b);
     /// ```
@@ -288,7 +288,7 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder().name("search");
+    /// let b = weir_core::CircuitBreaker::builder().name("search");
     /// # drop(b);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -309,8 +309,8 @@ impl<Cl> CircuitBreakerBuilder<Cl> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::resilience::CircuitBreaker;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::CircuitBreaker;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let e = CircuitBreaker::builder().failure_rate(f64::NAN).build(rt).unwrap_err();
     /// assert_eq!(e.field(), "failure_rate");
     /// # }

@@ -20,8 +20,8 @@ pub use builder::CircuitBreakerBuilder;
 
 use self::state_machine::Core;
 use self::window::{COUNTED, FAILED, SLOW};
+use crate::Runtime;
 use crate::obs::breaker::BreakerObs;
-use crate::rt::Runtime;
 
 /// The state of a breaker.
 ///
@@ -201,8 +201,8 @@ impl<E: std::error::Error + 'static> std::error::Error for BreakerError<E> {
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
-/// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
+/// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
 /// assert_eq!(b.stats().calls, 0);
 /// # }
 /// ```
@@ -285,8 +285,8 @@ impl<R: Runtime, C> Inner<R, C> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::{BreakerError, CircuitBreaker, State};
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::{CircuitBreaker, resilience::{BreakerError, State}};
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let breaker = CircuitBreaker::builder()
@@ -330,7 +330,7 @@ impl CircuitBreaker<(), ErrorIsFailure> {
     /// A builder with the defaults listed on [`CircuitBreakerBuilder`].
     ///
     /// ```
-    /// let b = weir_core::resilience::CircuitBreaker::builder();
+    /// let b = weir_core::CircuitBreaker::builder();
     /// # drop(b);
     /// ```
     pub fn builder() -> CircuitBreakerBuilder {
@@ -352,8 +352,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone()).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone()).unwrap();
     /// assert_eq!(rt.block_on(b.call(|| async { Ok::<_, ()>(5) })), Ok(5));
     /// # }
     /// ```
@@ -384,8 +384,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::resilience::{CircuitBreaker, Outcome};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{CircuitBreaker, resilience::Outcome};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = CircuitBreaker::builder().build(rt).unwrap();
     /// assert_eq!(b.classify(&Err::<(), _>("down")), Outcome::Failure);
     /// # }
@@ -407,8 +407,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::resilience::{CircuitBreaker, Outcome};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{CircuitBreaker, resilience::Outcome};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = CircuitBreaker::builder().build(rt).unwrap();
     /// let permit = b.try_acquire().unwrap();
     /// permit.record(Outcome::Success, Duration::from_millis(3));
@@ -443,8 +443,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// assert_eq!(b.state(), weir_core::resilience::State::Closed);
     /// # }
     /// ```
@@ -457,8 +457,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// assert_eq!(b.remaining_open(), None);
     /// # }
     /// ```
@@ -476,8 +476,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// b.force_open();
     /// assert_eq!(b.stats().rejected, 0);
     /// assert!(b.try_acquire().is_err());
@@ -511,8 +511,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// b.force_open();
     /// assert_eq!(b.try_acquire().unwrap_err().remaining, std::time::Duration::MAX);
     /// # }
@@ -525,8 +525,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// b.disable();
     /// assert_eq!(b.state(), weir_core::resilience::State::Disabled);
     /// # }
@@ -540,8 +540,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// b.metrics_only();
     /// assert_eq!(b.state(), weir_core::resilience::State::MetricsOnly);
     /// # }
@@ -555,8 +555,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt).unwrap();
     /// b.force_open();
     /// b.reset();
     /// assert!(b.try_acquire().is_ok());
@@ -576,8 +576,8 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::{CircuitBreaker, Outcome};
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// use weir_core::{CircuitBreaker, resilience::Outcome};
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let b = CircuitBreaker::builder().consecutive_failures(1).build(rt).unwrap();
 /// b.try_acquire().unwrap().record(Outcome::Failure, Duration::ZERO);
 /// assert!(b.try_acquire().is_err());
@@ -608,8 +608,8 @@ impl<R: Runtime, C> CallPermit<'_, R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::resilience::{CircuitBreaker, Outcome};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{CircuitBreaker, resilience::Outcome};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = CircuitBreaker::builder()
     ///     .window_count(1).min_calls(1).slow_calls(1.0, Duration::from_secs(1))
     ///     .build(rt).unwrap();

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::{ConfigError, Rule};
+use crate::Runtime;
 use crate::resilience::ring::{Ring, unpack};
-use crate::rt::Runtime;
+use crate::{ConfigError, Rule};
 
 const C: &str = "RetryBudget";
 /// Packed fields: calls in the low half, retries in the high half.
@@ -32,8 +32,8 @@ const ONE_RETRY: u64 = 1 << BITS;
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::RetryBudget;
-/// use weir_core::rt::{Runtime, VirtualRuntime};
+/// use weir_core::RetryBudget;
+/// use weir_core::{Runtime, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let budget = RetryBudget::builder().ratio(0.5).min_per_second(0).build(&rt).unwrap();
@@ -56,7 +56,7 @@ pub struct RetryBudget {
 ///
 /// ```
 /// use std::time::Duration;
-/// let b = weir_core::resilience::RetryBudget::builder()
+/// let b = weir_core::RetryBudget::builder()
 ///     .ratio(0.1)
 ///     .min_per_second(5)
 ///     .window(Duration::from_secs(30));
@@ -75,7 +75,7 @@ impl RetryBudget {
     /// window.
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder();
+    /// let b = weir_core::RetryBudget::builder();
     /// # drop(b);
     /// ```
     pub fn builder() -> RetryBudgetBuilder {
@@ -99,9 +99,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().ratio(1.0).min_per_second(0).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().ratio(1.0).min_per_second(0).build(&rt).unwrap();
     /// b.deposit(rt.now());
     /// assert_eq!(b.balance(rt.now()), 1);
     /// # }
@@ -114,9 +114,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(1).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().min_per_second(1).build(&rt).unwrap();
     /// assert_eq!(b.balance(rt.now()), 10, "1 per second over 10 s");
     /// assert!(b.try_withdraw(rt.now()));
     /// # }
@@ -137,9 +137,9 @@ impl RetryBudget {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     /// let rt = VirtualRuntime::new();
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(0).build(&rt).unwrap();
+    /// let b = weir_core::RetryBudget::builder().min_per_second(0).build(&rt).unwrap();
     /// assert_eq!(b.balance(rt.now()), 0);
     /// # }
     /// ```
@@ -152,7 +152,7 @@ impl RetryBudgetBuilder {
     /// Retry tokens earned per call, finite and in `0.0..=1000.0`.
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().ratio(0.1);
+    /// let b = weir_core::RetryBudget::builder().ratio(0.1);
     /// # drop(b);
     /// ```
     pub fn ratio(mut self, ratio: f64) -> Self {
@@ -163,7 +163,7 @@ impl RetryBudgetBuilder {
     /// Retries per second allowed whatever the call volume (0 allowed).
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().min_per_second(0);
+    /// let b = weir_core::RetryBudget::builder().min_per_second(0);
     /// # drop(b);
     /// ```
     pub fn min_per_second(mut self, n: u32) -> Self {
@@ -174,7 +174,7 @@ impl RetryBudgetBuilder {
     /// How long calls and retries count, in ten buckets (at least 10 ns).
     ///
     /// ```
-    /// let b = weir_core::resilience::RetryBudget::builder().window(std::time::Duration::from_secs(60));
+    /// let b = weir_core::RetryBudget::builder().window(std::time::Duration::from_secs(60));
     /// # drop(b);
     /// ```
     pub fn window(mut self, window: Duration) -> Self {
@@ -192,8 +192,8 @@ impl RetryBudgetBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let e = weir_core::resilience::RetryBudget::builder().ratio(-1.0).build(&rt).unwrap_err();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let e = weir_core::RetryBudget::builder().ratio(-1.0).build(&rt).unwrap_err();
     /// assert_eq!(e.field(), "ratio");
     /// # }
     /// ```

@@ -19,10 +19,10 @@ pub use hooks::{
     RetryEvent, RetryHook, ValueFilter,
 };
 
-use crate::error::{ConfigError, Rule};
 use crate::obs::Name;
 use crate::obs::retry::{RetryObs, why_plain};
-use crate::rt::{Runtime, deadline_after};
+use crate::{ConfigError, Rule};
+use crate::{Runtime, rt::deadline_after};
 
 const C: &str = "Retry";
 
@@ -75,7 +75,7 @@ struct Config {
 ///
 /// ```
 /// # use std::time::{Duration, Instant};
-/// let retry = weir_core::resilience::Retry::constant(Duration::from_millis(5)).build().unwrap();
+/// let retry = weir_core::Retry::constant(Duration::from_millis(5)).build().unwrap();
 /// let state = retry.start(Instant::now());
 /// assert_eq!(state.attempts(), 1);
 /// ```
@@ -93,7 +93,7 @@ impl RetryState {
     ///
     /// ```
     /// # use std::time::{Duration, Instant};
-    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).build().unwrap();
+    /// let retry = weir_core::Retry::constant(Duration::ZERO).build().unwrap();
     /// let mut s = retry.start(Instant::now());
     /// retry.next_delay(&mut s, Instant::now(), None).unwrap();
     /// assert_eq!(s.attempts(), 2);
@@ -108,7 +108,7 @@ impl RetryState {
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::resilience::Retry;
+/// use weir_core::Retry;
 /// let retry = Retry::exponential(Duration::from_millis(100))
 ///     .max_delay(Duration::from_secs(5))
 ///     .jitter_full()
@@ -148,8 +148,8 @@ impl<P, V, H, N> fmt::Debug for RetryBuilder<P, V, H, N> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::Retry;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(4).build().unwrap();
@@ -203,7 +203,7 @@ impl Retry {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::Retry;
+    /// use weir_core::Retry;
     /// assert_eq!(Retry::DEFAULT_MAX_RETRY_AFTER, Duration::from_secs(30));
     /// ```
     pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -212,7 +212,7 @@ impl Retry {
     /// up to a fifth of the hint is added.
     ///
     /// ```
-    /// assert_eq!(weir_core::resilience::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
+    /// assert_eq!(weir_core::Retry::DEFAULT_RETRY_AFTER_JITTER, 0.2);
     /// ```
     pub const DEFAULT_RETRY_AFTER_JITTER: f64 = 0.2;
 
@@ -245,7 +245,7 @@ impl Retry {
     /// jitter, no deadline, no budget, every error retried.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn constant(base: Duration) -> RetryBuilder {
@@ -255,7 +255,7 @@ impl Retry {
     /// `base * n` before retry `n` (1 for the first retry).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::linear(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::linear(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn linear(base: Duration) -> RetryBuilder {
@@ -266,7 +266,7 @@ impl Retry {
     /// to 2.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(50)).build();
+    /// let r = weir_core::Retry::exponential(std::time::Duration::from_millis(50)).build();
     /// assert!(r.is_ok());
     /// ```
     pub fn exponential(base: Duration) -> RetryBuilder {
@@ -280,7 +280,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::exponential(Duration::from_millis(10)).max_delay(Duration::from_secs(1));
+    /// let r = weir_core::Retry::exponential(Duration::from_millis(10)).max_delay(Duration::from_secs(1));
     /// # drop(r);
     /// ```
     pub fn max_delay(mut self, max: Duration) -> Self {
@@ -291,7 +291,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// The growth factor of an exponential schedule: finite and >= 1.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::exponential(std::time::Duration::from_millis(10)).multiplier(1.5);
+    /// let r = weir_core::Retry::exponential(std::time::Duration::from_millis(10)).multiplier(1.5);
     /// # drop(r);
     /// ```
     pub fn multiplier(mut self, m: f64) -> Self {
@@ -302,7 +302,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Randomises each delay; see [`Jitter`].
     ///
     /// ```
-    /// use weir_core::resilience::{Jitter, Retry};
+    /// use weir_core::{Retry, resilience::Jitter};
     /// let r = Retry::constant(std::time::Duration::from_millis(10)).jitter(Jitter::Equal);
     /// # drop(r);
     /// ```
@@ -314,7 +314,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Shorthand for `jitter(Jitter::Full)`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).jitter_full();
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(10)).jitter_full();
     /// # drop(r);
     /// ```
     pub fn jitter_full(self) -> Self {
@@ -325,7 +325,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// each run draws a fresh seed.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(10)).seed(42);
+    /// let r = weir_core::Retry::constant(std::time::Duration::from_millis(10)).seed(42);
     /// # drop(r);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
@@ -336,7 +336,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// At most `n` calls in all, the first included (`1` = never retry).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(1);
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO).max_attempts(1);
     /// # drop(r);
     /// ```
     pub fn max_attempts(mut self, n: u32) -> Self {
@@ -351,7 +351,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(10));
+    /// let r = weir_core::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(10));
     /// # drop(r);
     /// ```
     pub fn deadline(mut self, total: Duration) -> Self {
@@ -365,8 +365,8 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::sync::Arc;
-    /// use weir_core::resilience::{Retry, RetryBudget};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{Retry, RetryBudget};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let budget = Arc::new(RetryBudget::builder().build(&rt).unwrap());
     /// let r = Retry::constant(std::time::Duration::ZERO).budget(budget.clone());
     /// # drop(r);
@@ -380,13 +380,13 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// Retries only the errors for which `f` returns true (default: all).
     ///
     /// Run alone ([`Retry::run`]), `f` sees every error. Inside a
-    /// [`Policy`](crate::policy::Policy), a `Fn(&E) -> bool` sees the
+    /// [`Policy`](crate::Policy), a `Fn(&E) -> bool` sees the
     /// caller's errors and weir's own outcomes keep their default; the rule
     /// for those, and how to decide them too, is
     /// [stated once in the policy docs](crate::policy#which-outcomes-a-retry-retries).
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_if(|e: &u16| *e >= 500);
     /// # drop(r);
     /// ```
@@ -404,7 +404,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// attempts run out the last such value is returned as `Ok`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_on_value(|status: &u16| *status == 503);
     /// # drop(r);
     /// ```
@@ -424,7 +424,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use weir_core::resilience::{Retry, RetryAfter};
+    /// use weir_core::{Retry, resilience::RetryAfter};
     /// struct Busy(Duration);
     /// impl RetryAfter for Busy {
     ///     fn retry_after(&self) -> Option<Duration> { Some(self.0) }
@@ -447,7 +447,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    /// let r = weir_core::Retry::constant(Duration::ZERO)
     ///     .retry_after_with(|e: &(u16, Option<u64>)| e.1.map(Duration::from_secs));
     /// # drop(r);
     /// ```
@@ -475,7 +475,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let r = weir_core::resilience::Retry::constant(Duration::ZERO)
+    /// let r = weir_core::Retry::constant(Duration::ZERO)
     ///     .max_retry_after(Duration::from_secs(5))
     ///     .build();
     /// assert!(r.is_ok());
@@ -493,7 +493,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// instant and be refused together again. `0.0` waits the hint exactly.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .retry_after_jitter(0.0)
     ///     .build();
     /// assert!(r.is_ok());
@@ -508,7 +508,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     ///
     /// ```
     /// use weir_core::resilience::RetryEvent;
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO)
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO)
     ///     .on_retry(|ev: &RetryEvent<'_, std::io::Error>| eprintln!("attempt {} failed", ev.attempt));
     /// # drop(r);
     /// ```
@@ -526,7 +526,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let r = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).name("search");
+    /// let r = weir_core::Retry::constant(std::time::Duration::ZERO).name("search");
     /// # drop(r);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -544,7 +544,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// (NaN included).
     ///
     /// ```
-    /// let e = weir_core::resilience::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
+    /// let e = weir_core::Retry::constant(std::time::Duration::ZERO).max_attempts(0).build().unwrap_err();
     /// assert_eq!(e.field(), "max_attempts");
     /// ```
     pub fn build(self) -> Result<Retry<P, V, H, N>, ConfigError> {
@@ -591,7 +591,7 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     ///
     /// ```
     /// # use std::time::{Duration, Instant};
-    /// let retry = weir_core::resilience::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(1)).build().unwrap();
+    /// let retry = weir_core::Retry::constant(Duration::ZERO).deadline(Duration::from_secs(1)).build().unwrap();
     /// let s = retry.start(Instant::now());
     /// assert_eq!(s.attempts(), 1);
     /// ```
@@ -637,7 +637,7 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     ///
     /// ```
     /// use std::time::{Duration, Instant};
-    /// use weir_core::resilience::{GiveUp, Retry};
+    /// use weir_core::{Retry, resilience::GiveUp};
     /// let retry = Retry::exponential(Duration::from_millis(10)).max_attempts(3).build().unwrap();
     /// let now = Instant::now();
     /// let mut s = retry.start(now);
@@ -698,8 +698,8 @@ impl<P, V, H, N> Retry<P, V, H, N> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let retry = weir_core::resilience::Retry::constant(Duration::from_secs(1)).max_attempts(2).build().unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let retry = weir_core::Retry::constant(Duration::from_secs(1)).max_attempts(2).build().unwrap();
     /// let out: Result<(), &str> = rt.block_on(retry.run(&rt, || async { Err("down") }));
     /// assert_eq!(out, Err("down"));
     /// assert_eq!(rt.elapsed(), Duration::from_secs(1));

@@ -94,7 +94,7 @@ pin_project! {
     /// anything it was already granted.
     ///
     /// ```
-    /// use weir_core::sync::Semaphore;
+    /// use weir_core::Semaphore;
     ///
     /// let sem = Semaphore::new(2);
     /// let permit = futures_lite::future::block_on(sem.acquire_many(2)).unwrap();
@@ -144,7 +144,7 @@ pin_project! {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use weir_core::sync::Semaphore;
+    /// use weir_core::Semaphore;
     ///
     /// let sem = Arc::new(Semaphore::new(1));
     /// let permit = futures_lite::future::block_on(sem.clone().acquire_owned()).unwrap();

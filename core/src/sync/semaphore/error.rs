@@ -6,7 +6,7 @@ use core::fmt;
 /// `acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
-/// use weir_core::sync::{AcquireError, Semaphore};
+/// use weir_core::{Semaphore, sync::AcquireError};
 ///
 /// let sem = Semaphore::new(1);
 /// sem.close();
@@ -32,7 +32,7 @@ pub enum AcquireError {
     /// [module docs](crate::sync) for the rule.
     ///
     /// ```
-    /// use weir_core::sync::{AcquireError, Semaphore};
+    /// use weir_core::{Semaphore, sync::AcquireError};
     ///
     /// let sem = Semaphore::new(2);
     /// let err = futures_lite::future::block_on(sem.acquire_many(3)).unwrap_err();
@@ -69,7 +69,7 @@ impl std::error::Error for AcquireError {}
 /// `try_acquire_many` and their owned twins) gave no permits.
 ///
 /// ```
-/// use weir_core::sync::{Semaphore, TryAcquireError};
+/// use weir_core::{Semaphore, sync::TryAcquireError};
 ///
 /// let sem = Semaphore::new(1);
 /// let _held = sem.try_acquire().unwrap();
@@ -92,7 +92,7 @@ pub enum TryAcquireError {
     /// they will not be free later either (unless permits are added).
     ///
     /// ```
-    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    /// use weir_core::{Semaphore, sync::TryAcquireError};
     ///
     /// let sem = Semaphore::new(2);
     /// assert_eq!(
@@ -133,7 +133,7 @@ impl std::error::Error for TryAcquireError {}
 /// added.
 ///
 /// ```
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Semaphore::new(Semaphore::MAX_PERMITS);
 /// let err = sem.add_permits(1).unwrap_err();
@@ -149,7 +149,7 @@ impl PermitOverflow {
     /// The number of permits that was not added.
     ///
     /// ```
-    /// # use weir_core::sync::Semaphore;
+    /// # use weir_core::Semaphore;
     /// let sem = Semaphore::new(Semaphore::MAX_PERMITS - 1);
     /// assert_eq!(sem.add_permits(2).unwrap_err().rejected(), 2);
     /// ```

@@ -9,7 +9,7 @@ use super::Semaphore;
 /// Permits borrowed from a [`Semaphore`]; released when dropped.
 ///
 /// ```
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Semaphore::new(3);
 /// {
@@ -33,7 +33,7 @@ impl<'a> Permit<'a> {
     /// How many permits this guard holds.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(5);
+    /// let sem = weir_core::Semaphore::new(5);
     /// assert_eq!(sem.try_acquire_many(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
@@ -43,7 +43,7 @@ impl<'a> Permit<'a> {
     /// The semaphore these permits came from.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(1);
     /// let p = sem.try_acquire().unwrap();
     /// assert!(std::ptr::eq(p.semaphore(), &sem));
     /// ```
@@ -57,7 +57,7 @@ impl<'a> Permit<'a> {
     /// [`AcquireError::ExceedsTotal`](super::AcquireError::ExceedsTotal).
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(2);
+    /// let sem = weir_core::Semaphore::new(2);
     /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -73,8 +73,8 @@ impl<'a> Permit<'a> {
     /// Hands `other` back untouched when it belongs to another semaphore.
     ///
     /// ```
-    /// let other = weir_core::sync::Semaphore::new(1);
-    /// let sem = weir_core::sync::Semaphore::new(3);
+    /// let other = weir_core::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(3);
     /// let mut a = sem.try_acquire().unwrap();
     /// a.merge(sem.try_acquire_many(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
@@ -94,7 +94,7 @@ impl<'a> Permit<'a> {
     /// changes) when this guard holds fewer than `n`.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(3);
+    /// let sem = weir_core::Semaphore::new(3);
     /// let mut a = sem.try_acquire_many(3).unwrap();
     /// let b = a.split(1).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (2, 1));
@@ -123,7 +123,7 @@ impl fmt::Debug for Permit<'_> {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Arc::new(Semaphore::new(1));
 /// let permit = sem.clone().try_acquire_owned().unwrap();
@@ -146,7 +146,7 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(5));
+    /// let sem = Arc::new(weir_core::Semaphore::new(5));
     /// assert_eq!(sem.try_acquire_many_owned(4).unwrap().num_permits(), 4);
     /// ```
     pub fn num_permits(&self) -> usize {
@@ -157,7 +157,7 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
+    /// let sem = Arc::new(weir_core::Semaphore::new(1));
     /// let p = sem.clone().try_acquire_owned().unwrap();
     /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
     /// ```
@@ -170,7 +170,7 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(2));
+    /// let sem = Arc::new(weir_core::Semaphore::new(2));
     /// sem.clone().try_acquire_owned().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -187,7 +187,7 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
     /// let mut a = sem.clone().try_acquire_owned().unwrap();
     /// a.merge(sem.clone().try_acquire_many_owned(2).unwrap()).unwrap();
     /// assert_eq!(a.num_permits(), 3);
@@ -205,7 +205,7 @@ impl OwnedPermit {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
     /// let mut a = sem.clone().try_acquire_many_owned(3).unwrap();
     /// let b = a.split(2).unwrap();
     /// assert_eq!((a.num_permits(), b.num_permits()), (1, 2));

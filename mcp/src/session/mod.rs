@@ -27,8 +27,11 @@ use event_listener::Event;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::Value;
-use weir_core::cancel::CancellationToken;
-use weir_core::rt::{JoinHandle, Runtime, deadline_after};
+use weir_core::CancellationToken;
+use weir_core::{
+    Runtime,
+    rt::{JoinHandle, deadline_after},
+};
 
 use crate::error::{McpError, TimeoutKind};
 use crate::handler::ClientHandler;

@@ -1,89 +1,11 @@
-//! [`RateLimiter`]: a lock-free GCRA token bucket, with a pacing (leaky
-//! bucket) mode.
-//!
-//! # Why GCRA
-//!
-//! The generic cell rate algorithm keeps a token bucket in one number, the
-//! *theoretical arrival time* (TAT): the instant at which the bucket would be
-//! full again if nothing else arrived. A check is one read of the clock, a
-//! little arithmetic and one compare-and-swap of that number. There is no
-//! refill timer and no background task: refill is implied by the clock
-//! moving past the TAT, so an idle limiter costs nothing, and a thousand
-//! limiters cost a thousand `u64`s.
-//!
-//! # The admission rule
-//!
-//! With `rate(u, p)` the emission interval is `T = ⌈p / u⌉` nanoseconds and
-//! the tolerance is `τ = burst × T`. A request for `n` units (1 ≤ n ≤ burst)
-//! at time `t` computes `TAT' = max(TAT, t) + n·T` and is admitted exactly
-//! when `TAT' − τ ≤ t`; then `TAT := TAT'`. Otherwise it is refused with
-//! `retry_after = TAT' − τ − t`, and the state is untouched. The bucket
-//! starts full (`TAT = 0` at the limiter's creation).
-//!
-//! Consequences, each tested on the virtual clock:
-//!
-//! * `rate(10, 1 s).burst(5)` admits 5 units at t = 0, the 6th at 100 ms,
-//!   the 7th at 200 ms, and so on.
-//! * Over any window of length `W`, at most `burst + ⌊W / T⌋` units are
-//!   admitted.
-//! * `n > burst` is refused at once with [`InsufficientCapacity`], never
-//!   waited for; `n == burst` on a full bucket passes.
-//! * `n == 0` is an availability probe: it passes when one unit would, and
-//!   consumes nothing.
-//! * Pacing ([`pacing`](RateLimiterBuilder::pacing), i.e. burst 1): units
-//!   pass one interval apart, exactly, and never two at once.
-//!
-//! # Waiting
-//!
-//! [`acquire_many`](RateLimiter::acquire_many) reserves its units in the state at
-//! its first poll, in the future if need be, and sleeps on the runtime's
-//! timer until their instant. Each reservation moves the TAT on, so later
-//! arrivals get later instants: waiters are served in arrival order by
-//! construction, with no queue. A waiter dropped before its instant gives its
-//! units back if no later reservation was stacked on top of it (exactly
-//! `golang.org/x/time/rate`'s `Cancel` rule); otherwise the units stay spent,
-//! so a cancellation can make the limiter admit less than it could, never
-//! more.
-//!
-//! # When not to use it
-//!
-//! * To bound *concurrency* (calls in flight), use a semaphore or a
-//!   bulkhead: a rate limiter does not know when a call ends.
-//! * Windows that must reset on calendar boundaries ("1000 per UTC day")
-//!   are fixed windows, not a bucket.
-//! * Across processes: the state lives in this process's memory.
-//!
-//! # Example
-//!
-//! ```
-//! # #[cfg(feature = "test-util")] {
-//! use std::time::Duration;
-//! use weir_core::limit::rate::RateLimiter;
-//! use weir_core::rt::VirtualRuntime;
-//!
-//! let rt = VirtualRuntime::new();
-//! let limiter = RateLimiter::builder()
-//!     .rate(10, Duration::from_secs(1))
-//!     .burst(5)
-//!     .build(rt.clone())?;
-//! for _ in 0..5 {
-//!     limiter.try_acquire()?;
-//! }
-//! let refused = limiter.try_acquire().unwrap_err();
-//! assert_eq!(refused.retry_after, Duration::from_millis(100));
-//!
-//! rt.block_on(limiter.acquire()); // sleeps on the virtual clock
-//! assert_eq!(rt.elapsed(), Duration::from_millis(100));
-//! # }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! The direct rate limiter; its user-facing docs are on [`RateLimiter`](crate::RateLimiter).
 
 use core::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::Runtime;
 use crate::obs::rate::RateObs;
-use crate::rt::Runtime;
 
 mod acquire;
 mod builder;
@@ -92,8 +14,7 @@ mod error;
 pub(crate) mod gcra;
 
 #[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod fuzz;
+pub(crate) mod fuzz;
 
 pub use acquire::{Acquire, AcquireMany};
 pub(crate) use builder::Config;
@@ -111,18 +32,98 @@ use gcra::{Params, State};
 /// years); keeps every sum in [`gcra`] below `u64::MAX`.
 pub(crate) const MAX_NOW_NS: u64 = (1 << 63) - 1;
 
-/// A GCRA rate limiter: `rate` units per period with a bucket of `burst`.
+/// [`RateLimiter`]: a lock-free GCRA token bucket, with a pacing (leaky
+/// bucket) mode.
 ///
-/// Cheap to clone: clones share one state. `R` provides the timer for
-/// [`acquire`](Self::acquire); `C` (by default the runtime itself) the
-/// clock for every check. See the [module docs](self) for the exact rule.
+/// # Why GCRA
+///
+/// The generic cell rate algorithm keeps a token bucket in one number, the
+/// *theoretical arrival time* (TAT): the instant at which the bucket would be
+/// full again if nothing else arrived. A check is one read of the clock, a
+/// little arithmetic and one compare-and-swap of that number. There is no
+/// refill timer and no background task: refill is implied by the clock
+/// moving past the TAT, so an idle limiter costs nothing, and a thousand
+/// limiters cost a thousand `u64`s.
+///
+/// # The admission rule
+///
+/// With `rate(u, p)` the emission interval is `T = ⌈p / u⌉` nanoseconds and
+/// the tolerance is `τ = burst × T`. A request for `n` units (1 ≤ n ≤ burst)
+/// at time `t` computes `TAT' = max(TAT, t) + n·T` and is admitted exactly
+/// when `TAT' − τ ≤ t`; then `TAT := TAT'`. Otherwise it is refused with
+/// `retry_after = TAT' − τ − t`, and the state is untouched. The bucket
+/// starts full (`TAT = 0` at the limiter's creation).
+///
+/// Consequences, each tested on the virtual clock:
+///
+/// * `rate(10, 1 s).burst(5)` admits 5 units at t = 0, the 6th at 100 ms,
+///   the 7th at 200 ms, and so on.
+/// * Over any window of length `W`, at most `burst + ⌊W / T⌋` units are
+///   admitted.
+/// * `n > burst` is refused at once with [`InsufficientCapacity`], never
+///   waited for; `n == burst` on a full bucket passes.
+/// * `n == 0` is an availability probe: it passes when one unit would, and
+///   consumes nothing.
+/// * Pacing ([`pacing`](RateLimiterBuilder::pacing), i.e. burst 1): units
+///   pass one interval apart, exactly, and never two at once.
+///
+/// # Waiting
+///
+/// [`acquire_many`](RateLimiter::acquire_many) reserves its units in the state at
+/// its first poll, in the future if need be, and sleeps on the runtime's
+/// timer until their instant. Each reservation moves the TAT on, so later
+/// arrivals get later instants: waiters are served in arrival order by
+/// construction, with no queue. A waiter dropped before its instant gives its
+/// units back if no later reservation was stacked on top of it (exactly
+/// `golang.org/x/time/rate`'s `Cancel` rule); otherwise the units stay spent,
+/// so a cancellation can make the limiter admit less than it could, never
+/// more.
+///
+/// # When not to use it
+///
+/// * To bound *concurrency* (calls in flight), use a semaphore or a
+///   bulkhead: a rate limiter does not know when a call ends.
+/// * Windows that must reset on calendar boundaries ("1000 per UTC day")
+///   are fixed windows, not a bucket.
+/// * Across processes: the state lives in this process's memory.
+///
+/// # Example
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::limit::rate::RateLimiter;
+/// use weir_core::RateLimiter;
+/// use weir_core::test_util::VirtualRuntime;
 ///
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = VirtualRuntime::new();
+/// let limiter = RateLimiter::builder()
+///     .rate(10, Duration::from_secs(1))
+///     .burst(5)
+///     .build(rt.clone())?;
+/// for _ in 0..5 {
+///     limiter.try_acquire()?;
+/// }
+/// let refused = limiter.try_acquire().unwrap_err();
+/// assert_eq!(refused.retry_after, Duration::from_millis(100));
+///
+/// rt.block_on(limiter.acquire()); // sleeps on the virtual clock
+/// assert_eq!(rt.elapsed(), Duration::from_millis(100));
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A GCRA rate limiter: `rate` units per period with a bucket of `burst`.
+///
+/// Cheap to clone: clones share one state. `R` provides the timer for
+/// [`acquire`](Self::acquire); `C` (by default the runtime itself) the
+/// clock for every check. The exact rule is under *The admission rule* above.
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use std::time::Duration;
+/// use weir_core::RateLimiter;
+///
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let limiter = RateLimiter::builder().rate(2, Duration::from_secs(1)).build(rt)?;
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_ok());
@@ -150,9 +151,9 @@ impl<R: Runtime> RateLimiter<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::RateLimiter;
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(limiter.burst(), 5);
     /// # }
@@ -187,9 +188,9 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
+    /// use weir_core::RateLimiter;
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
     /// assert!(limiter.try_acquire().is_ok());
     /// assert_eq!(limiter.try_acquire().unwrap_err().retry_after, Duration::from_secs(1));
@@ -218,9 +219,9 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::{RateLimiter, TryAcquireError};
+    /// use weir_core::{RateLimiter, limit::TryAcquireError};
     ///
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt)?;
     /// assert!(matches!(limiter.try_acquire_many(6), Err(TryAcquireError::InsufficientCapacity(_))));
     /// assert!(limiter.try_acquire_many(0).is_ok()); // a probe
@@ -262,8 +263,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(4, Duration::from_secs(1)).pacing().build(rt.clone())?;
@@ -302,8 +303,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::limit::rate::RateLimiter;
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::RateLimiter;
+    /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
     /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt.clone())?;
@@ -325,8 +326,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(l.burst(), 7);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -340,8 +341,8 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::rate::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
     /// assert_eq!(l.interval(), Duration::from_nanos(333_333_334)); // rounded up
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

@@ -17,10 +17,10 @@ pub use gradient2::{Gradient2, Gradient2Builder};
 pub use vegas::{Vegas, VegasBuilder};
 
 use super::bulkhead::{Bulkhead, BulkheadError, BulkheadPermit};
+use crate::Runtime;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::obs::{Name, adaptive::AdaptiveObs};
-use crate::rt::Runtime;
 
 /// Adaptive concurrency: a [`Bulkhead`] whose limit follows the latency and
 /// the drops its calls observe.
@@ -49,9 +49,9 @@ use crate::rt::Runtime;
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::{AdaptiveLimiter, Bulkhead, Vegas};
+/// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Vegas};
 /// # #[cfg(feature = "test-util")] {
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
 /// let bulkhead = Bulkhead::builder().max_concurrent(1).queue_capacity(1000).build(rt.clone())?;
@@ -109,10 +109,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// other clones of the bulkhead share the new limit.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(100)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(20).build().unwrap());
     /// assert_eq!(limiter.bulkhead().max_concurrent(), 20);
     /// # }
@@ -136,10 +136,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// limit is reported by its bulkhead, under the bulkhead's name.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(100).name("search")
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().build().unwrap()).name("search");
     /// # drop(limiter);
     /// # }
@@ -157,9 +157,9 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// The bulkhead's refusals: see [`Bulkhead::acquire`].
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let b = Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().build().unwrap());
     /// rt.block_on(async { limiter.acquire().await.unwrap().success() });
@@ -177,10 +177,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// The bulkhead's refusals: see [`Bulkhead::try_acquire`].
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().min(1).initial(1).build().unwrap());
     /// let p = limiter.try_acquire().unwrap();
     /// assert!(limiter.try_acquire().is_err());
@@ -204,10 +204,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// The limit in force.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(9).build().unwrap());
     /// assert_eq!(limiter.limit(), 9);
     /// # }
@@ -219,10 +219,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// The bulkhead whose limit this drives.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().build().unwrap());
     /// assert_eq!(limiter.bulkhead().stats().in_flight, 0);
     /// # }
@@ -234,10 +234,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
     /// A snapshot of the counters.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(3).build().unwrap());
     /// limiter.try_acquire().unwrap().ignore();
     /// let s = limiter.stats();
@@ -277,10 +277,10 @@ impl<R: Runtime, L: Limit> AdaptiveLimiter<R, L> {
 /// cancelled call, a panic) counts as ignored.
 ///
 /// ```
-/// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+/// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
 /// # #[cfg(feature = "test-util")] {
 /// let b = Bulkhead::builder().max_concurrent(1)
-///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
 /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().build().unwrap());
 /// drop(limiter.try_acquire().unwrap());
 /// assert_eq!(limiter.stats().ignored, 1);
@@ -298,10 +298,10 @@ impl<R: Runtime, L: Limit> AdaptivePermit<'_, R, L> {
     /// The call succeeded: its latency is a sample.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(1).build().unwrap());
     /// limiter.try_acquire().unwrap().success();
     /// assert_eq!(limiter.limit(), 2);
@@ -314,10 +314,10 @@ impl<R: Runtime, L: Limit> AdaptivePermit<'_, R, L> {
     /// The call was dropped (overload refusal, timeout): a loss signal.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(10).build().unwrap());
     /// limiter.try_acquire().unwrap().dropped();
     /// assert_eq!(limiter.limit(), 9);
@@ -331,10 +331,10 @@ impl<R: Runtime, L: Limit> AdaptivePermit<'_, R, L> {
     /// a cancelled call): the permit is returned without a sample.
     ///
     /// ```
-    /// use weir_core::limit::{AdaptiveLimiter, Aimd, Bulkhead};
+    /// use weir_core::{AdaptiveLimiter, Bulkhead, limit::Aimd};
     /// # #[cfg(feature = "test-util")] {
     /// let b = Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let limiter = AdaptiveLimiter::new(b, Aimd::builder().initial(10).build().unwrap());
     /// limiter.try_acquire().unwrap().ignore();
     /// assert_eq!(limiter.limit(), 10);

@@ -1,126 +1,29 @@
-//! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
-//! bulkhead, hedge, fallback and cancellation, composed in the order
-//! written.
-//!
-//! The stage written first is the outermost: in
-//! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
-//! whole call with its retries, and every attempt asks the breaker. Written
-//! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
-//! stage is also usable alone, through its own type in `limit` or
-//! `resilience`.
-//!
-//! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
-//! fires: one per call with [`Policy::call_with_cancel`], one per policy
-//! with [`Policy::cancel_on`] (see [`CancelStage`]). Dropping a call's
-//! future also cancels it, silently.
-//!
-//! A `Policy` is fully static: its type spells the stages, a call allocates
-//! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
-//! the caller's `E` intact and names weir's own outcomes.
-//!
-//! ```
-//! # #[cfg(feature = "test-util")] {
-//! use std::time::Duration;
-//! use weir_core::limit::{Bulkhead, RateLimiter};
-//! use weir_core::policy::Policy;
-//! use weir_core::resilience::{CircuitBreaker, Retry};
-//! use weir_core::rt::VirtualRuntime;
-//!
-//! let rt = VirtualRuntime::new();
-//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt.clone()).unwrap();
-//! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
-//! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
-//!
-//! let policy = Policy::new(rt.clone())
-//!     .timeout(Duration::from_secs(5))
-//!     .retry(retry)
-//!     .breaker(breaker)
-//!     .rate_limit(rate)
-//!     .bulkhead(bulkhead);
-//! let reply = rt.block_on(policy.call(|| async { Ok::<_, std::io::Error>("pong") }));
-//! assert_eq!(reply.unwrap(), "pong");
-//! # }
-//! ```
+//! The pipeline: [`Policy`] and the order its stages run in.
 
-//!
-//! # Which outcomes a retry retries
-//!
-//! One rule, for the [`RetryStage`] (written with [`Policy::retry`]); the
-//! retry's `retry_if` is the one place to change it.
-//!
-//! | outcome of an attempt | retried by default | waited for before the retry |
-//! |---|---|---|
-//! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
-//! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
-//! | [`Error::Timeout`] (a timeout stage inside the retry) | yes | the backoff delay |
-//! | [`Error::RateLimited`] | yes | its `retry_after` |
-//! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
-//! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
-//! | [`Error::Cancelled`], [`Error::Closed`] | never, whatever the filter says | — |
-//!
-//! The default column is [`Error::retried_by_default`]. A filter written
-//! `retry_if(|e: &E| ..)` decides the caller's errors and keeps the default
-//! for weir's outcomes; a filter written `retry_if(OnOutcome(|e: &Error<E>| ..))`
-//! decides every outcome but the two final ones (see [`OnOutcome`]). Every
-//! retry is also bounded by the retry's attempts, deadline and budget.
-//!
-//! A hint (`retry_after`, `remaining`, the caller's) is waited for plus a
-//! random part of up to `retry_after_jitter` of it (default 20 %), so that
-//! callers refused together come back apart; a hint longer than
-//! `max_retry_after` (default 30 s) is not waited for at all: the attempt's
-//! error is returned at once (see
-//! [`RetryBuilder::max_retry_after`](crate::resilience::RetryBuilder::max_retry_after)).
-//! With every default, a breaker that has just opened (60 s) or whose
-//! probes are all out (half-open timeout 60 s) is therefore returned as
-//! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
+mod boxed;
 
-// Stage impls spell out `impl Future + Send + 'a` so that every stage's
-// signature matches the trait's word for word; `async fn` would hide the
-// Send promise the trait makes.
-#![allow(clippy::manual_async_fn)]
+pub use boxed::BoxPolicy;
 
 use core::fmt;
 use core::future::Future;
 use std::borrow::Cow;
 use std::time::Duration;
 
-mod boxed;
-mod breaker;
-mod bulkhead;
-mod cancel;
-mod error;
-mod fallback;
-mod hedge;
-mod outcome;
-mod rate;
-mod retry;
-mod stage;
-mod timeout;
-
-pub use boxed::BoxPolicy;
-pub use breaker::BreakerStage;
-pub use bulkhead::BulkheadStage;
-pub use cancel::CancelStage;
-pub use error::{Error, Rejection};
-pub use fallback::FallbackStage;
-pub use hedge::HedgeStage;
-pub use outcome::{OnOutcome, OutcomeFilter};
-pub use rate::{RateLimitStage, RateMode};
-pub use retry::RetryStage;
-pub use stage::{Bare, Chain, Stage};
-pub use timeout::TimeoutStage;
-
-use crate::cancel::CancellationToken;
-use crate::limit::rate::Clock;
-use crate::limit::{Bulkhead, RateLimiter};
+use super::{
+    Bare, BreakerStage, BulkheadStage, CancelStage, Chain, FallbackStage, HedgeStage,
+    RateLimitStage, RateMode, RetryStage, Stage, TimeoutStage,
+};
+use crate::CancellationToken;
+use crate::Error;
+use crate::Runtime;
+use crate::limit::Clock;
 use crate::obs::Name;
 use crate::obs::policy::PolicyObs;
 use crate::obs::timeout::TimeoutObs;
-use crate::resilience::{CircuitBreaker, Hedge, Retry};
-use crate::rt::Runtime;
+use crate::{Bulkhead, RateLimiter};
+use crate::{CircuitBreaker, Hedge, Retry};
 
-/// A pipeline of stages around a call; see the [module docs](self).
+/// A pipeline of stages around a call; see the [module docs](crate::policy).
 ///
 /// Cheap to share by reference across tasks (`&Policy` is all `call`
 /// needs); the components inside are themselves shareable handles, so the
@@ -137,8 +40,8 @@ impl<R: Runtime> Policy<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let policy = weir_core::policy::Policy::new(rt.clone());
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let policy = weir_core::Policy::new(rt.clone());
     /// assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(1) })), Ok(1));
     /// # }
     /// ```
@@ -160,8 +63,8 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let p = weir_core::policy::Policy::new(rt).name("search");
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let p = weir_core::Policy::new(rt).name("search");
     /// # drop(p);
     /// # }
     /// ```
@@ -174,8 +77,8 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::{Policy, TimeoutStage};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{Policy, policy::TimeoutStage};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let p = Policy::new(rt).timeout(std::time::Duration::from_secs(1));
     /// # drop(p);
     /// # }
@@ -199,9 +102,9 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::cancel::CancellationToken;
-    /// use weir_core::policy::{Error, Policy};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::CancellationToken;
+    /// use weir_core::{Error, Policy};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let shutdown = CancellationToken::new();
     /// let p = Policy::new(rt.clone()).cancel_on(shutdown.clone());
     /// shutdown.cancel();
@@ -216,8 +119,8 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let p = weir_core::policy::Policy::new(rt).timeout(std::time::Duration::from_secs(1));
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let p = weir_core::Policy::new(rt).timeout(std::time::Duration::from_secs(1));
     /// # drop(p);
     /// # }
     /// ```
@@ -227,13 +130,13 @@ impl<R: Runtime, L> Policy<R, L> {
     }
 
     /// Runs what is inside again while `retry` allows; which outcomes it
-    /// retries is [the rule above](self#which-outcomes-a-retry-retries).
+    /// retries is [the rule above](crate::policy#which-outcomes-a-retry-retries).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let retry = weir_core::resilience::Retry::constant(std::time::Duration::from_millis(5)).build().unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).retry(retry);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let retry = weir_core::Retry::constant(std::time::Duration::from_millis(5)).build().unwrap();
+    /// let p = weir_core::Policy::new(rt).retry(retry);
     /// # drop(p);
     /// # }
     /// ```
@@ -249,9 +152,9 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::resilience::CircuitBreaker::builder().build(rt.clone()).unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).breaker(b);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::CircuitBreaker::builder().build(rt.clone()).unwrap();
+    /// let p = weir_core::Policy::new(rt).breaker(b);
     /// # drop(p);
     /// # }
     /// ```
@@ -267,9 +170,9 @@ impl<R: Runtime, L> Policy<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).rate_limit(l);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let p = weir_core::Policy::new(rt).rate_limit(l);
     /// # drop(p);
     /// # }
     /// ```
@@ -289,9 +192,9 @@ impl<R: Runtime, L> Policy<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let l = weir_core::limit::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).rate_limit_or_reject(l);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let p = weir_core::Policy::new(rt).rate_limit_or_reject(l);
     /// # drop(p);
     /// # }
     /// ```
@@ -309,9 +212,9 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).bulkhead(b);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
+    /// let p = weir_core::Policy::new(rt).bulkhead(b);
     /// # drop(p);
     /// # }
     /// ```
@@ -324,9 +227,9 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let h = weir_core::resilience::Hedge::fixed(std::time::Duration::from_millis(30)).build().unwrap();
-    /// let p = weir_core::policy::Policy::new(rt).hedge(h);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let h = weir_core::Hedge::fixed(std::time::Duration::from_millis(30)).build().unwrap();
+    /// let p = weir_core::Policy::new(rt).hedge(h);
     /// # drop(p);
     /// # }
     /// ```
@@ -338,8 +241,8 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::{Error, Policy};
-    /// let rt = weir_core::rt::VirtualRuntime::new();
+    /// use weir_core::{Error, Policy};
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let p = Policy::new(rt).fallback(|_: Error<()>| Ok::<u8, Error<()>>(0));
     /// # drop(p);
     /// # }
@@ -358,10 +261,10 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let policy = weir_core::policy::Policy::new(rt.clone());
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let policy = weir_core::Policy::new(rt.clone());
     /// let out = rt.block_on(policy.call(|| async { Err::<(), _>("no") }));
-    /// assert_eq!(out, Err(weir_core::policy::Error::Inner("no")));
+    /// assert_eq!(out, Err(weir_core::Error::Inner("no")));
     /// # }
     /// ```
     pub fn call<'a, T, E, F, Fut>(
@@ -398,9 +301,9 @@ impl<R: Runtime, L> Policy<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
-    /// use weir_core::cancel::CancellationToken;
-    /// use weir_core::policy::{Error, Policy};
-    /// use weir_core::rt::{Runtime, VirtualRuntime};
+    /// use weir_core::CancellationToken;
+    /// use weir_core::{Error, Policy};
+    /// use weir_core::{Runtime, test_util::VirtualRuntime};
     ///
     /// let rt = VirtualRuntime::new();
     /// let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(30));
@@ -427,15 +330,15 @@ impl<R: Runtime, L> Policy<R, L> {
         T: Send + 'a,
         E: Send + 'a,
     {
-        cancel::Cancellable::new(token, move || self.call(op))
+        super::cancel::Cancellable::new(token, move || self.call(op))
     }
 
     /// The runtime the pipeline sleeps and measures on.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let policy = weir_core::policy::Policy::new(rt);
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let policy = weir_core::Policy::new(rt);
     /// let _ = policy.runtime();
     /// # }
     /// ```

@@ -7,7 +7,7 @@
 //! process are zombies.
 //!
 //! ```
-//! use weir_core::io::census;
+//! use weir_core::test_util::census;
 //!
 //! let me = std::process::id();
 //! assert!(census::processes().unwrap().iter().any(|p| p.pid == me));
@@ -38,7 +38,7 @@ impl Process {
     /// Whether it has exited and waits for its parent to reap it.
     ///
     /// ```
-    /// let me = weir_core::io::census::processes().unwrap()
+    /// let me = weir_core::test_util::census::processes().unwrap()
     ///     .into_iter().find(|p| p.pid == std::process::id()).unwrap();
     /// assert!(!me.is_zombie());
     /// ```
@@ -51,7 +51,7 @@ impl Process {
 /// skipped).
 ///
 /// ```
-/// assert!(!weir_core::io::census::processes().unwrap().is_empty());
+/// assert!(!weir_core::test_util::census::processes().unwrap().is_empty());
 /// ```
 pub fn processes() -> io::Result<Vec<Process>> {
     let mut out = Vec::new();
@@ -78,7 +78,7 @@ pub fn processes() -> io::Result<Vec<Process>> {
 /// The processes in group `pgid`, zombies included.
 ///
 /// ```
-/// use weir_core::io::census;
+/// use weir_core::test_util::census;
 /// let mine = census::processes().unwrap().into_iter()
 ///     .find(|p| p.pid == std::process::id()).unwrap();
 /// assert!(census::group_members(mine.pgid).unwrap().iter().any(|p| p.pid == mine.pid));
@@ -93,7 +93,7 @@ pub fn group_members(pgid: u32) -> io::Result<Vec<Process>> {
 /// The children of `ppid`, zombies included.
 ///
 /// ```
-/// let kids = weir_core::io::census::children_of(std::process::id()).unwrap();
+/// let kids = weir_core::test_util::census::children_of(std::process::id()).unwrap();
 /// # drop(kids);
 /// ```
 pub fn children_of(ppid: u32) -> io::Result<Vec<Process>> {
@@ -106,7 +106,7 @@ pub fn children_of(ppid: u32) -> io::Result<Vec<Process>> {
 /// The children of this process that are zombies (exited, not reaped).
 ///
 /// ```
-/// assert!(weir_core::io::census::zombie_children().unwrap().is_empty());
+/// assert!(weir_core::test_util::census::zombie_children().unwrap().is_empty());
 /// ```
 pub fn zombie_children() -> io::Result<Vec<Process>> {
     Ok(children_of(std::process::id())?

@@ -12,10 +12,13 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use weir_core::policy::{Bare, Policy, Stage};
-use weir_core::resilience::Retry;
-use weir_core::rt::{Runtime, deadline_after};
-use weir_core::sync::Semaphore;
+use weir_core::Retry;
+use weir_core::Semaphore;
+use weir_core::{
+    Policy,
+    policy::{Bare, Stage},
+};
+use weir_core::{Runtime, rt::deadline_after};
 
 use crate::builder::Config;
 use crate::error::{McpError, TimeoutKind};
@@ -111,7 +114,7 @@ pub(crate) struct Inner<R: Runtime, L> {
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use serde_json::json;
-/// use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 /// use weir_mcp::{memory, Client, ProtocolMode};
 /// # use weir_mcp::jsonrpc::{Message, Response, to_raw};
 ///
@@ -274,7 +277,7 @@ impl<R: Runtime, L> Client<R, L> {
     /// The counters of this client, across its connections.
     ///
     /// ```
-    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: &weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// let s = c.stats();
     /// assert!(s.responses <= s.requests);
     /// # }
@@ -286,7 +289,7 @@ impl<R: Runtime, L> Client<R, L> {
     /// The era and protocol version settled with the server, once known.
     ///
     /// ```
-    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: &weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// if let Some((era, version)) = c.era() { println!("{era:?} {version}"); }
     /// # }
     /// ```
@@ -297,7 +300,7 @@ impl<R: Runtime, L> Client<R, L> {
     /// What the server said about itself, once connected.
     ///
     /// ```
-    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: &weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// let name = c.server_info().and_then(|s| s.implementation).map(|i| i.name);
     /// # }
     /// ```
@@ -311,7 +314,7 @@ impl<R: Runtime, L> Client<R, L> {
     /// their old annotations, and a manager lists again before routing.
     ///
     /// ```
-    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: &weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// if c.tools_changed() { /* list again */ }
     /// # }
     /// ```
@@ -323,7 +326,7 @@ impl<R: Runtime, L> Client<R, L> {
     /// [`McpError::Closed`], and so does every later call.
     ///
     /// ```
-    /// # fn f(c: &weir_mcp::Client<weir_core::rt::VirtualRuntime>) {
+    /// # fn f(c: &weir_mcp::Client<weir_core::test_util::VirtualRuntime>) {
     /// c.close();
     /// # }
     /// ```

@@ -1,28 +1,14 @@
-//! The core's only window to an executor: time, spawning and blocking offload.
-//!
-//! Every time-dependent primitive in weir is generic over [`Runtime`], so one
-//! implementation runs unchanged on smol, tokio and async-std (through the
-//! adapter crates) and on the [`VirtualRuntime`] in tests, where a
-//! thirty-second open state takes microseconds.
-//!
-//! The trait uses associated types instead of boxed futures: a sleep or a
-//! join handle is the executor's own type, so waiting on a timer costs what
-//! the executor charges for it and nothing more.
+//! The [`Runtime`] trait and what a spawn hands back.
 
 use core::fmt;
 use core::future::Future;
 use std::any::Any;
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "test-util")]
-mod virtual_time;
-#[cfg(feature = "test-util")]
-pub use virtual_time::{Idle, VirtualRuntime, VirtualSleep, VirtualTask};
-
 /// An executor seen through the four things weir needs from it.
 ///
 /// Implemented by the unit types `weir::Smol`, `weir::Tokio` and
-/// `weir::AsyncStd` (in the adapter crates) and by [`VirtualRuntime`] (feature
+/// `weir::AsyncStd` (in the adapter crates) and by [`VirtualRuntime`](crate::test_util::VirtualRuntime) (feature
 /// `test-util`). Implementations are cheap to clone; a primitive keeps its own
 /// copy.
 ///
@@ -45,13 +31,13 @@ pub use virtual_time::{Idle, VirtualRuntime, VirtualSleep, VirtualTask};
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::rt::Runtime;
+/// use weir_core::Runtime;
 ///
 /// async fn twice_later<R: Runtime>(rt: &R, x: u32) -> u32 {
 ///     rt.sleep(Duration::from_millis(5)).await;
 ///     x * 2
 /// }
-/// # let _ = twice_later::<weir_core::rt::VirtualRuntime>;
+/// # let _ = twice_later::<weir_core::test_util::VirtualRuntime>;
 /// ```
 pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
     /// The future returned by [`sleep`](Runtime::sleep) and
@@ -120,7 +106,7 @@ pub fn deadline_after(now: Instant, duration: Duration) -> Instant {
 /// # Example
 ///
 /// ```
-/// use weir_core::rt::{JoinHandle, Runtime, VirtualRuntime};
+/// use weir_core::{Runtime, rt::JoinHandle, test_util::VirtualRuntime};
 ///
 /// let rt = VirtualRuntime::new();
 /// let out = rt.block_on({

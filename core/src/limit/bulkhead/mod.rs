@@ -20,9 +20,9 @@ pub use builder::{BulkheadBuilder, QueueOrder};
 pub use error::BulkheadError;
 pub use stats::BulkheadStats;
 
-use crate::error::ConfigError;
+use crate::ConfigError;
+use crate::Runtime;
 use crate::loom::sync::Arc;
-use crate::rt::Runtime;
 use raw::{Entry, Fast, Raw};
 
 /// A bulkhead: at most N calls in flight, a bounded queue for the rest,
@@ -39,10 +39,10 @@ use raw::{Entry, Fast, Raw};
 ///   `acquire_many(3)` takes three places. A caller that does not fit is
 ///   refused with [`BulkheadError::QueueFull`].
 /// * **`acquire_timeout`**: a waiter is refused with
-///   [`BulkheadError::WaitTimeout`] exactly `acquire_timeout` after it
-///   joined the queue (on the runtime's clock). `acquire_timeout = 0` means
-///   *never wait*: the caller is refused at once with `QueueFull`, without
-///   yielding to the executor, so `WaitTimeout` always means "waited and gave up".
+///   [`BulkheadError::WaitTimeout`] exactly `acquire_timeout` after it joined the
+///   queue (on the runtime's clock). `acquire_timeout = 0` means *never wait*: the
+///   caller is refused at once with `QueueFull`, without yielding to the
+///   executor, so `WaitTimeout` always means "waited and gave up".
 /// * **[`QueueOrder`]**: `Fifo` serves the oldest waiter first and lets no
 ///   newcomer take a free permit while anyone waits; `Lifo` serves the
 ///   newest first and, when the queue is full, pushes the oldest out (with
@@ -55,17 +55,17 @@ use raw::{Entry, Fast, Raw};
 /// with [`BulkheadError::Closed`]; permits already held stay valid.
 ///
 /// The limit can change at run time ([`Bulkhead::set_max_concurrent`]),
-/// which is how an [`AdaptiveLimiter`](crate::limit::AdaptiveLimiter) drives it:
+/// which is how an [`AdaptiveLimiter`](crate::AdaptiveLimiter) drives it:
 /// raising it admits waiters at once, lowering it takes effect as permits
 /// come back (nothing is revoked).
 ///
 /// **No request waits for what it can never get.** A request for more
 /// permits than the limit in force is refused with
 /// [`BulkheadError::Oversized`]: at once when it is made (whatever the
-/// order, `acquire_timeout` or the queue), and, when the limit is lowered
-/// below what a queued caller asked for, at the moment of the lowering (not
-/// when its `acquire_timeout` runs out). Such a caller could never be
-/// admitted, and at the head of the line it would hold back every caller behind it; once it
+/// order, `acquire_timeout` or the queue), and, when the limit is lowered below
+/// what a queued caller asked for, at the moment of the lowering (not when
+/// its `acquire_timeout` runs out). Such a caller could never be admitted, and at
+/// the head of the line it would hold back every caller behind it; once it
 /// is refused, the others are served as permits come back. A later raise
 /// does not bring a refused caller back: it asks again if it wants to.
 ///
@@ -80,9 +80,9 @@ use raw::{Entry, Fast, Raw};
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::limit::{Bulkhead, BulkheadError};
+/// use weir_core::{Bulkhead, limit::BulkheadError};
 /// # #[cfg(feature = "test-util")] {
-/// let rt = weir_core::rt::VirtualRuntime::new();
+/// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(2)
 ///     .queue_capacity(1)
@@ -136,7 +136,7 @@ impl Bulkhead<()> {
     /// Starts configuring a bulkhead.
     ///
     /// ```
-    /// let builder = weir_core::limit::Bulkhead::builder().max_concurrent(8);
+    /// let builder = weir_core::Bulkhead::builder().max_concurrent(8);
     /// # drop(builder);
     /// ```
     pub fn builder() -> BulkheadBuilder {
@@ -155,8 +155,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(b.try_acquire().unwrap_err(), weir_core::limit::BulkheadError::QueueFull);
     /// # drop(p);
@@ -176,8 +176,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(4)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(4)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let p = b.try_acquire_many(3).unwrap();
     /// assert_eq!(p.permits(), 3);
     /// assert!(b.try_acquire_many(2).is_err());
@@ -219,8 +219,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     let permit = b.acquire().await.unwrap();
     ///     assert_eq!(permit.permits(), 1);
@@ -240,8 +240,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     assert_eq!(b.acquire_many(3).await.unwrap_err(), weir_core::limit::BulkheadError::Oversized);
     ///     assert_eq!(b.acquire_many(2).await.unwrap().permits(), 2);
@@ -265,8 +265,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// b.set_max_concurrent(5).unwrap();
     /// assert_eq!(b.max_concurrent(), 5);
     /// assert!(b.set_max_concurrent(0).is_err());
@@ -279,10 +279,10 @@ impl<R: Runtime> Bulkhead<R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use futures_lite::future::{block_on, poll_once};
-    /// use weir_core::limit::{Bulkhead, BulkheadError};
+    /// use weir_core::{Bulkhead, limit::BulkheadError};
     ///
     /// let b = Bulkhead::builder().max_concurrent(3).queue_capacity(4)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let held = b.try_acquire_many(3).unwrap();
     /// let mut big = Box::pin(b.acquire_many(3));
     /// let mut small = Box::pin(b.acquire());
@@ -303,8 +303,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.max_concurrent(), 3);
     /// # }
     /// ```
@@ -316,8 +316,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.queue_capacity(), 0);
     /// # }
     /// ```
@@ -329,8 +329,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.acquire_timeout(), std::time::Duration::MAX);
     /// # }
     /// ```
@@ -344,8 +344,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// b.close();
     /// assert!(b.is_closed());
     /// assert_eq!(b.try_acquire().unwrap_err(), weir_core::limit::BulkheadError::Closed);
@@ -359,8 +359,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert!(!b.is_closed());
     /// # }
     /// ```
@@ -372,8 +372,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.stats().max_concurrent, 3);
     /// # }
     /// ```
@@ -390,8 +390,8 @@ impl<R: Runtime> Bulkhead<R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let _rt = b.runtime();
     /// # }
     /// ```
@@ -405,8 +405,8 @@ impl<R: Runtime> Bulkhead<R> {
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// let b = weir_core::limit::Bulkhead::builder().max_concurrent(1)
-///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+/// let b = weir_core::Bulkhead::builder().max_concurrent(1)
+///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
 /// {
 ///     let _permit = b.try_acquire().unwrap();
 ///     assert!(b.try_acquire().is_err());
@@ -425,8 +425,8 @@ impl BulkheadPermit<'_> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::limit::Bulkhead::builder().max_concurrent(2)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap();
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(2)
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.try_acquire_many(2).unwrap().permits(), 2);
     /// # }
     /// ```

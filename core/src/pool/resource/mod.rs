@@ -1,77 +1,4 @@
-//! A pool of reusable resources (connections, sessions, clients) on any
-//! runtime.
-//!
-//! # What
-//!
-//! A [`ResourcePool`] hands out resources made by a [`Manager`]: at most
-//! `max_size` exist at once, counting those being created. [`get`]
-//! returns a [`Pooled`] guard that puts the resource back when dropped;
-//! [`Pooled::detach`] takes a broken one out for good. Callers that find
-//! the pool exhausted wait in arrival order (FIFO), up to
-//! `acquire_timeout`.
-//!
-//! Rules, each tested:
-//!
-//! * Never more than `max_size` resources alive; a failing `create` frees
-//!   its slot (the next waiter gets to try).
-//! * Before an idle resource is handed out again, the manager's
-//!   [`recycle`](Manager::recycle) checks it (unless `test_on_acquire` is
-//!   off); a failure discards it and a new one is made in its place.
-//! * An idle resource is dropped once idle for `idle_timeout`, and any
-//!   resource once `max_lifetime` old (when idle, or when returned), at
-//!   that instant on the runtime's clock. A background task does it, and
-//!   keeps `min_idle` resources ready.
-//! * `get` fails with [`PoolError::Timeout`] exactly at `acquire_timeout`.
-//! * A panic in the manager never costs a slot or the background task. A
-//!   `create` that panics in a caller's `get` fails that `get` with
-//!   [`PoolError::Panicked`]; a `recycle` that panics discards the resource
-//!   it checked (as a failed check does); a `detach` that panics still frees
-//!   the slot, then the panic goes on to the caller of
-//!   [`Pooled::detach`]. In the background task a panicking `create` is a
-//!   failed one: the slot comes back and the task tries again later. Every
-//!   caught panic is counted ([`PoolStats::panics`]) and the latest kept
-//!   ([`ResourcePool::last_panic`]).
-//! * After a failed `create` the background task waits 1 s before trying
-//!   to top up `min_idle` again, doubling with each failure in a row up to
-//!   32 s; a success resets it.
-//!
-//! ```
-//! # #[cfg(feature = "test-util")] {
-//! use std::time::Duration;
-//! use weir_core::pool::{Manager, ResourcePool};
-//! use weir_core::rt::VirtualRuntime;
-//!
-//! struct Sessions;
-//! impl Manager for Sessions {
-//!     type Resource = Vec<u8>;
-//!     type Error = std::io::Error;
-//!     async fn create(&self) -> Result<Vec<u8>, std::io::Error> { Ok(Vec::new()) }
-//!     async fn recycle(&self, buf: &mut Vec<u8>) -> Result<(), std::io::Error> {
-//!         buf.clear();
-//!         Ok(())
-//!     }
-//! }
-//!
-//! let rt = VirtualRuntime::new();
-//! let pool = ResourcePool::builder(Sessions)
-//!     .max_size(4)
-//!     .acquire_timeout(Duration::from_secs(2))
-//!     .build(rt.clone())
-//!     .unwrap();
-//! rt.block_on(async {
-//!     let mut s = pool.get().await.unwrap();
-//!     s.extend_from_slice(b"hello");
-//! });
-//! assert_eq!(pool.stats().idle, 1);
-//! # }
-//! ```
-//!
-//! # When not to use it
-//!
-//! For values that are cheap to make, make them. To bound concurrency
-//! without reusing anything, a semaphore says more.
-//!
-//! [`get`]: ResourcePool::get
+//! The resource pool; its user-facing docs are on [`ResourcePool`](crate::ResourcePool).
 
 mod catch;
 mod error;
@@ -92,9 +19,12 @@ pub use error::{Hook, ManagerPanic, PoolError, PoolStats};
 pub use guard::Pooled;
 pub use manager::Manager;
 
-use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, resource_pool::ResourcePoolObs};
-use crate::rt::{JoinHandle, Runtime, deadline_after};
+use crate::{ConfigError, Rule};
+use crate::{
+    Runtime,
+    rt::{JoinHandle, deadline_after},
+};
 use catch::{caught, forget_payload};
 use inner::{Config, Inner, Reserved};
 
@@ -104,12 +34,87 @@ use inner::{Config, Inner, Reserved};
 const CREATE_RETRY: Duration = Duration::from_secs(1);
 const CREATE_RETRY_MAX: Duration = Duration::from_secs(32);
 
+/// A pool of reusable resources (connections, sessions, clients) on any
+/// runtime.
+///
+/// # What
+///
+/// A [`ResourcePool`] hands out resources made by a [`Manager`]: at most
+/// `max_size` exist at once, counting those being created. [`get`]
+/// returns a [`Pooled`] guard that puts the resource back when dropped;
+/// [`Pooled::detach`] takes a broken one out for good. Callers that find
+/// the pool exhausted wait in arrival order (FIFO), up to
+/// `acquire_timeout`.
+///
+/// Rules, each tested:
+///
+/// * Never more than `max_size` resources alive; a failing `create` frees
+///   its slot (the next waiter gets to try).
+/// * Before an idle resource is handed out again, the manager's
+///   [`recycle`](Manager::recycle) checks it (unless `test_on_acquire` is
+///   off); a failure discards it and a new one is made in its place.
+/// * An idle resource is dropped once idle for `idle_timeout`, and any
+///   resource once `max_lifetime` old (when idle, or when returned), at
+///   that instant on the runtime's clock. A background task does it, and
+///   keeps `min_idle` resources ready.
+/// * `get` fails with [`PoolError::Timeout`] exactly at `acquire_timeout`.
+/// * A panic in the manager never costs a slot or the background task. A
+///   `create` that panics in a caller's `get` fails that `get` with
+///   [`PoolError::Panicked`]; a `recycle` that panics discards the resource
+///   it checked (as a failed check does); a `detach` that panics still frees
+///   the slot, then the panic goes on to the caller of
+///   [`Pooled::detach`]. In the background task a panicking `create` is a
+///   failed one: the slot comes back and the task tries again later. Every
+///   caught panic is counted ([`PoolStats::panics`]) and the latest kept
+///   ([`ResourcePool::last_panic`]).
+/// * After a failed `create` the background task waits 1 s before trying
+///   to top up `min_idle` again, doubling with each failure in a row up to
+///   32 s; a success resets it.
+///
+/// ```
+/// # #[cfg(feature = "test-util")] {
+/// use std::time::Duration;
+/// use weir_core::{ResourcePool, pool::Manager};
+/// use weir_core::test_util::VirtualRuntime;
+///
+/// struct Sessions;
+/// impl Manager for Sessions {
+///     type Resource = Vec<u8>;
+///     type Error = std::io::Error;
+///     async fn create(&self) -> Result<Vec<u8>, std::io::Error> { Ok(Vec::new()) }
+///     async fn recycle(&self, buf: &mut Vec<u8>) -> Result<(), std::io::Error> {
+///         buf.clear();
+///         Ok(())
+///     }
+/// }
+///
+/// let rt = VirtualRuntime::new();
+/// let pool = ResourcePool::builder(Sessions)
+///     .max_size(4)
+///     .acquire_timeout(Duration::from_secs(2))
+///     .build(rt.clone())
+///     .unwrap();
+/// rt.block_on(async {
+///     let mut s = pool.get().await.unwrap();
+///     s.extend_from_slice(b"hello");
+/// });
+/// assert_eq!(pool.stats().idle, 1);
+/// # }
+/// ```
+///
+/// # When not to use it
+///
+/// For values that are cheap to make, make them. To bound concurrency
+/// without reusing anything, a semaphore says more.
+///
+/// [`get`]: ResourcePool::get
+///
 /// A pool of resources made by `M`, on runtime `R`. Cloning gives another
 /// handle to the same pool.
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
-/// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+/// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
 /// # struct M;
 /// # impl Manager for M {
 /// #     type Resource = u32;
@@ -147,7 +152,7 @@ impl<M: Manager, R: Runtime> fmt::Debug for ResourcePool<M, R> {
 /// Settings of a [`ResourcePool`]; see [`ResourcePool::builder`].
 ///
 /// ```
-/// # use weir_core::pool::{Manager, ResourcePool};
+/// # use weir_core::{ResourcePool, pool::Manager};
 /// # struct M;
 /// # impl Manager for M {
 /// #     type Resource = ();
@@ -180,7 +185,7 @@ impl<M: Manager> ResourcePool<M, ()> {
     /// timeout (wait as long as it takes), `test_on_acquire` on.
     ///
     /// ```
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -211,7 +216,7 @@ impl<M: Manager> ResourcePool<M, ()> {
 macro_rules! doc_manager {
     () => {
         r#"
-# use weir_core::pool::{Manager, ResourcePool};
+# use weir_core::{ResourcePool, pool::Manager};
 # struct M;
 # impl Manager for M {
 #     type Resource = ();
@@ -227,7 +232,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -331,7 +336,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::pool::{Manager, ResourcePool};
+    /// # use weir_core::{ResourcePool, pool::Manager};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -340,7 +345,7 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     /// #     async fn recycle(&self, _: &mut ()) -> Result<(), ()> { Ok(()) }
     /// # }
     /// let e = ResourcePool::builder(M).max_size(2).min_idle(3)
-    ///     .build(weir_core::rt::VirtualRuntime::new()).unwrap_err();
+    ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap_err();
     /// assert_eq!(e.field(), "min_idle");
     /// # }
     /// ```
@@ -398,7 +403,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// # use std::time::Duration;
-    /// # use weir_core::{pool::{Manager, PoolError, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Manager, PoolError}, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -424,7 +429,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -445,7 +450,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Hook, Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Hook, Manager}, test_util::VirtualRuntime};
     /// struct Warm;
     /// impl Manager for Warm {
     ///     type Resource = ();
@@ -471,7 +476,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, PoolError, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::{Manager, PoolError}, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();
@@ -494,7 +499,7 @@ impl<M: Manager, R: Runtime> ResourcePool<M, R> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// # use weir_core::{pool::{Manager, ResourcePool}, rt::VirtualRuntime};
+    /// # use weir_core::{ResourcePool, pool::Manager, test_util::VirtualRuntime};
     /// # struct M;
     /// # impl Manager for M {
     /// #     type Resource = ();

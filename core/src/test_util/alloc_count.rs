@@ -8,7 +8,7 @@
 //! under test hops threads.
 //!
 //! ```
-//! use weir_core::alloc_count::{self, CountingAllocator};
+//! use weir_core::test_util::alloc_count::{self, CountingAllocator};
 //!
 //! #[global_allocator]
 //! static ALLOC: CountingAllocator = CountingAllocator::system();
@@ -33,8 +33,8 @@ impl CountingAllocator<System> {
     /// Counts the system allocator's work.
     ///
     /// ```
-    /// static ALLOC: weir_core::alloc_count::CountingAllocator =
-    ///     weir_core::alloc_count::CountingAllocator::system();
+    /// static ALLOC: weir_core::test_util::alloc_count::CountingAllocator =
+    ///     weir_core::test_util::alloc_count::CountingAllocator::system();
     /// ```
     pub const fn system() -> Self {
         CountingAllocator { inner: System }
@@ -45,7 +45,7 @@ impl<A> CountingAllocator<A> {
     /// Counts the work of `inner`.
     ///
     /// ```
-    /// let a = weir_core::alloc_count::CountingAllocator::new(std::alloc::System);
+    /// let a = weir_core::test_util::alloc_count::CountingAllocator::new(std::alloc::System);
     /// # drop(a);
     /// ```
     pub const fn new(inner: A) -> Self {
@@ -132,8 +132,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
 /// This thread's totals so far.
 ///
 /// ```
-/// let before = weir_core::alloc_count::thread();
-/// assert!(weir_core::alloc_count::thread().allocations >= before.allocations);
+/// let before = weir_core::test_util::alloc_count::thread();
+/// assert!(weir_core::test_util::alloc_count::thread().allocations >= before.allocations);
 /// ```
 pub fn thread() -> Counts {
     let get = |c: &'static std::thread::LocalKey<Cell<u64>>| c.try_with(Cell::get).unwrap_or(0);
@@ -147,8 +147,8 @@ pub fn thread() -> Counts {
 /// The whole process's totals so far.
 ///
 /// ```
-/// let before = weir_core::alloc_count::global();
-/// assert!(weir_core::alloc_count::global().allocations >= before.allocations);
+/// let before = weir_core::test_util::alloc_count::global();
+/// assert!(weir_core::test_util::alloc_count::global().allocations >= before.allocations);
 /// ```
 pub fn global() -> Counts {
     Counts {
@@ -163,7 +163,7 @@ pub fn global() -> Counts {
 /// allocator.
 ///
 /// ```
-/// let (n, ()) = weir_core::alloc_count::count(|| {});
+/// let (n, ()) = weir_core::test_util::alloc_count::count(|| {});
 /// assert_eq!(n.allocations, 0);
 /// ```
 pub fn count<T>(f: impl FnOnce() -> T) -> (Counts, T) {

@@ -20,15 +20,15 @@ pub use acquire::{Acquire, AcquireOwned};
 pub use error::{AcquireError, PermitOverflow, TryAcquireError};
 pub use permit::{OwnedPermit, Permit};
 
-use crate::error::{ConfigError, Rule};
 use crate::obs::{Name, semaphore::SemaphoreObs};
+use crate::{ConfigError, Rule};
 use raw::{MAX_PERMITS, RawSemaphore, TakeError};
 
 /// A fair, weighted, closeable async semaphore. See the [module
 /// docs](crate::sync) for the fairness rule and memory ordering.
 ///
 /// ```
-/// use weir_core::sync::Semaphore;
+/// use weir_core::Semaphore;
 ///
 /// let sem = Semaphore::new(2);
 /// futures_lite::future::block_on(async {
@@ -47,7 +47,7 @@ pub struct Semaphore {
 /// Who gets released permits first.
 ///
 /// ```
-/// use weir_core::sync::{Fairness, Semaphore};
+/// use weir_core::{Semaphore, sync::Fairness};
 ///
 /// let sem = Semaphore::builder(4).fairness(Fairness::Barging).build().unwrap();
 /// assert_eq!(sem.fairness(), Fairness::Barging);
@@ -68,7 +68,7 @@ pub enum Fairness {
 /// Configures a [`Semaphore`]; made by [`Semaphore::builder`].
 ///
 /// ```
-/// use weir_core::sync::{Fairness, Semaphore};
+/// use weir_core::{Semaphore, sync::Fairness};
 ///
 /// let sem = Semaphore::builder(8)
 ///     .fairness(Fairness::Fair)
@@ -90,7 +90,7 @@ impl SemaphoreBuilder {
     /// Fair (the default) or barging.
     ///
     /// ```
-    /// # use weir_core::sync::{Fairness, Semaphore};
+    /// # use weir_core::{Semaphore, sync::Fairness};
     /// let b = Semaphore::builder(1).fairness(Fairness::Barging);
     /// assert_eq!(b.build().unwrap().fairness(), Fairness::Barging);
     /// ```
@@ -106,7 +106,7 @@ impl SemaphoreBuilder {
     /// where the holder cannot run while the waiter spins.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::builder(1).spin(false).build().unwrap();
+    /// let sem = weir_core::Semaphore::builder(1).spin(false).build().unwrap();
     /// # drop(sem);
     /// ```
     pub fn spin(mut self, spin: bool) -> Self {
@@ -118,7 +118,7 @@ impl SemaphoreBuilder {
     /// `name` label; see [`obs`](crate::obs)). Default: `"default"`.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::builder(4).name("uploads").build().unwrap();
+    /// let sem = weir_core::Semaphore::builder(4).name("uploads").build().unwrap();
     /// # drop(sem);
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
@@ -133,7 +133,7 @@ impl SemaphoreBuilder {
     /// `permits` above [`Semaphore::MAX_PERMITS`] ([`Rule::TooLarge`]).
     ///
     /// ```
-    /// use weir_core::{Rule, sync::Semaphore};
+    /// use weir_core::{Rule, Semaphore};
     ///
     /// let err = Semaphore::builder(usize::MAX).build().unwrap_err();
     /// assert_eq!((err.field(), err.rule()), ("permits", &Rule::TooLarge));
@@ -153,7 +153,7 @@ impl Semaphore {
     /// The most permits a semaphore can hold (`usize::MAX / 4`).
     ///
     /// ```
-    /// assert_eq!(weir_core::sync::Semaphore::MAX_PERMITS, usize::MAX >> 2);
+    /// assert_eq!(weir_core::Semaphore::MAX_PERMITS, usize::MAX >> 2);
     /// ```
     pub const MAX_PERMITS: usize = MAX_PERMITS;
 
@@ -165,7 +165,7 @@ impl Semaphore {
     /// [`Semaphore::builder`] to get an error instead.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(3);
+    /// let sem = weir_core::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
     pub fn new(permits: usize) -> Self {
@@ -179,7 +179,7 @@ impl Semaphore {
     /// [`Fairness`] and spinning.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::builder(2).build().unwrap();
+    /// let sem = weir_core::Semaphore::builder(2).build().unwrap();
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn builder(permits: usize) -> SemaphoreBuilder {
@@ -201,7 +201,7 @@ impl Semaphore {
     /// (all were forgotten).
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(1);
     /// futures_lite::future::block_on(async {
     ///     let p = sem.acquire().await.unwrap();
     ///     assert_eq!(p.num_permits(), 1);
@@ -225,7 +225,7 @@ impl Semaphore {
     /// makes it so (see the [module docs](crate::sync)).
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(3);
+    /// let sem = weir_core::Semaphore::new(3);
     /// futures_lite::future::block_on(async {
     ///     let p = sem.acquire_many(3).await.unwrap();
     ///     assert_eq!(p.num_permits(), 3);
@@ -244,7 +244,7 @@ impl Semaphore {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
+    /// let sem = Arc::new(weir_core::Semaphore::new(1));
     /// let p = futures_lite::future::block_on(sem.clone().acquire_owned()).unwrap();
     /// std::thread::spawn(move || drop(p)).join().unwrap();
     /// assert_eq!(sem.available_permits(), 1);
@@ -261,7 +261,7 @@ impl Semaphore {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
     /// let p = futures_lite::future::block_on(sem.clone().acquire_many_owned(2)).unwrap();
     /// assert_eq!(p.num_permits(), 2);
     /// assert_eq!(sem.available_permits(), 1);
@@ -278,7 +278,7 @@ impl Semaphore {
     /// As for [`Semaphore::try_acquire_many`].
     ///
     /// ```
-    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    /// use weir_core::{Semaphore, sync::TryAcquireError};
     /// let sem = Semaphore::new(1);
     /// let p = sem.try_acquire().unwrap();
     /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
@@ -301,7 +301,7 @@ impl Semaphore {
     /// in existence.
     ///
     /// ```
-    /// use weir_core::sync::{Semaphore, TryAcquireError};
+    /// use weir_core::{Semaphore, sync::TryAcquireError};
     /// let sem = Semaphore::new(3);
     /// let p = sem.try_acquire_many(2).unwrap();
     /// assert_eq!(sem.try_acquire_many(2).unwrap_err(), TryAcquireError::NoPermits);
@@ -320,7 +320,7 @@ impl Semaphore {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(1));
+    /// let sem = Arc::new(weir_core::Semaphore::new(1));
     /// let p = sem.clone().try_acquire_owned().unwrap();
     /// assert!(sem.clone().try_acquire_owned().is_err());
     /// # drop(p);
@@ -337,7 +337,7 @@ impl Semaphore {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// let sem = Arc::new(weir_core::sync::Semaphore::new(3));
+    /// let sem = Arc::new(weir_core::Semaphore::new(3));
     /// let p = sem.clone().try_acquire_many_owned(3).unwrap();
     /// assert!(sem.clone().try_acquire_many_owned(1).is_err());
     /// # drop(p);
@@ -395,7 +395,7 @@ impl Semaphore {
     /// granted) would exceed [`Semaphore::MAX_PERMITS`]; nothing is added.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(0);
+    /// let sem = weir_core::Semaphore::new(0);
     /// sem.add_permits(2).unwrap();
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
@@ -414,7 +414,7 @@ impl Semaphore {
     /// to the waiters behind it.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(3);
+    /// let sem = weir_core::Semaphore::new(3);
     /// assert_eq!(sem.forget_permits(5), 3);
     /// assert_eq!(sem.available_permits(), 0);
     /// ```
@@ -430,7 +430,7 @@ impl Semaphore {
     /// are still counted back when released.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(1);
     /// sem.close();
     /// assert!(sem.is_closed());
     /// assert!(sem.try_acquire().is_err());
@@ -443,7 +443,7 @@ impl Semaphore {
     /// Whether [`Semaphore::close`] was called.
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(1);
+    /// let sem = weir_core::Semaphore::new(1);
     /// assert!(!sem.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -454,7 +454,7 @@ impl Semaphore {
     /// (in fair mode the head waiter may hold a partial grant).
     ///
     /// ```
-    /// let sem = weir_core::sync::Semaphore::new(4);
+    /// let sem = weir_core::Semaphore::new(4);
     /// let _p = sem.try_acquire_many(3).unwrap();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
@@ -465,7 +465,7 @@ impl Semaphore {
     /// The fairness chosen at construction.
     ///
     /// ```
-    /// use weir_core::sync::{Fairness, Semaphore};
+    /// use weir_core::{Semaphore, sync::Fairness};
     /// assert_eq!(Semaphore::new(1).fairness(), Fairness::Fair);
     /// ```
     pub fn fairness(&self) -> Fairness {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use smol::net::{TcpListener, TcpStream};
 use smol::{Executor, Timer};
-use weir::cancel::CancellationToken;
+use weir::CancellationToken;
 use weir::mcp::framing::{FrameError, FrameReader, FrameWriter};
 use weir::mcp::jsonrpc::{
     ErrorObject, ErrorResponse, Message, Notification, RawValue, Request, RequestId, Response,

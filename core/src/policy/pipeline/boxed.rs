@@ -12,8 +12,9 @@ use core::future::Future;
 use core::pin::Pin;
 use std::sync::Arc;
 
-use super::{Error, Policy, Stage};
-use crate::rt::Runtime;
+use super::Policy;
+use crate::policy::Stage;
+use crate::{Error, Runtime};
 
 /// A future a boxed pipeline hands around: sendable, erased.
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -64,9 +65,9 @@ where
 /// ```
 /// # #[cfg(feature = "test-util")] {
 /// use std::time::Duration;
-/// use weir_core::policy::{BoxPolicy, Error, Policy};
-/// use weir_core::resilience::Retry;
-/// use weir_core::rt::VirtualRuntime;
+/// use weir_core::policy::BoxPolicy;
+/// use weir_core::test_util::VirtualRuntime;
+/// use weir_core::{Policy, Retry};
 ///
 /// struct Client {
 ///     policy: BoxPolicy<VirtualRuntime, u32, std::io::Error>,
@@ -103,8 +104,9 @@ impl<R: Runtime, L> Policy<R, L> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::{BoxPolicy, Policy};
-    /// use weir_core::rt::VirtualRuntime;
+    /// use weir_core::Policy;
+    /// use weir_core::policy::BoxPolicy;
+    /// use weir_core::test_util::VirtualRuntime;
     /// let rt = VirtualRuntime::new();
     /// let p: BoxPolicy<VirtualRuntime, u8, ()> = Policy::new(rt.clone()).boxed();
     /// assert_eq!(rt.block_on(p.call(|| async { Ok(1) })), Ok(1));
@@ -133,10 +135,10 @@ impl<R: Runtime, T, E> BoxPolicy<R, T, E> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let p = weir_core::policy::Policy::new(rt.clone()).boxed::<(), &str>();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let p = weir_core::Policy::new(rt.clone()).boxed::<(), &str>();
     /// let out = rt.block_on(p.call(|| async { Err("no") }));
-    /// assert_eq!(out, Err(weir_core::policy::Error::Inner("no")));
+    /// assert_eq!(out, Err(weir_core::Error::Inner("no")));
     /// # }
     /// ```
     pub fn call<'a, F, Fut>(
@@ -162,8 +164,8 @@ impl<R: Runtime, T, E> BoxPolicy<R, T, E> {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::rt::VirtualRuntime::new();
-    /// let p = weir_core::policy::Policy::new(rt).boxed::<(), ()>();
+    /// let rt = weir_core::test_util::VirtualRuntime::new();
+    /// let p = weir_core::Policy::new(rt).boxed::<(), ()>();
     /// let _ = p.runtime();
     /// # }
     /// ```
