@@ -27,14 +27,12 @@ trait ErasedPolicy<T, E>: Send + Sync {
         &'a self,
         attempt: &'a (dyn Fn() -> BoxFuture<'f, Result<T, Error<E>>> + Sync + 'a),
     ) -> BoxFuture<'a, Result<T, Error<E>>>;
-
-    fn debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
 impl<R, L, T, E> ErasedPolicy<T, E> for Policy<R, L>
 where
     R: Runtime,
-    L: Stage<R, T, E> + fmt::Debug + Send + Sync,
+    L: Stage<R, T, E> + Send + Sync,
     T: Send,
     E: Send,
 {
@@ -48,10 +46,6 @@ where
             let op = move || attempt();
             self.stages.run(&self.rt, &op).await
         }))
-    }
-
-    fn debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -114,7 +108,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// ```
     pub fn boxed<T, E>(self) -> BoxPolicy<R, T, E>
     where
-        L: Stage<R, T, E> + fmt::Debug + Send + Sync + 'static,
+        L: Stage<R, T, E> + Send + Sync + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
@@ -183,10 +177,12 @@ impl<R: Clone, T, E> Clone for BoxPolicy<R, T, E> {
     }
 }
 
-impl<R, T, E> fmt::Debug for BoxPolicy<R, T, E> {
+// The stages may hold closures (a retry filter), which have no `Debug`:
+// only the runtime is shown.
+impl<R: fmt::Debug, T, E> fmt::Debug for BoxPolicy<R, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BoxPolicy(")?;
-        self.inner.debug(f)?;
-        f.write_str(")")
+        f.debug_struct("BoxPolicy")
+            .field("runtime", &self.rt)
+            .finish_non_exhaustive()
     }
 }
