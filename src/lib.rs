@@ -84,21 +84,30 @@
 //! # }
 //! ```
 
-//! The pipeline of DESIGN.md, as a user writes it:
+//! The pipeline of DESIGN.md, as a user writes it, in the order the
+//! [`policy`] docs explain: the overall timeout outside the retry, the
+//! per-attempt timeout innermost, the breaker before the rate limit, the
+//! bulkhead around the request alone.
 //!
 //! ```
 //! # #[cfg(feature = "smol")] {
 //! use std::time::Duration;
-//! use weir::{Bulkhead, CircuitBreaker, Error, Policy, RateLimiter, Retry, Smol};
+//! use weir::{Bulkhead, CircuitBreaker, Error, Policy, Quota, RateLimiter, Retry, Smol};
 //!
 //! # fn main() -> Result<(), weir::ConfigError> {
 //! let rt = Smol;
-//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt)?;
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt)?;
+//! // 50 per second; `.strict()` would never exceed 50 in any second.
+//! let rate = RateLimiter::builder().quota(Quota::per_second(50).burst(10)).build(rt)?;
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).build(rt)?; // 1024 may wait
 //! let breaker = CircuitBreaker::builder().build(rt)?;
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build()?;
-//! let policy = Policy::new(rt).timeout(Duration::from_secs(5)).retry(retry)
-//!     .breaker(breaker).rate_limit(rate).bulkhead(bulkhead);
+//! let policy = Policy::new(rt)
+//!     .timeout(Duration::from_secs(30)) // the whole call, retries included
+//!     .retry(retry)
+//!     .breaker(breaker)
+//!     .rate_limit(rate)
+//!     .bulkhead(bulkhead)
+//!     .timeout(Duration::from_secs(5)); // each attempt
 //!
 //! let reply: Result<&str, Error<std::io::Error>> =
 //!     smol::block_on(policy.call(|| async { Ok("pong") }));
@@ -108,8 +117,13 @@
 //! # main().unwrap();
 //! # }
 //! ```
+//!
+//! On tokio the same pipeline is `examples/tokio_pipeline.rs`
+//! (`cargo run --example tokio_pipeline --features tokio`).
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 pub use weir_core::*;
 

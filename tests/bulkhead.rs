@@ -94,13 +94,19 @@ fn queue_is_counted_in_permits_and_fifo_refuses_the_newcomer() {
     // Two places taken of three: another two do not fit, one does.
     assert_eq!(
         refused(&mut Box::pin(b.acquire_many(2))),
-        Some(BulkheadError::QueueFull)
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 2,
+            queue_capacity: 3
+        })
     );
     let mut one = Box::pin(b.acquire());
     assert!(poll(&mut one).is_pending());
     assert_eq!(
         refused(&mut Box::pin(b.acquire())),
-        Some(BulkheadError::QueueFull)
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 2,
+            queue_capacity: 3
+        })
     );
     let s = b.stats();
     assert_eq!(
@@ -120,12 +126,21 @@ fn lifo_full_queue_pushes_out_the_oldest() {
     let mut d = Box::pin(b.acquire());
     assert!(poll(&mut d).is_pending());
     // `a`, the oldest, made room for `d`.
-    assert_eq!(refused(&mut a), Some(BulkheadError::QueueFull));
+    assert_eq!(
+        refused(&mut a),
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 3,
+            queue_capacity: 2
+        })
+    );
     assert_eq!(b.stats().rejected_queue_full, 1);
     // A request larger than the whole queue is refused and evicts nobody.
     assert_eq!(
         refused(&mut Box::pin(b.acquire_many(3))),
-        Some(BulkheadError::QueueFull)
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 3,
+            queue_capacity: 2
+        })
     );
     assert_eq!(b.stats().queued_waiters, 2);
     drop(held);
@@ -215,7 +230,10 @@ fn acquire_timeout_zero_never_waits_nor_yields() {
     // Ready on the very first poll, with no timer left behind.
     assert_eq!(
         refused(&mut Box::pin(b.acquire())),
-        Some(BulkheadError::QueueFull)
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 1,
+            queue_capacity: 10
+        })
     );
     assert_eq!(rt.pending_timers(), 0);
     assert_eq!(rt.elapsed(), Duration::ZERO);
@@ -261,7 +279,10 @@ fn cancelled_waiter_gives_its_place_back() {
     assert!(poll(&mut first).is_pending());
     assert_eq!(
         refused(&mut Box::pin(b.acquire())),
-        Some(BulkheadError::QueueFull)
+        Some(BulkheadError::QueueFull {
+            max_concurrent: 1,
+            queue_capacity: 1
+        })
     );
     drop(first);
     let s = b.stats();

@@ -69,9 +69,16 @@ impl Model {
         self.line.iter().map(|&id| self.waiters[id].0).sum()
     }
 
+    fn queue_full(&self) -> BulkheadError {
+        BulkheadError::QueueFull {
+            max_concurrent: self.limit,
+            queue_capacity: self.queue_capacity,
+        }
+    }
+
     fn refuse(&mut self, e: BulkheadError) -> Result<(), BulkheadError> {
         match e {
-            BulkheadError::QueueFull => self.stats.rejected_queue_full += 1,
+            BulkheadError::QueueFull { .. } => self.stats.rejected_queue_full += 1,
             BulkheadError::WaitTimeout => self.stats.rejected_wait_timeout += 1,
             BulkheadError::Closed => self.stats.rejected_closed += 1,
             _ => self.stats.rejected_oversized += 1,
@@ -96,11 +103,11 @@ impl Model {
             || n > self.queue_capacity
             || (!self.lifo && self.queued() + n > self.queue_capacity)
         {
-            return self.refuse(BulkheadError::QueueFull).map(|_| None);
+            return self.refuse(self.queue_full()).map(|_| None);
         }
         while self.queued() + n > self.queue_capacity {
             let oldest = self.line.pop_front().unwrap();
-            self.waiters[oldest].2 = Fate::Refused(BulkheadError::QueueFull);
+            self.waiters[oldest].2 = Fate::Refused(self.queue_full());
             self.stats.rejected_queue_full += 1;
         }
         let deadline = self.acquire_timeout_ms.map(|w| self.now_ms + w);

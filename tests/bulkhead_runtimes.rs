@@ -64,7 +64,10 @@ async fn many_tasks_never_exceed_the_limit<R: Runtime>(rt: R) {
                         }
                         Some(Err(e)) => {
                             assert!(
-                                matches!(e, BulkheadError::QueueFull | BulkheadError::WaitTimeout),
+                                matches!(
+                                    e,
+                                    BulkheadError::QueueFull { .. } | BulkheadError::WaitTimeout
+                                ),
                                 "unexpected refusal {e:?}"
                             );
                             seen.refused.fetch_add(1, Ordering::SeqCst);

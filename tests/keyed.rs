@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use weir::Quota;
 
 use proptest::prelude::*;
 use weir::Rule;
@@ -16,8 +17,7 @@ fn ms(n: u64) -> Duration {
 
 fn limiter(clock: &ManualClock) -> KeyedRateLimiter<u32, VirtualRuntime, ManualClock> {
     KeyedRateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(5)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap()
 }
@@ -27,8 +27,7 @@ fn each_key_gets_the_exact_quota() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let l = KeyedRateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(5)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
         .build(rt.clone())
         .unwrap();
     for key in ["a", "b"] {
@@ -72,8 +71,7 @@ fn full_bucket_keys_are_evicted_and_charged_ones_kept() {
 fn new_keys_trigger_a_sweep_every_n_insertions() {
     let clock = ManualClock::default();
     let l = KeyedRateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(5)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
         .sweep_every(10)
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap();
@@ -99,8 +97,7 @@ fn new_keys_trigger_a_sweep_every_n_insertions() {
 fn key_limit_evicts_full_keys_first_then_refuses_new_keys() {
     let clock = ManualClock::default();
     let l = KeyedRateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(5)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
         .max_keys(3)
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap();
@@ -141,8 +138,7 @@ fn more_than_burst_and_probes() {
 fn concurrent_checks_and_sweeps_never_exceed_the_burst_per_key() {
     let clock = ManualClock::default();
     let l = KeyedRateLimiter::builder()
-        .rate(1, Duration::from_secs(3600))
-        .burst(50)
+        .quota(Quota::new(1, Duration::from_secs(3600)).burst(50))
         .sweep_every(1)
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap();
@@ -182,30 +178,38 @@ fn bad_configuration_names_the_field() {
     let rt = VirtualRuntime::new();
     let sec = Duration::from_secs(1);
     let cases = [
-        (KeyedRateLimiter::<u8, _>::builder(), "rate", Rule::Missing),
-        (KeyedRateLimiter::builder().rate(0, sec), "rate", Rule::Zero),
+        (KeyedRateLimiter::<u8, _>::builder(), "quota", Rule::Missing),
         (
-            KeyedRateLimiter::builder().rate(1, Duration::ZERO),
+            KeyedRateLimiter::builder().quota(Quota::new(0, sec)),
+            "rate",
+            Rule::Zero,
+        ),
+        (
+            KeyedRateLimiter::builder().quota(Quota::new(1, Duration::ZERO)),
             "period",
             Rule::Zero,
         ),
         (
-            KeyedRateLimiter::builder().rate(1, sec).burst(0),
+            KeyedRateLimiter::builder().quota(Quota::new(1, sec).burst(0)),
             "burst",
             Rule::Zero,
         ),
         (
-            KeyedRateLimiter::builder().rate_per_second(f64::NAN),
+            KeyedRateLimiter::builder().quota(Quota::per_second_f64(f64::NAN)),
             "rate",
             Rule::NotFinite,
         ),
         (
-            KeyedRateLimiter::builder().rate(1, sec).max_keys(0),
+            KeyedRateLimiter::builder()
+                .quota(Quota::new(1, sec))
+                .max_keys(0),
             "max_keys",
             Rule::Zero,
         ),
         (
-            KeyedRateLimiter::builder().rate(1, sec).sweep_every(0),
+            KeyedRateLimiter::builder()
+                .quota(Quota::new(1, sec))
+                .sweep_every(0),
             "sweep_every",
             Rule::Zero,
         ),
@@ -243,8 +247,7 @@ proptest! {
     fn matches_a_model_that_never_evicts(ops in prop::collection::vec(op(), 1..200)) {
         let clock = ManualClock::default();
         let l = KeyedRateLimiter::builder()
-            .rate(10, Duration::from_secs(1))
-            .burst(5)
+            .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
             .sweep_every(3)
             .build_with_clock(VirtualRuntime::new(), clock.clone())
             .unwrap();

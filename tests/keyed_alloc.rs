@@ -1,6 +1,7 @@
 //! The keyed limiter allocates nothing per check on a known key.
 
 use std::time::Duration;
+use weir::Quota;
 
 use weir::KeyedRateLimiter;
 use weir::test_util::VirtualRuntime;
@@ -12,8 +13,7 @@ static A: CountingAllocator = CountingAllocator::system();
 #[test]
 fn checks_on_known_keys_allocate_nothing() {
     let limiter = KeyedRateLimiter::builder()
-        .rate(1_000_000, Duration::from_secs(1))
-        .burst(10)
+        .quota(Quota::new(1_000_000, Duration::from_secs(1)).burst(10))
         .build(VirtualRuntime::new())
         .unwrap();
     for k in 0..1000u64 {

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::time::Duration;
+use weir::Quota;
 
 use proptest::prelude::*;
 use weir::limit::{Clock, ManualClock};
@@ -17,7 +18,7 @@ type Limiter = KeyedRateLimiter<u64, VirtualRuntime, ManualClock>;
 
 fn limiter(clock: &ManualClock, period: Duration, max_keys: usize) -> Limiter {
     KeyedRateLimiter::builder()
-        .rate(1, period)
+        .quota(Quota::new(1, period))
         .max_keys(max_keys)
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap()
@@ -186,8 +187,7 @@ proptest! {
         let clock = ManualClock::default();
         const MAX: usize = 3;
         let l = KeyedRateLimiter::builder()
-            .rate(10, Duration::from_secs(1))
-            .burst(3)
+            .quota(Quota::new(10, Duration::from_secs(1)).burst(3))
             .max_keys(MAX)
             .sweep_every(5)
             .build_with_clock(VirtualRuntime::new(), clock.clone())

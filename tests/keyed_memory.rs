@@ -9,6 +9,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Duration;
+use weir::Quota;
 
 use weir::KeyedRateLimiter;
 use weir::limit::ManualClock;
@@ -74,7 +75,7 @@ fn charged_million(
 ) {
     let clock = ManualClock::default();
     let l = KeyedRateLimiter::builder()
-        .rate(1, Duration::from_secs(1))
+        .quota(Quota::new(1, Duration::from_secs(1)))
         .sweep_every(sweep_every)
         .build_with_clock(VirtualRuntime::new(), clock.clone())
         .unwrap();

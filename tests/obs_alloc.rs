@@ -7,6 +7,7 @@
 
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::Policy;
 use weir::test_util::VirtualRuntime;
@@ -29,8 +30,7 @@ fn a_policy_call_allocates_nothing_under_a_subscriber_that_filters_weir_out() {
     tracing::subscriber::with_default(quiet_subscriber(), || {
         let rt = VirtualRuntime::new();
         let rate = RateLimiter::builder()
-            .rate(1_000_000, Duration::from_secs(1))
-            .burst(1_000_000)
+            .quota(Quota::new(1_000_000, Duration::from_secs(1)).burst(1_000_000))
             .build(rt.clone())
             .unwrap();
         let bulkhead = Bulkhead::builder()

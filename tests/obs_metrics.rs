@@ -6,6 +6,7 @@
 #![cfg(all(feature = "metrics", feature = "test-util"))]
 
 use std::time::Duration;
+use weir::Quota;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use weir::Runtime;
@@ -107,7 +108,10 @@ fn bulkhead_metrics_match_its_stats() {
     for _ in 0..4 {
         assert_eq!(
             bulkhead.try_acquire().unwrap_err(),
-            BulkheadError::QueueFull
+            BulkheadError::QueueFull {
+                max_concurrent: 2,
+                queue_capacity: weir::limit::BulkheadBuilder::DEFAULT_MAX_QUEUED,
+            }
         );
     }
     drop(a);
@@ -432,8 +436,7 @@ fn rate_limiter_metrics_count_admissions_refusals_and_waits() {
     let rt = VirtualRuntime::new();
     let rate = metrics::with_local_recorder(&recorder, || {
         RateLimiter::builder()
-            .rate(10, Duration::from_secs(1))
-            .burst(2)
+            .quota(Quota::new(10, Duration::from_secs(1)).burst(2))
             .name("api")
             .build(rt.clone())
             .unwrap()
@@ -461,7 +464,7 @@ fn keyed_limiter_metrics_count_per_limiter_not_per_key() {
     let rt = VirtualRuntime::new();
     let keyed = metrics::with_local_recorder(&recorder, || {
         KeyedRateLimiter::builder()
-            .rate(1, Duration::from_secs(1))
+            .quota(Quota::new(1, Duration::from_secs(1)))
             .max_keys(2)
             .name("per-user")
             .build(rt.clone())

@@ -8,6 +8,7 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::Bulkhead;
 use weir::test_util::VirtualRuntime;
@@ -231,7 +232,7 @@ fn a_rate_limit_rejection_is_an_event_with_its_retry_after() {
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let rate = RateLimiter::builder()
-            .rate(1, Duration::from_secs(1))
+            .quota(Quota::new(1, Duration::from_secs(1)))
             .build(rt.clone())
             .unwrap();
         let policy = Policy::new(rt.clone())
@@ -261,7 +262,7 @@ fn rate_limiters_report_refusals_and_waits_under_their_names() {
     let rt = VirtualRuntime::new();
     let text = captured(|| {
         let rate = RateLimiter::builder()
-            .rate(1, Duration::from_secs(1))
+            .quota(Quota::new(1, Duration::from_secs(1)))
             .name("api")
             .build(rt.clone())
             .unwrap();
@@ -269,7 +270,7 @@ fn rate_limiters_report_refusals_and_waits_under_their_names() {
         assert!(rate.try_acquire().is_err());
         rt.block_on(rate.acquire());
         let keyed = KeyedRateLimiter::builder()
-            .rate(1, Duration::from_secs(1))
+            .quota(Quota::new(1, Duration::from_secs(1)))
             .name("per-user")
             .build(rt.clone())
             .unwrap();

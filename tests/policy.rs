@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::Runtime;
 use weir::test_util::VirtualRuntime;
@@ -65,7 +66,7 @@ fn retry_waits_for_the_rate_limiters_retry_after() {
     let rt = VirtualRuntime::new();
     let calls = Arc::new(AtomicU32::new(0));
     let limiter = RateLimiter::builder()
-        .rate(1, Duration::from_secs(1))
+        .quota(Quota::new(1, Duration::from_secs(1)))
         .build(rt.clone())
         .unwrap();
     // The hint exactly: its jitter is tested in retry_hints.rs.
@@ -122,7 +123,7 @@ fn rejections_inside_the_breaker_do_not_trip_it() {
         .build(rt.clone())
         .unwrap();
     let limiter = RateLimiter::builder()
-        .rate(1, Duration::from_secs(60))
+        .quota(Quota::new(1, Duration::from_secs(60)))
         .build(rt.clone())
         .unwrap();
     let policy = Policy::new(rt.clone())
@@ -188,8 +189,7 @@ fn non_retryable_errors_end_at_once_and_keep_the_callers_error() {
 /// The whole pipeline runs the same on every runtime.
 async fn full_pipeline_on_every_runtime<R: Runtime>(rt: R) {
     let rate = RateLimiter::builder()
-        .rate(1000, Duration::from_secs(1))
-        .burst(50)
+        .quota(Quota::new(1000, Duration::from_secs(1)).burst(50))
         .build(rt.clone())
         .unwrap();
     let bulkhead = Bulkhead::builder()

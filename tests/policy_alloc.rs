@@ -3,6 +3,7 @@
 
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::Policy;
 use weir::test_util::VirtualRuntime;
@@ -17,8 +18,7 @@ static ALLOC: CountingAllocator = CountingAllocator::system();
 fn successful_call_through_every_layer_allocates_nothing() {
     let rt = VirtualRuntime::new();
     let rate = RateLimiter::builder()
-        .rate(1_000_000, Duration::from_secs(1))
-        .burst(1_000_000)
+        .quota(Quota::new(1_000_000, Duration::from_secs(1)).burst(1_000_000))
         .build(rt.clone())
         .unwrap();
     let bulkhead = Bulkhead::builder()

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use weir::Quota;
 use weir::policy::BoxPolicy;
 use weir::test_util::VirtualRuntime;
 use weir::test_util::alloc_count::{self, CountingAllocator};
@@ -27,8 +28,7 @@ fn five_stages(
     impl weir::policy::Stage<VirtualRuntime, u64, &'static str> + Send + 'static,
 > {
     let rate = RateLimiter::builder()
-        .rate(1_000_000, Duration::from_secs(1))
-        .burst(1_000_000)
+        .quota(Quota::new(1_000_000, Duration::from_secs(1)).burst(1_000_000))
         .build(rt.clone())
         .unwrap();
     let bulkhead = Bulkhead::builder()
@@ -97,8 +97,7 @@ fn boxed_retries_at_the_same_instants_as_the_concrete_policy() {
 fn clones_share_the_stages() {
     let rt = VirtualRuntime::new();
     let one = RateLimiter::builder()
-        .rate(1, Duration::from_secs(1))
-        .burst(1)
+        .quota(Quota::new(1, Duration::from_secs(1)).burst(1))
         .build(rt.clone())
         .unwrap();
     let a: BoxPolicy<_, u8, ()> = Policy::new(rt.clone()).rate_limit_or_reject(one).boxed();

@@ -10,6 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::CancellationToken;
 use weir::Retry;
@@ -57,7 +58,7 @@ fn cancelled_in_the_backoff_sleep() {
 fn cancelled_in_a_rate_limit_wait_gives_the_slot_back() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(Quota::new(1, HOUR))
         .build(rt.clone())
         .unwrap();
     let policy = Policy::new(rt.clone()).rate_limit(limiter.clone());
@@ -187,7 +188,7 @@ async fn a_cancelled_token_makes_no_attempt<R: Runtime>(rt: R) {
 /// runtime, and the call future is `Send` (it runs as a task).
 async fn cancelled_from_another_task<R: Runtime>(rt: R) {
     let limiter = RateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(Quota::new(1, HOUR))
         .build(rt.clone())
         .unwrap();
     let policy = Arc::new(Policy::new(rt.clone()).rate_limit(limiter));

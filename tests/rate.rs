@@ -8,6 +8,7 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use weir::Quota;
 
 use futures_lite::future;
 use proptest::prelude::*;
@@ -26,8 +27,7 @@ fn ms(n: u64) -> Duration {
 
 fn ten_per_second_burst_five(rt: &VirtualRuntime) -> RateLimiter<VirtualRuntime> {
     RateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(5)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(5))
         .build(rt.clone())
         .unwrap()
 }
@@ -119,8 +119,7 @@ fn waiters_are_served_in_arrival_order() {
 fn pacing_spaces_units_exactly_and_never_bursts() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(4, Duration::from_secs(1))
-        .pacing()
+        .quota(Quota::new(4, Duration::from_secs(1)).pacing())
         .build(rt.clone())
         .unwrap();
     assert_eq!(limiter.burst(), 1);
@@ -188,8 +187,7 @@ fn dropped_waiter_gives_its_units_back_when_latest() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let limiter = RateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(1)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(1))
         .build(rt.clone())
         .unwrap();
     limiter.try_acquire().unwrap();
@@ -210,8 +208,7 @@ fn dropped_waiter_under_a_later_one_stays_spent() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let limiter = RateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(1)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(1))
         .build(rt.clone())
         .unwrap();
     limiter.try_acquire().unwrap();
@@ -238,8 +235,7 @@ fn clock_standing_still_refills_nothing() {
     let rt = VirtualRuntime::new();
     let clock = ManualClock::default();
     let limiter = RateLimiter::builder()
-        .rate(1000, Duration::from_secs(1))
-        .burst(3)
+        .quota(Quota::new(1000, Duration::from_secs(1)).burst(3))
         .build_with_clock(rt, clock.clone())
         .unwrap();
     let admitted = (0..1000).filter(|_| limiter.try_acquire().is_ok()).count();
@@ -254,8 +250,7 @@ fn huge_idle_time_refills_to_burst_and_no_more() {
     let rt = VirtualRuntime::new();
     let clock = ManualClock::default();
     let limiter = RateLimiter::builder()
-        .rate(1, Duration::from_secs(1))
-        .burst(4)
+        .quota(Quota::new(1, Duration::from_secs(1)).burst(4))
         .build_with_clock(rt, clock.clone())
         .unwrap();
     limiter.try_acquire_many(4).unwrap();
@@ -272,8 +267,7 @@ fn huge_idle_time_refills_to_burst_and_no_more() {
 fn interval_rounds_up_so_rounding_never_admits_more() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(3, Duration::from_secs(1))
-        .burst(1)
+        .quota(Quota::new(3, Duration::from_secs(1)).burst(1))
         .build(rt)
         .unwrap();
     assert_eq!(limiter.interval(), Duration::from_nanos(333_333_334));
@@ -283,8 +277,7 @@ fn interval_rounds_up_so_rounding_never_admits_more() {
 fn concurrent_checks_at_a_fixed_clock_admit_exactly_the_burst() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(1, Duration::from_secs(3600))
-        .burst(1000)
+        .quota(Quota::new(1, Duration::from_secs(3600)).burst(1000))
         .build_with_clock(rt, ManualClock::default())
         .unwrap();
     let admitted: usize = std::thread::scope(|s| {
@@ -301,57 +294,60 @@ fn bad_configuration_names_the_field() {
     let rt = VirtualRuntime::new();
     let sec = Duration::from_secs(1);
     let cases = [
-        (RateLimiter::builder(), "rate", Rule::Missing),
-        (RateLimiter::builder().rate(0, sec), "rate", Rule::Zero),
+        (RateLimiter::builder(), "quota", Rule::Missing),
         (
-            RateLimiter::builder().rate(5, Duration::ZERO),
+            RateLimiter::builder().quota(Quota::new(0, sec)),
+            "rate",
+            Rule::Zero,
+        ),
+        (
+            RateLimiter::builder().quota(Quota::new(5, Duration::ZERO)),
             "period",
             Rule::Zero,
         ),
         (
-            RateLimiter::builder().rate(5, sec).burst(0),
+            RateLimiter::builder().quota(Quota::new(5, sec).burst(0)),
             "burst",
             Rule::Zero,
         ),
         (
-            RateLimiter::builder().rate(5, Duration::MAX),
+            RateLimiter::builder().quota(Quota::new(5, Duration::MAX)),
             "period",
             Rule::TooLarge,
         ),
         (
-            RateLimiter::builder().rate(u32::MAX, Duration::from_nanos(10)),
+            RateLimiter::builder().quota(Quota::new(u32::MAX, Duration::from_nanos(10))),
             "rate",
             Rule::TooLarge,
         ),
         (
             RateLimiter::builder()
-                .rate(1, Duration::from_secs(3600 * 24 * 365))
-                .burst(u32::MAX),
+                .quota(Quota::new(1, Duration::from_secs(3600 * 24 * 365)).burst(u32::MAX)),
             "burst",
             Rule::TooLarge,
         ),
         (
-            RateLimiter::builder().rate_per_second(f64::NAN),
+            RateLimiter::builder().quota(Quota::per_second_f64(f64::NAN)),
             "rate",
             Rule::NotFinite,
         ),
         (
-            RateLimiter::builder().rate_per_second(f64::INFINITY),
+            RateLimiter::builder().quota(Quota::per_second_f64(f64::INFINITY)),
             "rate",
             Rule::NotFinite,
         ),
         (
-            RateLimiter::builder().rate_per_second(0.0),
+            RateLimiter::builder().quota(Quota::per_second_f64(0.0)),
             "rate",
             Rule::Zero,
         ),
         (
-            RateLimiter::builder().rate_per_second(-1.0),
+            RateLimiter::builder().quota(Quota::per_second_f64(-1.0)),
             "rate",
             Rule::OutOfRange("> 0.0"),
         ),
         (
-            RateLimiter::builder().rate_per_second(2e9),
+            RateLimiter::builder().quota(Quota::per_second_f64(2e9)),
             "rate",
             Rule::TooLarge,
         ),
@@ -364,7 +360,7 @@ fn bad_configuration_names_the_field() {
         );
     }
     let tiny = RateLimiter::builder()
-        .rate_per_second(1e-12)
+        .quota(Quota::per_second_f64(1e-12))
         .build(rt.clone())
         .unwrap_err();
     assert_eq!(tiny.field(), "rate");
@@ -374,13 +370,13 @@ fn bad_configuration_names_the_field() {
 fn fractional_rate_and_default_burst() {
     let rt = VirtualRuntime::new();
     let half = RateLimiter::builder()
-        .rate_per_second(0.5)
+        .quota(Quota::per_second_f64(0.5))
         .build(rt.clone())
         .unwrap();
     assert_eq!(half.interval(), Duration::from_secs(2));
     assert_eq!(half.burst(), 1);
     let fifty = RateLimiter::builder()
-        .rate(50, Duration::from_secs(1))
+        .quota(Quota::new(50, Duration::from_secs(1)))
         .build(rt)
         .unwrap();
     assert_eq!(fifty.burst(), 50, "burst defaults to one period's units");
@@ -420,8 +416,7 @@ proptest! {
         let period = Duration::from_millis(period_ms);
         let clock = ManualClock::default();
         let limiter = RateLimiter::builder()
-            .rate(units, period)
-            .burst(burst)
+            .quota(Quota::new(units, period).burst(burst))
             .build_with_clock(VirtualRuntime::new(), clock.clone())
             .unwrap();
         let mut admitted = Vec::new();
@@ -449,8 +444,7 @@ proptest! {
     ) {
         let rt = VirtualRuntime::new();
         let limiter = RateLimiter::builder()
-            .rate(10, Duration::from_secs(1))
-            .burst(burst)
+            .quota(Quota::new(10, Duration::from_secs(1)).burst(burst))
             .build(rt.clone())
             .unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -482,8 +476,7 @@ proptest! {
 
 async fn acquire_paces_on_a_real_timer<R: Runtime>(rt: R) {
     let limiter = RateLimiter::builder()
-        .rate(1, Duration::from_millis(2))
-        .pacing()
+        .quota(Quota::new(1, Duration::from_millis(2)).pacing())
         .build(rt.clone())
         .unwrap();
     let t0 = rt.now();
@@ -502,8 +495,7 @@ fn coarse_clock_never_admits_more_than_real_time_allows() {
     use weir::limit::CoarseClock;
     let clock = CoarseClock::new().expect("Linux has CLOCK_MONOTONIC_COARSE");
     let limiter = RateLimiter::builder()
-        .rate(1000, Duration::from_secs(1))
-        .burst(20)
+        .quota(Quota::new(1000, Duration::from_secs(1)).burst(20))
         .build_with_clock(VirtualRuntime::new(), clock)
         .unwrap();
     let t0 = std::time::Instant::now();

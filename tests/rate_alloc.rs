@@ -3,6 +3,7 @@
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::RateLimiter;
 use weir::test_util::VirtualRuntime;
@@ -15,8 +16,7 @@ static A: CountingAllocator = CountingAllocator::system();
 fn checks_and_probes_allocate_nothing() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(1_000_000, Duration::from_secs(1))
-        .burst(10)
+        .quota(Quota::new(1_000_000, Duration::from_secs(1)).burst(10))
         .build(rt)
         .unwrap();
     let _ = limiter.try_acquire();
@@ -42,8 +42,7 @@ fn waiting_and_cancelling_allocate_nothing() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let limiter = RateLimiter::builder()
-        .rate(10, Duration::from_secs(1))
-        .burst(1)
+        .quota(Quota::new(10, Duration::from_secs(1)).burst(1))
         .build(rt.clone())
         .unwrap();
     let mut cx = Context::from_waker(Waker::noop());

@@ -3,6 +3,7 @@
 //! item 10), on the direct and the keyed builders alike.
 
 use std::time::Duration;
+use weir::Quota;
 
 use weir::KeyedRateLimiter;
 use weir::RateLimiter;
@@ -11,18 +12,23 @@ use weir::{ConfigError, Rule};
 
 const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// Builds `rate(units, period)` (with `burst` when given) on both builders
+/// Builds `Quota::new(units, period)` (with `burst` when given) on both builders
 /// and returns both outcomes, checking that they agree.
 fn build_both(units: u32, period: Duration, burst: Option<u32>) -> Result<(), ConfigError> {
     let rt = VirtualRuntime::new();
-    let mut direct = RateLimiter::builder().rate(units, period);
-    let mut keyed = KeyedRateLimiter::<u8, _>::builder().rate(units, period);
+    let mut quota = Quota::new(units, period);
     if let Some(b) = burst {
-        direct = direct.burst(b);
-        keyed = keyed.burst(b);
+        quota = quota.burst(b);
     }
-    let direct = direct.build(rt.clone()).map(drop);
-    let keyed = keyed.build(rt).map(drop);
+    // One quota value, both builders.
+    let direct = RateLimiter::builder()
+        .quota(quota)
+        .build(rt.clone())
+        .map(drop);
+    let keyed = KeyedRateLimiter::<u8, _>::builder()
+        .quota(quota)
+        .build(rt)
+        .map(drop);
     match (&direct, &keyed) {
         (Ok(()), Ok(())) => {}
         (Err(d), Err(k)) => {
@@ -78,11 +84,11 @@ fn a_burst_the_user_set_too_deep_names_the_burst() {
 fn a_fractional_rate_too_slow_names_the_rate_in_plain_words() {
     let rt = VirtualRuntime::new();
     let direct = RateLimiter::builder()
-        .rate_per_second(1e-12)
+        .quota(Quota::per_second_f64(1e-12))
         .build(rt.clone())
         .unwrap_err();
     let keyed = KeyedRateLimiter::<u8, _>::builder()
-        .rate_per_second(1e-12)
+        .quota(Quota::per_second_f64(1e-12))
         .build(rt)
         .unwrap_err();
     for err in [&direct, &keyed] {

@@ -315,7 +315,7 @@ fn on_retry_sees_attempt_delay_and_error() {
         .max_attempts(3)
         .on_retry(|ev: &RetryEvent<'_, &'static str>| {
             seen.borrow_mut()
-                .push((ev.attempt, ev.delay, ev.error.copied()))
+                .push((ev.attempt, ev.delay, ev.cause.error().copied()))
         })
         .build()
         .unwrap();

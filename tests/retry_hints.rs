@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use weir::Quota;
 
 use weir::RateLimiter;
 use weir::Runtime;
@@ -33,7 +34,7 @@ fn first_draw(seed: u64, spread: Duration) -> Duration {
 /// returns the refusal at once instead of sleeping the hour.
 async fn an_hour_hint_is_returned_not_slept<R: Runtime>(rt: R) {
     let limiter = RateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(Quota::new(1, HOUR))
         .build(rt.clone())
         .unwrap();
     let retry = Retry::constant(MS(1)).max_attempts(3).build().unwrap();
@@ -64,7 +65,7 @@ on_every_runtime!(an_hour_hint_is_returned_not_slept);
 fn an_hour_hint_costs_no_time_at_all() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(Quota::new(1, HOUR))
         .build(rt.clone())
         .unwrap();
     let retry = Retry::constant(MS(1)).max_attempts(3).build().unwrap();
@@ -151,7 +152,7 @@ fn a_hint_at_the_cap_is_waited_for_and_the_cap_is_a_setting() {
 fn a_rate_limit_hint_gets_seeded_jitter() {
     let rt = VirtualRuntime::new();
     let limiter = RateLimiter::builder()
-        .rate(1, SECS(1))
+        .quota(Quota::new(1, SECS(1)))
         .build(rt.clone())
         .unwrap();
     let retry = Retry::constant(MS(1))

@@ -1,5 +1,7 @@
 //! The error every builder returns for bad configuration.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// A configuration value broke a rule; names the component, the field and

@@ -32,11 +32,15 @@
 //!   the `metrics` facade; see [`obs`] for the names.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// unsafe only in the files that allow it, each block with SAFETY; modules without any forbid it.
+#![deny(unsafe_code)]
 
 mod error;
 mod loom;
 
 pub mod cancel;
+pub mod context;
 pub mod io;
 pub mod limit;
 pub mod obs;
@@ -61,7 +65,7 @@ pub use error::{ConfigError, Rule};
 pub use limit::adaptive::AdaptiveLimiter;
 pub use limit::bulkhead::Bulkhead;
 pub use limit::keyed::KeyedRateLimiter;
-pub use limit::rate::RateLimiter;
+pub use limit::rate::{Quota, RateLimiter};
 pub use policy::error::Error;
 pub use policy::pipeline::Policy;
 pub use pool::resource::ResourcePool;

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use weir::Quota;
 
 use futures_lite::StreamExt;
 use weir::mcp::jsonrpc::RawValue;
@@ -182,8 +183,10 @@ impl<R: Runtime> ServerPolicy<R> {
             .queue_capacity(u32::MAX / 2)
             .build(rt.clone())?;
         let rate = RateLimiter::builder()
-            .rate(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
-            .burst((spec.burst / 2).max(1))
+            .quota(
+                Quota::new(spec.quota_per_sec * 9 / 10, Duration::from_secs(1))
+                    .burst((spec.burst / 2).max(1)),
+            )
             .build(rt.clone())?;
         let layers = Policy::new(rt.clone())
             .breaker(breaker.clone())

@@ -113,7 +113,7 @@ impl Default for Config {
 /// use weir_mcp::Client;
 ///
 /// let rt = VirtualRuntime::new();
-/// let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).build(rt.clone()).unwrap();
+/// let rate = RateLimiter::builder().quota(weir_core::Quota::new(50, Duration::from_secs(1))).build(rt.clone()).unwrap();
 /// let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
 /// let client = Client::builder(rt.clone())
 ///     .rate_limit(rate)
@@ -213,7 +213,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).rate_limit(l);
     /// # drop(b);
     /// # }

@@ -6,6 +6,7 @@ mod http_support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use weir_core::Quota;
 
 use futures_lite::future::poll_once;
 use http::StatusCode;
@@ -228,8 +229,7 @@ async fn a_dropped_call_is_cancelled_past_a_spent_rate_limit<R: NetRuntime>(rt: 
     });
     // One call per hour: the slow call spends it; nothing else may pass.
     let rate = weir_core::RateLimiter::builder()
-        .rate(1, Duration::from_secs(3600))
-        .burst(1)
+        .quota(Quota::new(1, Duration::from_secs(3600)).burst(1))
         .build(rt.clone())
         .unwrap();
     let transport = StreamableHttpBuilder::new(&server.url).get_stream(false);

@@ -8,6 +8,8 @@
 //! `unsafe` in the crate; owned permits in the core (tokio's
 //! `acquire_owned`) would retire it.
 
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;

@@ -7,6 +7,7 @@ use std::future::{Future, ready};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+use weir_core::Quota;
 
 use tower::Service;
 use weir_core::CircuitBreaker;
@@ -47,8 +48,7 @@ fn gating_layers_allocate_nothing_per_call() {
         .unwrap();
     let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
     let rate = RateLimiter::builder()
-        .rate(1000, Duration::from_secs(1))
-        .burst(1000)
+        .quota(Quota::new(1000, Duration::from_secs(1)).burst(1000))
         .build(rt.clone())
         .unwrap();
     let mut b = BulkheadService::new(echo(), bulkhead);

@@ -5,6 +5,7 @@
 
 use std::task::Poll;
 use std::time::Duration;
+use weir_core::Quota;
 
 use futures_lite::future::{block_on, poll_once};
 use tower_test::mock::{self, Handle};
@@ -117,6 +118,7 @@ fn bulkhead_without_room_to_wait_is_ready_and_fails_fast() {
     let rt = VirtualRuntime::new();
     let b = Bulkhead::builder()
         .max_concurrent(1)
+        .queue_capacity(0)
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);
@@ -296,7 +298,7 @@ fn rate_limit_waits_in_poll_ready_until_the_exact_instant() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let limiter = RateLimiter::builder()
-        .rate(1, secs(1))
+        .quota(Quota::new(1, secs(1)))
         .build(rt.clone())
         .unwrap();
     let (mut svc, mut handle) = mock::spawn_layer::<&str, &str, _>(RateLimitLayer::new(limiter));
@@ -325,8 +327,7 @@ fn rate_limit_or_reject_is_ready_and_fails_fast_with_retry_after() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let limiter = RateLimiter::builder()
-        .rate(2, secs(1))
-        .burst(1)
+        .quota(Quota::new(2, secs(1)).burst(1))
         .build(rt.clone())
         .unwrap();
     let (mut svc, mut handle) =
@@ -349,7 +350,7 @@ fn rate_limit_or_reject_is_ready_and_fails_fast_with_retry_after() {
 fn keyed_rate_limit_refuses_per_key_in_call() {
     let rt = VirtualRuntime::new();
     let limiter = KeyedRateLimiter::<char, _>::builder()
-        .rate(1, secs(1))
+        .quota(Quota::new(1, secs(1)))
         .build(rt.clone())
         .unwrap();
     let layer = KeyedRateLimitLayer::new(limiter, |req: &&'static str| req.chars().next().unwrap());
@@ -380,7 +381,7 @@ fn keyed_rate_limit_refuses_per_key_in_call() {
 fn keyed_rate_limit_without_room_for_a_new_key_is_rejected() {
     let rt = VirtualRuntime::new();
     let limiter = KeyedRateLimiter::<char, _>::builder()
-        .rate(1, secs(1))
+        .quota(Quota::new(1, secs(1)))
         .max_keys(1)
         .build(rt.clone())
         .unwrap();

@@ -7,7 +7,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use super::CancellationToken;
-use crate::queue::sys::EventListener;
+use crate::loom::event::EventListener;
 
 /// A wait that was ended by its [`CancellationToken`]. From
 /// [`CancellationToken::cancellable`].

@@ -4,7 +4,7 @@
 use loom::thread;
 
 use super::CancellationToken;
-use crate::queue::sys::block_on;
+use crate::loom::block_on;
 
 /// A child registered while its parent is being cancelled is cancelled:
 /// either the cascade finds it, or it sees the flag under the lock.

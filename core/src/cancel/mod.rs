@@ -62,6 +62,8 @@
 //! Everything a thread did before `cancel()` happens before another thread
 //! sees `is_cancelled() == true` or its `cancelled()` future complete.
 
+#![forbid(unsafe_code)]
+
 mod future;
 pub(crate) mod token;
 mod tree;

@@ -34,10 +34,10 @@
 
 use core::mem;
 
+use crate::loom::event::Event;
 use crate::loom::sync::Arc;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use crate::queue::sys::Event;
 
 /// The lock shared by every node of one tree.
 pub(super) type Tree = Mutex<()>;

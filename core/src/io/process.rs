@@ -1,5 +1,7 @@
 //! Child processes: the traits an adapter implements; docs in [`io`](crate::io).
 
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use std::ffi::{OsStr, OsString};

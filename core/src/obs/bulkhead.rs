@@ -82,7 +82,7 @@ impl BulkheadObs {
         #[cfg(feature = "metrics")]
         {
             let i = match reason {
-                BulkheadError::QueueFull => 0,
+                BulkheadError::QueueFull { .. } => 0,
                 BulkheadError::WaitTimeout => 1,
                 BulkheadError::Closed => 2,
                 BulkheadError::Oversized => 3,

@@ -138,6 +138,18 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "weir_semaphore_permits_forgotten_total",
         "Permits removed by forget_permits.",
     ),
+    (
+        "weir_priority_queue_pushed_total",
+        "Values pushed onto a priority queue.",
+    ),
+    (
+        "weir_priority_queue_popped_total",
+        "Values popped from a priority queue.",
+    ),
+    (
+        "weir_priority_queue_refused_total",
+        "Pushes refused: full (try_push) or closed.",
+    ),
 ];
 
 /// The help text of `metric`.

@@ -67,8 +67,11 @@
 //! | `weir_semaphore_refused_total` | counter | | `try_acquire` calls refused |
 //! | `weir_semaphore_permits_added_total` | counter | | permits added by `add_permits` |
 //! | `weir_semaphore_permits_forgotten_total` | counter | | permits removed by `forget_permits` |
+//! | `weir_priority_queue_pushed_total` | counter | | values pushed (`PriorityQueueStats::pushed`) |
+//! | `weir_priority_queue_popped_total` | counter | | values popped (`PriorityQueueStats::popped`) |
+//! | `weir_priority_queue_refused_total` | counter | `reason` (`full`, `closed`) | pushes refused (`PriorityQueueStats::refused_*`; a `push` that waits for room is not refused) |
 //!
-//! Not instrumented: the queues. The standalone [`timeout`](crate::resilience::timeout)
+//! Not instrumented yet: the channels and the delay queue. The standalone [`timeout`](crate::resilience::timeout)
 //! emits its event but counts no metric (it has no name).
 //!
 //! # Tracing (feature `tracing`)
@@ -100,9 +103,13 @@
 //! | `weir::semaphore` | TRACE | semaphore refused a try_acquire | `name`, `permits`, `reason` |
 //! | `weir::semaphore` | DEBUG | semaphore permits added / forgotten | `name`, `permits` |
 //! | `weir::semaphore` | INFO | semaphore closed | `name` |
+//! | `weir::queue` | DEBUG | priority queue refused a push | `name`, `lane`, `reason` (`full`, `closed`) |
+//! | `weir::queue` | INFO | priority queue closed | `name` |
 //!
 //! Spans (target `weir::policy`, level INFO): `weir.policy` around each
-//! [`Policy::call`](crate::Policy::call), with `name`; inside it,
+//! [`Policy::call`](crate::Policy::call), with `name` and, when the
+//! call runs inside a [`context`](crate::context) scope, `context` (the
+//! context's `Display`, recorded at the call's first poll); inside it,
 //! `weir.attempt` around each attempt a retry layer makes, with `attempt`
 //! (1 for the first call), and `weir.hedge` around each attempt a hedge
 //! makes, with `hedge` (0 for the first, 1 for the first hedge, ...).
@@ -132,6 +139,8 @@
 //! allocation) and metric handles are registered once, when the component
 //! is built, so an update is an atomic add on the recorder's handle (a no-op
 //! handle when no recorder is installed).
+
+#![forbid(unsafe_code)]
 
 /// A `tracing` event with the target and level given, when the `tracing`
 /// feature is on; nothing at all otherwise (the fields are not evaluated).
@@ -167,6 +176,7 @@ pub(crate) mod breaker;
 pub(crate) mod bulkhead;
 pub(crate) mod hedge;
 pub(crate) mod policy;
+pub(crate) mod queue;
 pub(crate) mod rate;
 pub(crate) mod resource_pool;
 pub(crate) mod retry;

@@ -109,11 +109,28 @@ impl PolicyObs {
             out
         };
         #[cfg(feature = "tracing")]
-        let call = call.instrument(tracing::info_span!(
-            target: "weir::policy",
-            "weir.policy",
-            name = %self.name
-        ));
+        let call = {
+            let span = tracing::info_span!(
+                target: "weir::policy",
+                "weir.policy",
+                name = %self.name,
+                context = tracing::field::Empty
+            );
+            // The caller's context is read at the first poll, not here: a
+            // call is often made before the scope that runs it is entered
+            // (`context::scope(id, policy.call(op))`).
+            let record = span.clone();
+            async move {
+                if !record.is_disabled() {
+                    let ctx = crate::context::Context::current();
+                    if !ctx.is_empty() {
+                        record.record("context", tracing::field::display(&ctx));
+                    }
+                }
+                call.await
+            }
+            .instrument(span)
+        };
         call
     }
 }

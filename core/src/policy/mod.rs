@@ -46,6 +46,7 @@
 // Stage impls spell out `impl Future + Send + 'a` so that every stage's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
+#![forbid(unsafe_code)]
 #![allow(clippy::manual_async_fn)]
 
 mod breaker;

@@ -1,4 +1,118 @@
-//! The pipeline: [`Policy`] and the order its stages run in.
+//! One pipeline for a call: timeout, retry, circuit breaker, rate limit,
+//! bulkhead, hedge, fallback and cancellation, composed in the order
+//! written.
+//!
+//! The stage written first is the outermost: in
+//! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
+//! whole call with its retries, and every attempt asks the breaker. Written
+//! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
+//! stage is also usable alone, through its own type in `limit` or
+//! `resilience`.
+//!
+//! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
+//! fires: one per call with [`Policy::call_with_cancel`], one per policy
+//! with [`Policy::cancel_on`] (see [`CancelStage`]). Dropping a call's
+//! future also cancels it, silently.
+//!
+//! A `Policy` is fully static: its type spells the stages, a call allocates
+//! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
+//! the caller's `E` intact and names weir's own outcomes.
+//!
+//! # In which order to stack the stages
+//!
+//! The order is the behaviour, so it is worth writing on purpose. For a
+//! client of a rate-limited, sometimes failing service, outermost first:
+//!
+//! | stage | why there |
+//! |---|---|
+//! | 1. [`timeout`](Policy::timeout) (overall) | bounds the whole call: every attempt, every back-off and every wait below. Size it for the longest wait you accept, queueing included. |
+//! | 2. [`retry`](Policy::retry) | runs everything below again; each retry is a new attempt through the breaker, the limiter and the bulkhead, so retries are counted against the quota and cannot pile onto a service that is down. |
+//! | 3. [`breaker`](Policy::breaker) | fails an attempt fast while the service is down, before it spends a rate-limit slot or a bulkhead permit. |
+//! | 4. [`rate_limit`](Policy::rate_limit) | waits for the attempt's slot of the quota (use a [strict](crate::limit::rate::Quota::strict) quota to match a server's window). |
+//! | 5. [`bulkhead`](Policy::bulkhead) | holds a concurrency permit only while the request runs, not while it waits for its rate slot. |
+//! | 6. [`timeout`](Policy::timeout) (per attempt) | bounds one request, and only the request: a wait above it does not eat into it, and a hung attempt is cut off and retried instead of using up the overall timeout. |
+//!
+//! Two timeouts, then: the overall one written *before* the retry, the
+//! per-attempt one written *after* everything else. A single timeout before
+//! the retry (`.timeout(t).retry(r)`) lets one hung attempt use up the
+//! whole budget with nothing left to retry; a single timeout after the
+//! rate limit but before the bulkhead counts queueing as slowness. A
+//! [`hedge`](Policy::hedge) goes where the per-attempt timeout's
+//! neighbourhood is (inside the retry, around the request); a
+//! [`fallback`](Policy::fallback) goes outermost, to see the final
+//! outcome.
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use weir_core::limit::{Bulkhead, Quota, RateLimiter};
+//! use weir_core::Policy;
+//! use weir_core::resilience::{CircuitBreaker, Retry};
+//! use weir_core::test_util::VirtualRuntime;
+//!
+//! let rt = VirtualRuntime::new();
+//! // A server that allows 20 requests in any second, with 2 % headroom.
+//! let quota = Quota::new(20, Duration::from_millis(1_020)).strict();
+//! let rate = RateLimiter::builder().quota(quota).build(rt.clone()).unwrap();
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).build(rt.clone()).unwrap();
+//! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
+//! let retry = Retry::exponential(Duration::from_millis(100))
+//!     .max_attempts(5)
+//!     .jitter_full()
+//!     .build()
+//!     .unwrap();
+//!
+//! let policy = Policy::new(rt.clone())
+//!     .timeout(Duration::from_secs(60)) // the whole call
+//!     .retry(retry)
+//!     .breaker(breaker)
+//!     .rate_limit(rate)
+//!     .bulkhead(bulkhead)
+//!     .timeout(Duration::from_secs(5)); // each attempt
+//! let reply = rt.block_on(policy.call(|| async { Ok::<_, std::io::Error>("pong") }));
+//! assert_eq!(reply.unwrap(), "pong");
+//! # }
+//! ```
+//!
+//! The retry hook ([`RetryBuilder::on_retry`](crate::resilience::RetryBuilder::on_retry))
+//! is told why each attempt is retried ([`RetryCause`](crate::resilience::RetryCause)):
+//! the caller's error, or which stage below refused or cut it off.
+//!
+//! # Which outcomes a retry retries
+//!
+//! One rule, for the [`RetryStage`] (written with [`Policy::retry`]); the
+//! retry's `retry_if` is the one place to change it.
+//!
+//! | outcome of an attempt | retried by default | waited for before the retry |
+//! |---|---|---|
+//! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
+//! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
+//! | [`Error::Timeout`] (a timeout stage inside the retry) | yes | the backoff delay |
+//! | [`Error::RateLimited`] | yes | its `retry_after` |
+//! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
+//! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
+//! | [`Error::Cancelled`], [`Error::Closed`] | never, whatever the filter says | — |
+//!
+//! The default column is [`Error::retried_by_default`]. A filter written
+//! `retry_if(|e: &E| ..)` decides the caller's errors and keeps the default
+//! for weir's outcomes; a filter written `retry_if(OnOutcome(|e: &Error<E>| ..))`
+//! decides every outcome but the two final ones (see [`OnOutcome`]). Every
+//! retry is also bounded by the retry's attempts, deadline and budget.
+//!
+//! A hint (`retry_after`, `remaining`, the caller's) is waited for plus a
+//! random part of up to `retry_after_jitter` of it (default 20 %), so that
+//! callers refused together come back apart; a hint longer than
+//! `max_retry_after` (default 30 s) is not waited for at all: the attempt's
+//! error is returned at once (see
+//! [`RetryBuilder::max_retry_after`](crate::resilience::RetryBuilder::max_retry_after)).
+//! With every default, a breaker that has just opened (60 s) or whose
+//! probes are all out (half-open timeout 60 s) is therefore returned as
+//! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
+
+// Stage impls spell out `impl Future + Send + 'a` so that every stage's
+// signature matches the trait's word for word; `async fn` would hide the
+// Send promise the trait makes.
+#![allow(clippy::manual_async_fn)]
 
 mod boxed;
 
@@ -171,7 +285,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let p = weir_core::Policy::new(rt).rate_limit(l);
     /// # drop(p);
     /// # }
@@ -193,7 +307,7 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let p = weir_core::Policy::new(rt).rate_limit_or_reject(l);
     /// # drop(p);
     /// # }

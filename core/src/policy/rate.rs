@@ -29,7 +29,7 @@ pub enum RateMode {
 /// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
-/// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone()).unwrap();
+/// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt.clone()).unwrap();
 /// let policy = Policy::new(rt.clone()).rate_limit_or_reject(limiter);
 /// assert_eq!(rt.block_on(policy.call(|| async { Ok::<_, ()>(1) })), Ok(1));
 /// let second = rt.block_on(policy.call(|| async { Ok::<_, ()>(2) }));

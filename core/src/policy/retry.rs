@@ -2,15 +2,14 @@
 
 use core::future::Future;
 
-use crate::Runtime;
 use crate::obs;
 use crate::{
     Error,
     policy::{OutcomeFilter, Stage},
 };
 use crate::{
-    Retry,
-    resilience::{HintSource, RetryAfter, RetryEvent, RetryHook, ValueFilter},
+    Retry, Runtime,
+    resilience::{HintSource, RetryAfter, RetryCause, RetryEvent, RetryHook, ValueFilter},
 };
 
 /// Runs everything inside it again while the [`Retry`] policy allows.
@@ -20,7 +19,9 @@ use crate::{
 /// `retry_if` decides, over the caller's errors only (a `Fn(&E) -> bool`,
 /// weir's outcomes keeping their default) or over every outcome (an
 /// [`OnOutcome`](super::OnOutcome)); cancellation and closing are final.
-/// The retry hook sees the caller's error, or `None` for weir's outcomes.
+/// The retry hook sees why each attempt is retried as a
+/// [`RetryCause`]: the caller's error, a retried value, or which of weir's
+/// outcomes (timeout, rate limit, open breaker, bulkhead refusal).
 ///
 /// ```
 /// # #[cfg(feature = "test-util")] {
@@ -71,41 +72,58 @@ where
             let mut state = retry.start_with(|| rt.now());
             loop {
                 let result = obs::policy::attempt(op(), state.attempts()).await;
-                let hint = match &result {
-                    Ok(v) if retry.retry_on_value.retry_value(v) => None,
-                    Ok(_) => return result,
-                    // Final, whatever a filter would say.
-                    Err(Error::Cancelled | Error::Closed) => return result,
-                    Err(e) if !retry.retry_if.retry_outcome(e) => return result,
-                    Err(Error::Inner(e)) => retry.hint.hint(e),
-                    Err(weir) => weir.retry_after(),
+                // The cause borrows the result: kept in this block so that
+                // no borrow lives across the sleep (the future stays Send
+                // without asking `E: Sync`).
+                let delay = {
+                    let (hint, cause) = match &result {
+                        Ok(v) if retry.retry_on_value.retry_value(v) => (None, RetryCause::Value),
+                        Ok(_) => return result,
+                        // Final, whatever a filter would say.
+                        Err(Error::Cancelled | Error::Closed) => return result,
+                        Err(e) if !retry.retry_if.retry_outcome(e) => return result,
+                        Err(Error::Inner(e)) => (retry.hint.hint(e), RetryCause::Error(e)),
+                        Err(weir) => (weir.retry_after(), cause_of(weir)),
+                    };
+                    let attempt = state.attempts();
+                    match retry.next_delay(&mut state, rt.now(), hint) {
+                        Ok(delay) => {
+                            retry.obs.scheduled(attempt, delay, cause.kind());
+                            retry.hook.on_retry(&RetryEvent {
+                                attempt,
+                                delay,
+                                cause,
+                            });
+                            delay
+                        }
+                        Err(give_up) => {
+                            retry
+                                .obs
+                                .gave_up(attempt, obs::retry::why(&result), give_up);
+                            return result;
+                        }
+                    }
                 };
-                let attempt = state.attempts();
-                match retry.next_delay(&mut state, rt.now(), hint) {
-                    Ok(delay) => {
-                        retry
-                            .obs
-                            .scheduled(attempt, delay, obs::retry::why(&result));
-                        let error = match &result {
-                            Err(Error::Inner(e)) => Some(e),
-                            _ => None,
-                        };
-                        retry.hook.on_retry(&RetryEvent {
-                            attempt,
-                            delay,
-                            error,
-                        });
-                        drop(result);
-                        rt.sleep(delay).await;
-                    }
-                    Err(give_up) => {
-                        retry
-                            .obs
-                            .gave_up(attempt, obs::retry::why(&result), give_up);
-                        return result;
-                    }
-                }
+                drop(result);
+                rt.sleep(delay).await;
             }
         }
+    }
+}
+
+/// The cause a hook sees for one of weir's own retried outcomes.
+fn cause_of<E>(weir: &Error<E>) -> RetryCause<'_, E> {
+    match weir {
+        Error::Inner(e) => RetryCause::Error(e),
+        Error::Timeout => RetryCause::Timeout,
+        Error::RateLimited { retry_after } => RetryCause::RateLimited {
+            retry_after: *retry_after,
+        },
+        Error::CircuitOpen { remaining } => RetryCause::CircuitOpen {
+            remaining: *remaining,
+        },
+        // Cancelled and Closed are final and never reach a hook; a bulkhead
+        // refusal is the only outcome left.
+        Error::Rejected(_) | Error::Cancelled | Error::Closed => RetryCause::Rejected,
     }
 }

@@ -34,7 +34,9 @@ use core::task::{Context, Poll};
 use crossbeam_utils::Backoff;
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use super::sys::{Event, EventListener, Listener, PopError, PushError, Queue, listen};
+use crate::loom::event::{Event, EventListener, Listener};
+use crate::loom::listen;
+use crate::loom::queue::{PopError, PushError, Queue};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::{ConfigError, Rule};

@@ -20,7 +20,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::error::{RecvError, SendError, TryRecvError};
-use super::sys::{Event, listen};
+use crate::loom::event::Event;
+use crate::loom::listen;
 use crate::loom::sync::Mutex;
 use crate::{Runtime, rt::deadline_after};
 

@@ -7,8 +7,8 @@ use core::task::{Context, Poll, Waker};
 
 use loom::thread;
 
-use super::sys::block_on;
 use super::{RecvError, SendError, TryRecvError, bounded};
+use crate::loom::block_on;
 
 /// A receiver waits on an empty queue; a sender sends. The receiver gets
 /// the value: the wake-up is not lost whatever the interleaving.

@@ -85,11 +85,13 @@
 //! # });
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod channel;
 pub(crate) mod delay;
 mod error;
 pub(crate) mod priority;
-pub(crate) mod sys;
+mod stats;
 
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
@@ -101,3 +103,4 @@ pub use channel::{Receiver, Sender, bounded, unbounded};
 pub use delay::DelayKey;
 pub use error::{RecvError, SendError, TryRecvError, TrySendError};
 pub use priority::{MAX_LANES, PriorityPushError, PriorityQueueBuilder};
+pub use stats::PriorityQueueStats;

@@ -11,8 +11,11 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use super::error::{RecvError, TryRecvError};
-use super::sys::{Event, listen};
+use super::stats::PriorityQueueStats;
+use crate::loom::event::Event;
+use crate::loom::listen;
 use crate::loom::sync::Mutex;
+use crate::obs::{Name, queue::PriorityQueueObs};
 use crate::{ConfigError, Rule};
 
 /// The most lanes a [`PriorityQueue`] can have: one bit each in a `u64` mask.
@@ -97,6 +100,7 @@ pub struct PriorityQueueBuilder<T> {
     lanes: Option<usize>,
     capacity: Option<usize>,
     age_after: Option<u64>,
+    name: Name,
     _values: PhantomData<fn() -> T>,
 }
 
@@ -106,6 +110,7 @@ impl<T> fmt::Debug for PriorityQueueBuilder<T> {
             .field("lanes", &self.lanes)
             .field("capacity", &self.capacity)
             .field("age_after", &self.age_after)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -113,8 +118,11 @@ impl<T> fmt::Debug for PriorityQueueBuilder<T> {
 impl<T> Clone for PriorityQueueBuilder<T> {
     fn clone(&self) -> Self {
         PriorityQueueBuilder {
+            lanes: self.lanes,
+            capacity: self.capacity,
+            age_after: self.age_after,
+            name: self.name.clone(),
             _values: PhantomData,
-            ..*self
         }
     }
 }
@@ -167,6 +175,18 @@ impl<T> PriorityQueueBuilder<T> {
     /// ```
     pub fn age_after(mut self, pops: u64) -> Self {
         self.age_after = Some(pops);
+        self
+    }
+
+    /// Names the queue in its events and metric labels (see
+    /// [`obs`](crate::obs)). Default: `"default"`.
+    ///
+    /// ```
+    /// let q = weir_core::PriorityQueue::<u8>::builder().lanes(1).capacity(1).name("jobs").build().unwrap();
+    /// # drop(q);
+    /// ```
+    pub fn name(mut self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        self.name = Name::new(name);
         self
     }
 
@@ -227,6 +247,8 @@ impl<T> PriorityQueueBuilder<T> {
                 len: 0,
                 pops: 0,
                 seq: 0,
+                refused_full: 0,
+                refused_closed: 0,
                 closed: false,
             }),
             not_empty: Event::new(),
@@ -234,6 +256,7 @@ impl<T> PriorityQueueBuilder<T> {
             lanes,
             capacity,
             age_after: self.age_after,
+            obs: PriorityQueueObs::new(self.name),
         })
     }
 }
@@ -272,6 +295,7 @@ pub struct PriorityQueue<T> {
     lanes: usize,
     capacity: usize,
     age_after: Option<u64>,
+    obs: PriorityQueueObs,
 }
 
 struct Lanes<T> {
@@ -286,6 +310,9 @@ struct Lanes<T> {
     pops: u64,
     /// Values pushed so far: orders values of equal standing.
     seq: u64,
+    /// `try_push`es refused for want of a slot, and pushes refused closed.
+    refused_full: u64,
+    refused_closed: u64,
     closed: bool,
 }
 
@@ -398,6 +425,7 @@ impl<T> PriorityQueue<T> {
             lanes: None,
             capacity: None,
             age_after: None,
+            name: Name::default(),
             _values: PhantomData,
         }
     }
@@ -414,19 +442,34 @@ impl<T> PriorityQueue<T> {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn try_push(&self, lane: usize, value: T) -> Result<(), PriorityPushError<T>> {
+        self.offer(lane, value, false)
+    }
+
+    /// `try_push`; a full queue counts as a refusal unless the caller
+    /// goes on to wait for room (`push`).
+    fn offer(&self, lane: usize, value: T, waits: bool) -> Result<(), PriorityPushError<T>> {
         if lane >= self.lanes {
             return Err(PriorityPushError::NoSuchLane(value));
         }
         {
             let mut s = self.state.lock();
             if s.closed {
+                s.refused_closed += 1;
+                drop(s);
+                self.obs.refused(lane, false);
                 return Err(PriorityPushError::Closed(value));
             }
             if s.len == self.capacity {
+                if !waits {
+                    s.refused_full += 1;
+                    drop(s);
+                    self.obs.refused(lane, true);
+                }
                 return Err(PriorityPushError::Full(value));
             }
             s.push(lane, value);
         }
+        self.obs.pushed();
         self.not_empty.notify_additional(1);
         Ok(())
     }
@@ -452,12 +495,12 @@ impl<T> PriorityQueue<T> {
     pub async fn push(&self, lane: usize, value: T) -> Result<(), PriorityPushError<T>> {
         let mut value = value;
         loop {
-            match self.try_push(lane, value) {
+            match self.offer(lane, value, true) {
                 Err(PriorityPushError::Full(v)) => value = v,
                 done => return done,
             }
             listen!(self.not_full => room);
-            match self.try_push(lane, value) {
+            match self.offer(lane, value, true) {
                 Err(PriorityPushError::Full(v)) => value = v,
                 done => return done,
             }
@@ -487,6 +530,7 @@ impl<T> PriorityQueue<T> {
                 None => return Err(TryRecvError::Empty),
             }
         };
+        self.obs.popped();
         self.not_full.notify_additional(1);
         // A slot on a lane's list always holds a value; `Empty` would only
         // show if that invariant broke, and is still not a panic.
@@ -543,10 +587,32 @@ impl<T> PriorityQueue<T> {
             !core::mem::replace(&mut s.closed, true)
         };
         if newly {
+            self.obs.closed();
             self.not_empty.notify(usize::MAX);
             self.not_full.notify(usize::MAX);
         }
         newly
+    }
+
+    /// What the queue has done so far, and its length now.
+    ///
+    /// ```
+    /// let q = weir_core::PriorityQueue::builder().lanes(2).capacity(1).build().unwrap();
+    /// q.try_push(1, 'a').unwrap();
+    /// assert!(q.try_push(0, 'b').is_err()); // full
+    /// assert_eq!(q.try_pop(), Ok('a'));
+    /// let s = q.stats();
+    /// assert_eq!((s.pushed, s.popped, s.refused_full, s.refused_closed, s.len), (1, 1, 1, 0, 0));
+    /// ```
+    pub fn stats(&self) -> PriorityQueueStats {
+        let s = self.state.lock();
+        PriorityQueueStats {
+            pushed: s.seq,
+            popped: s.pops,
+            refused_full: s.refused_full,
+            refused_closed: s.refused_closed,
+            len: s.len,
+        }
     }
 
     /// Whether the queue is closed.

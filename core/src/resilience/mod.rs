@@ -85,6 +85,8 @@
 //! | tie | a future ready in the same poll as the timer wins | |
 //! | per attempt and overall | `timeout` inside `Retry::run`'s operation is per attempt; `timeout_at(deadline)` around the run is the overall deadline | |
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod breaker;
 #[cfg(feature = "test-util")]
 pub(crate) mod fuzz;
@@ -100,6 +102,7 @@ pub use breaker::{
 pub use hedge::HedgeBuilder;
 pub use retry::{
     AnyError, ErrorFilter, FromRetryAfter, GiveUp, HintSource, Jitter, NoHint, NoHook, NoValue,
-    RetryAfter, RetryBudgetBuilder, RetryBuilder, RetryEvent, RetryHook, RetryState, ValueFilter,
+    RetryAfter, RetryBudgetBuilder, RetryBuilder, RetryCause, RetryEvent, RetryHook, RetryState,
+    ValueFilter,
 };
 pub use timeout::{Elapsed, TimeoutFuture, timeout, timeout_at};

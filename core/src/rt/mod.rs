@@ -10,6 +10,8 @@
 //! join handle is the executor's own type, so waiting on a timer costs what
 //! the executor charges for it and nothing more.
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod runtime;
 #[cfg(feature = "test-util")]
 pub(crate) mod virtual_time;

@@ -84,6 +84,8 @@
 //! block) plus whatever the runtime's spawn costs. Scheduling decisions take
 //! one short lock.
 
+#![forbid(unsafe_code)]
+
 mod cell;
 mod error;
 mod handle;

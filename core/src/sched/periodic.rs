@@ -300,16 +300,18 @@ where
         st.periodics.push(Arc::downgrade(&ctl));
     }
     let first = deadline_after(shared.rt.now(), interval);
+    // Every run takes the context of the code that submitted the job.
+    let ctx = crate::context::Context::current();
     shared
         .rt
-        .spawn(drive(
+        .spawn(ctx.scope(drive(
             shared.clone(),
             ctl.clone(),
             interval,
             missed,
             factory,
             first,
-        ))
+        )))
         .detach();
     Ok(PeriodicHandle { ctl })
 }

@@ -195,6 +195,8 @@ impl<R: Runtime> Shared<R> {
         // Ids come from a counter of their own so that the cell is allocated
         // before the lock is taken; a rejected job uses up its id.
         let id = TaskId::from_raw(self.next_id.fetch_add(1, Ordering::Relaxed));
+        // The submitter's context goes with the job (see `context`).
+        let future = crate::context::Context::current().scope(future);
         let cell = Arc::new(JobCell::new(
             id,
             future,
@@ -233,7 +235,9 @@ impl<R: Runtime> Shared<R> {
                 };
                 let (priority, deadline, name) = cell.into_parts();
                 let job = Job {
-                    future: future.expect("a rejected job keeps its future"),
+                    future: future
+                        .expect("a rejected job keeps its future")
+                        .into_inner(),
                     priority,
                     start,
                     deadline,

@@ -19,6 +19,8 @@
 //! # drop(v);
 //! ```
 
+#![allow(unsafe_code)]
+
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::alloc::{GlobalAlloc, Layout, System};

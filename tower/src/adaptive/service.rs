@@ -1,3 +1,5 @@
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;

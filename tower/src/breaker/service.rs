@@ -1,3 +1,5 @@
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::marker::PhantomData;
 use core::task::{Context, Poll};

@@ -1,3 +1,5 @@
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -44,7 +46,7 @@ enum Slot<R> {
 /// use weir_tower::BulkheadService;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let b = Bulkhead::builder().max_concurrent(1).build(rt.clone()).unwrap();
+/// let b = Bulkhead::builder().max_concurrent(1).queue_capacity(0).build(rt.clone()).unwrap();
 /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
 /// let mut first = BulkheadService::new(inner, b);
 /// let mut second = first.clone();

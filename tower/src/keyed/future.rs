@@ -10,7 +10,7 @@ response_future! {
     /// use weir_tower::KeyedRateLimitService;
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
     ///
-    /// let l = KeyedRateLimiter::<u8, _>::builder().rate(1, std::time::Duration::from_secs(1))
+    /// let l = KeyedRateLimiter::<u8, _>::builder().quota(weir_core::Quota::new(1, std::time::Duration::from_secs(1)))
     ///     .build(rt.clone()).unwrap();
     /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
     /// let mut svc = KeyedRateLimitService::new(inner, l, |x: &u8| *x);

@@ -21,7 +21,7 @@ use crate::shape::{Flat, Wrap};
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
 /// // Two calls per second for each user.
-/// let limiter = KeyedRateLimiter::<String, _>::builder().rate(2, Duration::from_secs(1)).build(rt)?;
+/// let limiter = KeyedRateLimiter::<String, _>::builder().quota(weir_core::Quota::new(2, Duration::from_secs(1))).build(rt)?;
 /// let svc = ServiceBuilder::new()
 ///     .layer(KeyedRateLimitLayer::new(limiter, |(user, _): &(String, u32)| user.clone()))
 ///     .service_fn(|(_, x): (String, u32)| async move { Ok::<_, std::io::Error>(x) });
@@ -45,8 +45,8 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |req: &(u8, &str)| req.0);
     /// assert!(layer.limiter().is_empty());
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -65,8 +65,8 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k).flat();
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -83,8 +83,8 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k);
     /// assert_eq!(layer.limiter().len(), 0);
     /// # Ok::<(), weir_core::ConfigError>(())

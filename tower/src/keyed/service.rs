@@ -24,7 +24,7 @@ use crate::shape::{IntoWeir, Wrap};
 /// use weir_tower::KeyedRateLimitService;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let l = KeyedRateLimiter::<&str, _>::builder().rate(1, Duration::from_secs(1))
+/// let l = KeyedRateLimiter::<&str, _>::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1)))
 ///     .build(rt.clone()).unwrap();
 /// let inner = tower::service_fn(|(_, x): (&'static str, u8)| async move { Ok::<_, ()>(x) });
 /// let mut svc = KeyedRateLimitService::new(inner, l, |req: &(&'static str, u8)| req.0);
@@ -53,8 +53,8 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let svc = weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -78,8 +78,8 @@ impl<S, K, R, F, C: Clock, M> KeyedRateLimitService<S, K, R, F, C, M> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(*weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k).get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

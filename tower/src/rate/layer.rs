@@ -23,7 +23,7 @@ use crate::shape::{Flat, Wrap};
 /// use weir_tower::RateLimitLayer;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let limiter = RateLimiter::builder().rate(20, Duration::from_secs(1)).build(rt)?;
+/// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(20, Duration::from_secs(1))).build(rt)?;
 /// let svc = ServiceBuilder::new()
 ///     .layer(RateLimitLayer::new(limiter))
 ///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x) });
@@ -41,7 +41,7 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::new(l);
     /// assert_eq!(layer.mode(), weir_core::policy::RateMode::Wait);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -59,7 +59,7 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::or_reject(l);
     /// assert_eq!(layer.mode(), weir_core::policy::RateMode::Reject);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -78,7 +78,7 @@ impl<R: Runtime, C: Clock> RateLimitLayer<R, C> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::RateLimitLayer::new(l).flat();
     /// # let _ = layer;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -97,7 +97,7 @@ impl<R: Runtime, C: Clock, M> RateLimitLayer<R, C, M> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(weir_tower::RateLimitLayer::new(l).mode(), weir_core::policy::RateMode::Wait);
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

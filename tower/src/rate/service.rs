@@ -1,3 +1,5 @@
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::marker::PhantomData;
 use core::pin::Pin;
@@ -38,7 +40,7 @@ enum Slot {
 /// use weir_tower::RateLimitService;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let l = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone()).unwrap();
+/// let l = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt.clone()).unwrap();
 /// let mut svc = RateLimitService::or_reject(tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) }), l);
 /// rt.block_on(async {
 ///     assert_eq!(svc.ready().await.unwrap().call(1).await, Ok(1));
@@ -62,7 +64,7 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let svc = weir_tower::RateLimitService::new(7u8, l);
     /// assert_eq!(*svc.get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -75,7 +77,7 @@ impl<S, R: Runtime, C: Clock> RateLimitService<S, R, C> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let svc = weir_tower::RateLimitService::or_reject(7u8, l);
     /// # let _ = svc;
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -102,7 +104,7 @@ impl<S, R: Runtime, C: Clock, M> RateLimitService<S, R, C, M> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, std::time::Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(*weir_tower::RateLimitService::new(7u8, l).get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```

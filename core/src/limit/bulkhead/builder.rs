@@ -12,6 +12,9 @@ use crate::{ConfigError, Rule};
 
 const COMPONENT: &str = "Bulkhead";
 
+// Documented on BulkheadBuilder::DEFAULT_MAX_QUEUED.
+const DEFAULT_MAX_QUEUED: u32 = 1024;
+
 /// Waiter slots allocated up front; a longer line grows the slab once, on
 /// the first time it gets that long.
 const PREALLOCATED_SLOTS: u32 = 1024;
@@ -38,9 +41,13 @@ pub enum QueueOrder {
 /// Configures a [`Bulkhead`]: how many calls run at once, how many permits
 /// may wait, for how long, and in which order.
 ///
-/// `max_concurrent` is required. `queue_capacity` defaults to 0 (a full
-/// bulkhead refuses at once), `acquire_timeout` to [`Duration::MAX`] (a queued
-/// caller waits as long as it takes), the order to [`QueueOrder::Fifo`].
+/// `max_concurrent` is required. `queue_capacity` defaults to
+/// [`DEFAULT_MAX_QUEUED`](Self::DEFAULT_MAX_QUEUED) (1024 permits: callers beyond the limit wait
+/// their turn; set 0 to refuse at once instead), `acquire_timeout` to
+/// [`Duration::MAX`] (a queued caller waits as long as it takes), the order
+/// to [`QueueOrder::Fifo`]. A refusal says which limits made it:
+/// [`QueueFull`](super::BulkheadError::QueueFull) carries `max_concurrent`
+/// and `queue_capacity`, and its message names them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -67,10 +74,29 @@ pub struct BulkheadBuilder {
 }
 
 impl BulkheadBuilder {
+    /// The queue's capacity unless `queue_capacity` says otherwise, in permits.
+    ///
+    /// A caller that finds every permit taken waits its turn, as it would at a
+    /// semaphore, up to this many; past it the bulkhead sheds load. Resilience4j
+    /// and Polly default to no queue at all (their semaphore bulkhead refuses
+    /// at once), which a client that fans out a few hundred calls meets as most
+    /// of them refused; their queued variant (Resilience4j's thread-pool
+    /// bulkhead) holds 100. A thousand keeps a burst of that size whole and
+    /// still bounds the line when the service behind stops answering.
+    ///
+    /// ```
+    /// # #[cfg(feature = "test-util")] {
+    /// use weir_core::limit::{Bulkhead, BulkheadBuilder};
+    /// let b = Bulkhead::builder().max_concurrent(8).build(weir_core::test_util::VirtualRuntime::new()).unwrap();
+    /// assert_eq!(b.queue_capacity(), BulkheadBuilder::DEFAULT_MAX_QUEUED);
+    /// # }
+    /// ```
+    pub const DEFAULT_MAX_QUEUED: u32 = DEFAULT_MAX_QUEUED;
+
     pub(super) fn new() -> Self {
         BulkheadBuilder {
             max_concurrent: None,
-            queue_capacity: 0,
+            queue_capacity: DEFAULT_MAX_QUEUED,
             acquire_timeout: Duration::MAX,
             order: QueueOrder::Fifo,
             name: Name::default(),
@@ -104,7 +130,9 @@ impl BulkheadBuilder {
     }
 
     /// Permits that may wait at once, summed over the waiters (a caller of
-    /// `acquire_many(3)` takes 3). Zero means nobody waits.
+    /// `acquire_many(3)` takes 3). Default [`DEFAULT_MAX_QUEUED`](Self::DEFAULT_MAX_QUEUED) (1024). Zero
+    /// means nobody waits: a full bulkhead refuses at once (fail fast, as
+    /// Resilience4j's and Polly's semaphore bulkheads do by default).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {

@@ -13,6 +13,12 @@ use core::fmt;
 /// let e = BulkheadError::WaitTimeout;
 /// assert_eq!(e.to_string(), "bulkhead: waited the longest allowed for a permit");
 /// assert!(e.is_overload());
+///
+/// let full = BulkheadError::QueueFull { max_concurrent: 8, queue_capacity: 0 };
+/// assert_eq!(
+///     full.to_string(),
+///     "bulkhead full: all 8 permits in use and the queue is at its capacity of 0 permits (queue_capacity)"
+/// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -21,8 +27,15 @@ pub enum BulkheadError {
     /// queue: the queue was full (counted in permits), the caller does not
     /// wait (`try_acquire`, or `acquire_timeout` of zero), or, under
     /// [`QueueOrder::Lifo`](super::QueueOrder::Lifo), a newer caller
-    /// pushed this one out of a full queue.
-    QueueFull,
+    /// pushed this one out of a full queue. Carries the two limits that
+    /// made it so, which its message names.
+    QueueFull {
+        /// The permits that may be held at once (all of them were).
+        max_concurrent: u32,
+        /// The permits that may wait at once (`queue_capacity`; 0 means nobody
+        /// waits).
+        queue_capacity: u32,
+    },
     /// The caller waited in the queue for `acquire_timeout` without getting a
     /// permit.
     WaitTimeout,
@@ -46,18 +59,30 @@ impl BulkheadError {
     ///
     /// ```
     /// use weir_core::limit::BulkheadError;
-    /// assert!(BulkheadError::QueueFull.is_overload());
+    /// assert!(BulkheadError::QueueFull { max_concurrent: 1, queue_capacity: 0 }.is_overload());
     /// assert!(!BulkheadError::Closed.is_overload());
     /// ```
     pub fn is_overload(&self) -> bool {
-        matches!(self, BulkheadError::QueueFull | BulkheadError::WaitTimeout)
+        matches!(
+            self,
+            BulkheadError::QueueFull { .. } | BulkheadError::WaitTimeout
+        )
     }
 }
 
 impl fmt::Display for BulkheadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            BulkheadError::QueueFull => "bulkhead: no permit free and no room to wait",
+            BulkheadError::QueueFull {
+                max_concurrent,
+                queue_capacity,
+            } => {
+                return write!(
+                    f,
+                    "bulkhead full: all {max_concurrent} permits in use and the queue is at its \
+                     capacity of {queue_capacity} permits (queue_capacity)"
+                );
+            }
             BulkheadError::WaitTimeout => "bulkhead: waited the longest allowed for a permit",
             BulkheadError::Closed => "bulkhead: closed",
             BulkheadError::Oversized => "bulkhead: asked for more permits than the limit in force",

@@ -158,7 +158,10 @@ impl<R: Runtime> Bulkhead<R> {
     /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let p = b.try_acquire().unwrap();
-    /// assert_eq!(b.try_acquire().unwrap_err(), weir_core::limit::BulkheadError::QueueFull);
+    /// assert_eq!(
+    ///     b.try_acquire().unwrap_err(),
+    ///     weir_core::limit::BulkheadError::QueueFull { max_concurrent: 1, queue_capacity: 1024 }
+    /// );
     /// # drop(p);
     /// # }
     /// ```
@@ -198,10 +201,14 @@ impl<R: Runtime> Bulkhead<R> {
 
     /// Refuses a caller that found no room on the fast path.
     fn refuse_full(&self, n: u32) -> BulkheadError {
-        let reason = if n > self.raw.limit() {
+        let limit = self.raw.limit();
+        let reason = if n > limit {
             BulkheadError::Oversized
         } else {
-            BulkheadError::QueueFull
+            BulkheadError::QueueFull {
+                max_concurrent: limit,
+                queue_capacity: self.queue_capacity,
+            }
         };
         self.raw.reject(reason)
     }
@@ -318,7 +325,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.queue_capacity(), 0);
+    /// assert_eq!(b.queue_capacity(), 1024); // the default
     /// # }
     /// ```
     pub fn queue_capacity(&self) -> u32 {

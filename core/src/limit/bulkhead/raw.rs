@@ -161,7 +161,7 @@ impl Raw {
 
     fn count(&self, reason: BulkheadError) {
         let counter = match reason {
-            BulkheadError::QueueFull => &self.counters.queue_full,
+            BulkheadError::QueueFull { .. } => &self.counters.queue_full,
             BulkheadError::WaitTimeout => &self.counters.wait_timeout,
             BulkheadError::Closed => &self.counters.closed,
             BulkheadError::Oversized => &self.counters.oversized,
@@ -173,6 +173,15 @@ impl Raw {
     fn admit(&self, n: u32) {
         self.counters.admitted.fetch_add(1, Relaxed);
         self.obs.admitted(n);
+    }
+
+    /// The refusal for no room to wait, naming the limits in force in `s`.
+    pub(super) fn queue_full(&self, s: u64) -> BulkheadError {
+        BulkheadError::QueueFull {
+            // Both fit: the limit has 31 bits, max_queued came from a u32.
+            max_concurrent: limit(s) as u32,
+            queue_capacity: self.max_queued as u32,
+        }
     }
 
     pub(super) fn reject(&self, reason: BulkheadError) -> BulkheadError {
@@ -242,12 +251,12 @@ impl Raw {
                 return Entry::Rejected(self.reject(BulkheadError::Oversized));
             }
             let Some(waker) = waker else {
-                return Entry::Rejected(self.reject(BulkheadError::QueueFull));
+                return Entry::Rejected(self.reject(self.queue_full(s)));
             };
             if u64::from(n) > self.max_queued
                 || (!lifo && w.permits() + u64::from(n) > self.max_queued)
             {
-                return Entry::Rejected(self.reject(BulkheadError::QueueFull));
+                return Entry::Rejected(self.reject(self.queue_full(s)));
             }
             if s & WAITERS == 0 {
                 // Announce the line against the word that had no room; see
@@ -272,8 +281,9 @@ impl Raw {
             let Some((oldest, _)) = w.peek(false) else {
                 break;
             };
-            let waker = w.resolve(oldest, Phase::Rejected(BulkheadError::QueueFull));
-            self.count(BulkheadError::QueueFull);
+            let reason = self.queue_full(s);
+            let waker = w.resolve(oldest, Phase::Rejected(reason));
+            self.count(reason);
             if evicted.is_full() {
                 waker.into_iter().for_each(Waker::wake);
             } else {
@@ -282,7 +292,7 @@ impl Raw {
         }
         let entry = match w.push(n, waker.clone()) {
             Some(idx) => Entry::Queued(idx),
-            None => Entry::Rejected(self.reject(BulkheadError::QueueFull)),
+            None => Entry::Rejected(self.reject(self.queue_full(s))),
         };
         if w.is_empty() {
             // Only when the slab refused and evictions emptied the line.

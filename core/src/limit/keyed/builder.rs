@@ -5,20 +5,19 @@ use core::hash::Hash;
 use core::marker::PhantomData;
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use dashmap::DashMap;
 
 use super::expiry::Expiry;
 use super::{COMPONENT, Eviction, Inner, KeyedRateLimiter};
 use crate::Runtime;
-use crate::limit::{Clock, rate::Config};
+use crate::limit::rate::{Clock, Quota, params};
 use crate::loom::sync::Mutex;
 use crate::obs::{Name, rate::RateObs};
 use crate::{ConfigError, Rule};
 
-/// Configures a [`KeyedRateLimiter`]: the rate and burst of every key, and
-/// the memory policy.
+/// Configures a [`KeyedRateLimiter`]: the [`Quota`] of every key, and the
+/// memory policy.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,8 +25,7 @@ use crate::{ConfigError, Rule};
 /// # #[cfg(feature = "test-util")] {
 /// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let limiter = KeyedRateLimiter::<u64, _>::builder()
-///     .rate(100, Duration::from_secs(1))
-///     .burst(10)
+///     .quota(weir_core::Quota::new(100, Duration::from_secs(1)).burst(10))
 ///     .max_keys(50_000)
 ///     .sweep_every(4096)
 ///     .build(rt)?;
@@ -37,7 +35,7 @@ use crate::{ConfigError, Rule};
 /// ```
 #[must_use = "a builder does nothing itself: call .build(rt) to make the limiter"]
 pub struct KeyedRateLimiterBuilder<K, R> {
-    config: Config,
+    quota: Option<Quota>,
     max_keys: usize,
     sweep_every: usize,
     name: Name,
@@ -47,7 +45,7 @@ pub struct KeyedRateLimiterBuilder<K, R> {
 impl<K, R> fmt::Debug for KeyedRateLimiterBuilder<K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedRateLimiterBuilder")
-            .field("config", &self.config)
+            .field("quota", &self.quota)
             .field("max_keys", &self.max_keys)
             .field("sweep_every", &self.sweep_every)
             .field("name", &self.name)
@@ -58,7 +56,7 @@ impl<K, R> fmt::Debug for KeyedRateLimiterBuilder<K, R> {
 impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterBuilder<K, R> {
     pub(super) fn new() -> Self {
         KeyedRateLimiterBuilder {
-            config: Config::new(),
+            quota: None,
             max_keys: usize::MAX,
             sweep_every: 1024,
             name: Name::default(),
@@ -74,7 +72,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).name("per-user").build(rt)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).name("per-user").build(rt)?;
     /// assert!(l.try_acquire(&1u8).is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -84,71 +82,25 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
         self
     }
 
-    /// `units` per `period` for every key (see
-    /// [`RateLimiterBuilder::rate`](crate::limit::RateLimiterBuilder::rate)).
+    /// What every key may take (required): the same [`Quota`] a
+    /// [`RateLimiter`](crate::RateLimiter) takes, applied to each key
+    /// on its own.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
-    /// assert!(l.try_acquire(&1u8).is_ok());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn rate(mut self, units: u32, period: Duration) -> Self {
-        self.config.set_rate(units, period);
-        self
-    }
-
-    /// A fractional rate per second for every key.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder().rate_per_second(0.1).build(rt)?;
-    /// assert!(l.try_acquire(&"k").is_ok());
-    /// assert!(l.try_acquire(&"k").is_err());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn rate_per_second(mut self, units_per_second: f64) -> Self {
-        self.config.set_rate_per_second(units_per_second);
-        self
-    }
-
-    /// Each key's bucket size (default: one period's units).
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
+    /// use weir_core::Quota;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(10, Duration::from_secs(1)).burst(2).build(rt)?;
+    ///     .quota(Quota::per_second(10).burst(2)).build(rt)?;
     /// assert!(l.try_acquire_many(&0u8, 2).is_ok());
-    /// # }
-    /// # Ok::<(), weir_core::ConfigError>(())
-    /// ```
-    pub fn burst(mut self, units: u32) -> Self {
-        self.config.set_burst(units);
-        self
-    }
-
-    /// Pacing for every key: `burst(1)`.
-    ///
-    /// ```
-    /// # #[cfg(feature = "test-util")] {
-    /// use std::time::Duration;
-    /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(10, Duration::from_secs(1)).pacing().build(rt)?;
-    /// assert!(l.try_acquire(&0u8).is_ok());
     /// assert!(l.try_acquire(&0u8).is_err());
+    /// assert!(l.try_acquire(&1u8).is_ok()); // another key, another bucket
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
     /// ```
-    pub fn pacing(self) -> Self {
-        self.burst(1)
+    pub fn quota(mut self, quota: Quota) -> Self {
+        self.quota = Some(quota);
+        self
     }
 
     /// The most keys stored at once (default: unlimited). See the
@@ -159,7 +111,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).max_keys(1).build(rt)?;
     /// assert!(l.try_acquire(&1u8).is_ok());
     /// assert!(l.try_acquire(&2u8).is_err()); // key 1 is still charged
     /// # }
@@ -180,7 +132,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(1, Duration::from_secs(1)).sweep_every(100).build(rt)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).sweep_every(100).build(rt)?;
     /// # drop(l);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -194,16 +146,16 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     ///
     /// # Errors
     ///
-    /// As [`RateLimiterBuilder::build`](crate::limit::RateLimiterBuilder::build)
-    /// for `rate`, `period` and `burst`; `max_keys` and `sweep_every` when
-    /// zero.
+    /// As [`RateLimiterBuilder::build`](super::rate::RateLimiterBuilder::build)
+    /// for `quota` (and its `rate`, `period` and `burst`); `max_keys` and
+    /// `sweep_every` when zero.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let err = weir_core::KeyedRateLimiter::<u8, _>::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(0).build(rt).unwrap_err();
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).max_keys(0).build(rt).unwrap_err();
     /// assert_eq!(err.field(), "max_keys");
     /// # }
     /// ```
@@ -225,7 +177,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
     /// use weir_core::limit::StdClock;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).build_with_clock(rt, StdClock)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).build_with_clock(rt, StdClock)?;
     /// assert!(l.try_acquire(&'x').is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -235,7 +187,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiterB
         rt: R,
         clock: C,
     ) -> Result<KeyedRateLimiter<K, R, C>, ConfigError> {
-        let params = self.config.params(COMPONENT)?;
+        let params = params(self.quota, COMPONENT)?;
         if self.max_keys == 0 {
             return Err(ConfigError::new(COMPONENT, "max_keys", Rule::Zero));
         }

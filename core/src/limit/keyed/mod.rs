@@ -1,4 +1,96 @@
-//! The keyed rate limiter; its user-facing docs are on [`KeyedRateLimiter`](crate::KeyedRateLimiter).
+//! [`KeyedRateLimiter`]: one GCRA per key (per user, per server, per tool),
+//! with bounded memory.
+//!
+//! Each key gets the same quota as a [`RateLimiter`](super::rate::RateLimiter)
+//! built from the same rate and burst, and its own state: one `u64` in a
+//! [`dashmap`] shard. A check on a known key takes the shard's read lock and
+//! does the same single CAS as the unkeyed limiter; it touches nothing else.
+//!
+//! # Memory stays bounded, and comes back
+//!
+//! A key whose bucket is full (its theoretical arrival time, TAT, is at or
+//! before now) behaves exactly like a key never seen, so dropping it changes
+//! no decision. Such keys are *evicted*:
+//!
+//! * by [`retain_recent`](KeyedRateLimiter::retain_recent), callable at any
+//!   time: afterwards only charged keys remain;
+//! * automatically, every [`sweep_every`](KeyedRateLimiterBuilder::sweep_every)
+//!   new keys (default 1024): growth is the only way memory is spent, so
+//!   evicting on insertion bounds it while the check path on a known key
+//!   pays nothing;
+//! * when [`max_keys`](KeyedRateLimiterBuilder::max_keys) is reached.
+//!
+//! Eviction gives the memory back: once the keys stored have fallen to a
+//! quarter of the most stored since the last shrink, the map's shards and
+//! the index below are shrunk to fit (by an automatic sweep only when more
+//! keys went than one `sweep_every` interval brings in, so that a map which
+//! empties and refills every interval keeps its table). A million `u64` keys take 50 MiB (34
+//! in the map, 16 in the index) and, once evicted, all of it comes back
+//! (`tests/keyed_memory.rs`).
+//!
+//! # What eviction costs: amortised O(1) per operation
+//!
+//! Besides the map, the limiter files every stored key in an *eviction
+//! index* (a radix heap, `keyed/expiry.rs`) under a lower bound of its TAT:
+//! the TAT it had when filed, which later charges can only move forward.
+//! Eviction takes out the entries filed at or before now and, for each,
+//! either removes the key (its bucket is full) or files it again under its
+//! current TAT (it was charged since). The work is bounded by what happened
+//! before, never by the number of keys stored:
+//!
+//! * filing an entry costs at most 65 units of work until it is taken out
+//!   (it moves down at most 64 of the index's buckets, then is handed out);
+//! * an entry is filed when its key is inserted, and again only when it is
+//!   taken out while its key is charged; its TAT then moved past the
+//!   instant it was filed under, so a charge came after that filing, and
+//!   each charge is followed by at most one refiling (which files the TAT
+//!   the charge made). Filings ≤ insertions + charges;
+//! * asking whether anything is due is O(1) (the index keeps each bucket's
+//!   minimum), so an eviction that finds nothing costs nothing more;
+//! * a shrink costs O(capacity) and follows at least three quarters of that
+//!   capacity's keys being evicted since the previous one.
+//!
+//! So all the eviction work ever done is at most 65 × (insertions +
+//! charges) plus O(1) per operation: amortised O(1) per operation, whatever
+//! the number of keys. `tests/keyed_cost.rs` counts it.
+//!
+//! New keys are inserted, and keys evicted, under one mutex (the index's);
+//! checks on known keys never take it.
+//!
+//! # When the key limit is reached
+//!
+//! A new key arriving when `max_keys` keys are stored first evicts every
+//! key whose bucket is full (as a sweep does). If none is full, the
+//! request is refused with [`KeyedError::KeyLimitReached`]: known keys keep
+//! being served exactly, and no live state is ever dropped (dropping one
+//! would hand its owner a fresh full bucket, i.e. admit more than the
+//! quota). The rule is exact: a new key is refused exactly when `max_keys`
+//! stored keys are still charged, and the limit is never overshot.
+//!
+//! # Memory per key
+//!
+//! Each stored key is held twice, in the map and in the index, with its
+//! 8-byte state and an 8-byte instant: prefer keys that are cheap to clone
+//! (an `Arc<str>` rather than a `String`).
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use weir_core::limit::{KeyedError, KeyedRateLimiter};
+//!
+//! let rt = weir_core::test_util::VirtualRuntime::new();
+//! let per_user = KeyedRateLimiter::builder()
+//!     .quota(weir_core::Quota::new(2, Duration::from_secs(1)))
+//!     .build(rt)?;
+//! assert!(per_user.try_acquire(&"alice").is_ok());
+//! assert!(per_user.try_acquire(&"alice").is_ok());
+//! assert!(matches!(per_user.try_acquire(&"alice"), Err(KeyedError::RateLimited(_))));
+//! assert!(per_user.try_acquire(&"bob").is_ok()); // bob has his own bucket
+//! # }
+//! # Ok::<(), weir_core::ConfigError>(())
+//! ```
 
 use core::fmt;
 use core::hash::Hash;
@@ -132,7 +224,7 @@ const SHRINK_FLOOR: usize = 1024;
 /// use weir_core::KeyedRateLimiter;
 ///
 /// let rt = weir_core::test_util::VirtualRuntime::new();
-/// let per_tool = KeyedRateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
+/// let per_tool = KeyedRateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt)?;
 /// assert!(per_tool.try_acquire_many(&"search", 5).is_ok());
 /// assert!(per_tool.try_acquire(&"search").is_err());
 /// assert!(per_tool.try_acquire(&"fetch").is_ok());
@@ -177,7 +269,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime> KeyedRateLimiter<
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::KeyedRateLimiter::builder().quota(weir_core::Quota::new(3, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire(&"a").is_ok());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -199,7 +291,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::KeyedRateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire(&7u32).is_ok());
     /// assert_eq!(l.try_acquire(&7u32).unwrap_err().retry_after(), Some(Duration::from_secs(1)));
     /// # }
@@ -224,7 +316,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use weir_core::limit::KeyedError;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(4, Duration::from_secs(1)).build(rt)?;
+    ///     .quota(weir_core::Quota::new(4, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.try_acquire_many(&"k", 0).is_ok());
     /// assert_eq!(l.len(), 0, "a probe stores nothing");
     /// assert!(matches!(l.try_acquire_many(&"k", 5), Err(KeyedError::InsufficientCapacity(_))));
@@ -376,7 +468,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use weir_core::test_util::VirtualRuntime;
     /// let rt = VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).build(rt.clone())?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt.clone())?;
     /// l.try_acquire(&"a").unwrap();
     /// assert_eq!(l.retain_recent(), 1, "a is still charged");
     /// rt.block_on(rt.advance(Duration::from_secs(1)));
@@ -399,7 +491,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let l = weir_core::KeyedRateLimiter::builder()
-    ///     .rate(1, Duration::from_secs(1)).max_keys(1).build(rt)?;
+    ///     .quota(weir_core::Quota::new(1, Duration::from_secs(1))).max_keys(1).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// assert!(l.try_acquire(&2u8).is_err());
     /// assert_eq!(l.sweep_work(), 0, "nothing was due: nothing was examined");
@@ -416,7 +508,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::KeyedRateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// l.try_acquire(&1u8).unwrap();
     /// l.try_acquire(&2u8).unwrap();
     /// assert_eq!(l.len(), 2);
@@ -433,7 +525,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static, R: Runtime, C: Clock> KeyedRa
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(l.is_empty());
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

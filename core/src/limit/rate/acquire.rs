@@ -28,7 +28,7 @@ pin_project! {
     /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt.clone())?;
     /// limiter.try_acquire()?;
     /// let waiter = limiter.acquire_many(1);
     /// rt.block_on(waiter).unwrap();
@@ -175,7 +175,7 @@ pin_project! {
     /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(2)).build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(2))).build(rt.clone())?;
     /// rt.block_on(async {
     ///     limiter.acquire().await;
     ///     limiter.acquire().await;

@@ -1,5 +1,7 @@
 //! Where a limiter reads the time.
 
+#![allow(unsafe_code)]
+
 use core::fmt;
 use std::time::Instant;
 

@@ -1,5 +1,6 @@
 //! The fuzz model check of the rate limiter (target `rate_gcra`).
 
+use crate::limit::rate::Quota;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -53,8 +54,7 @@ pub fn rate_gcra(data: &[u8]) {
     let rt = VirtualRuntime::new();
     let clock = ManualClock::default();
     let Ok(limiter) = RateLimiter::builder()
-        .rate(units, period)
-        .burst(burst)
+        .quota(Quota::new(units, period).burst(burst))
         .build_with_clock(rt, clock.clone())
     else {
         return;

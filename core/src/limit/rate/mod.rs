@@ -1,4 +1,85 @@
-//! The direct rate limiter; its user-facing docs are on [`RateLimiter`](crate::RateLimiter).
+//! [`RateLimiter`]: a lock-free GCRA token bucket, with a pacing (leaky
+//! bucket) mode.
+//!
+//! # Why GCRA
+//!
+//! The generic cell rate algorithm keeps a token bucket in one number, the
+//! *theoretical arrival time* (TAT): the instant at which the bucket would be
+//! full again if nothing else arrived. A check is one read of the clock, a
+//! little arithmetic and one compare-and-swap of that number. There is no
+//! refill timer and no background task: refill is implied by the clock
+//! moving past the TAT, so an idle limiter costs nothing, and a thousand
+//! limiters cost a thousand `u64`s.
+//!
+//! # The admission rule
+//!
+//! With [`Quota::new(u, p)`](Quota::new) the emission interval is `T = ⌈p / u⌉` nanoseconds and
+//! the tolerance is `τ = burst × T`. A request for `n` units (1 ≤ n ≤ burst)
+//! at time `t` computes `TAT' = max(TAT, t) + n·T` and is admitted exactly
+//! when `TAT' − τ ≤ t`; then `TAT := TAT'`. Otherwise it is refused with
+//! `retry_after = TAT' − τ − t`, and the state is untouched. The bucket
+//! starts full (`TAT = 0` at the limiter's creation).
+//!
+//! Consequences, each tested on the virtual clock:
+//!
+//! * `Quota::per_second(10).burst(5)` admits 5 units at t = 0, the 6th at 100 ms,
+//!   the 7th at 200 ms, and so on.
+//! * Over any window of length `W`, at most `burst + ⌊W / T⌋` units are
+//!   admitted. With the default burst of one period's units, a window of
+//!   one period may see nearly twice the rate; a [strict](Quota::strict)
+//!   quota picks the interval so that it never sees more than the rate
+//!   (see [`Quota`] for that rule and for the headroom a server's own
+//!   window needs).
+//! * `n > burst` is refused at once with [`InsufficientCapacity`], never
+//!   waited for; `n == burst` on a full bucket passes.
+//! * `n == 0` is an availability probe: it passes when one unit would, and
+//!   consumes nothing.
+//! * Pacing ([`pacing`](RateLimiterBuilder::pacing), i.e. burst 1): units
+//!   pass one interval apart, exactly, and never two at once.
+//!
+//! # Waiting
+//!
+//! [`acquire_many`](RateLimiter::acquire_many) reserves its units in the state at
+//! its first poll, in the future if need be, and sleeps on the runtime's
+//! timer until their instant. Each reservation moves the TAT on, so later
+//! arrivals get later instants: waiters are served in arrival order by
+//! construction, with no queue. A waiter dropped before its instant gives its
+//! units back if no later reservation was stacked on top of it (exactly
+//! `golang.org/x/time/rate`'s `Cancel` rule); otherwise the units stay spent,
+//! so a cancellation can make the limiter admit less than it could, never
+//! more.
+//!
+//! # When not to use it
+//!
+//! * To bound *concurrency* (calls in flight), use a semaphore or a
+//!   bulkhead: a rate limiter does not know when a call ends.
+//! * Windows that must reset on calendar boundaries ("1000 per UTC day")
+//!   are fixed windows, not a bucket.
+//! * Across processes: the state lives in this process's memory.
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(feature = "test-util")] {
+//! use std::time::Duration;
+//! use weir_core::RateLimiter;
+//! use weir_core::test_util::VirtualRuntime;
+//!
+//! let rt = VirtualRuntime::new();
+//! let limiter = RateLimiter::builder()
+//!     .quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5))
+//!     .build(rt.clone())?;
+//! for _ in 0..5 {
+//!     limiter.try_acquire()?;
+//! }
+//! let refused = limiter.try_acquire().unwrap_err();
+//! assert_eq!(refused.retry_after, Duration::from_millis(100));
+//!
+//! rt.block_on(limiter.acquire()); // sleeps on the virtual clock
+//! assert_eq!(rt.elapsed(), Duration::from_millis(100));
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use core::fmt;
 use std::sync::Arc;
@@ -12,19 +93,21 @@ mod builder;
 mod clock;
 mod error;
 pub(crate) mod gcra;
+mod quota;
 
 #[cfg(feature = "test-util")]
 pub(crate) mod fuzz;
 
 pub use acquire::{Acquire, AcquireMany};
-pub(crate) use builder::Config;
 pub use builder::RateLimiterBuilder;
+pub(crate) use builder::params;
 #[cfg(target_os = "linux")]
 pub use clock::CoarseClock;
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, StdClock};
 pub use error::{InsufficientCapacity, RateLimited, TryAcquireError};
+pub use quota::Quota;
 
 use gcra::{Params, State};
 
@@ -95,36 +178,8 @@ pub(crate) const MAX_NOW_NS: u64 = (1 << 63) - 1;
 /// use weir_core::RateLimiter;
 /// use weir_core::test_util::VirtualRuntime;
 ///
-/// let rt = VirtualRuntime::new();
-/// let limiter = RateLimiter::builder()
-///     .rate(10, Duration::from_secs(1))
-///     .burst(5)
-///     .build(rt.clone())?;
-/// for _ in 0..5 {
-///     limiter.try_acquire()?;
-/// }
-/// let refused = limiter.try_acquire().unwrap_err();
-/// assert_eq!(refused.retry_after, Duration::from_millis(100));
-///
-/// rt.block_on(limiter.acquire()); // sleeps on the virtual clock
-/// assert_eq!(rt.elapsed(), Duration::from_millis(100));
-/// # }
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// A GCRA rate limiter: `rate` units per period with a bucket of `burst`.
-///
-/// Cheap to clone: clones share one state. `R` provides the timer for
-/// [`acquire`](Self::acquire); `C` (by default the runtime itself) the
-/// clock for every check. The exact rule is under *The admission rule* above.
-///
-/// ```
-/// # #[cfg(feature = "test-util")] {
-/// use std::time::Duration;
-/// use weir_core::RateLimiter;
-///
 /// let rt = weir_core::test_util::VirtualRuntime::new();
-/// let limiter = RateLimiter::builder().rate(2, Duration::from_secs(1)).build(rt)?;
+/// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(2, Duration::from_secs(1))).build(rt)?;
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_ok());
 /// assert!(limiter.try_acquire().is_err());
@@ -154,7 +209,7 @@ impl<R: Runtime> RateLimiter<R> {
     /// use weir_core::RateLimiter;
     ///
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(limiter.burst(), 5);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -191,7 +246,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::RateLimiter;
     ///
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(1, Duration::from_secs(1)).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(1, Duration::from_secs(1))).build(rt)?;
     /// assert!(limiter.try_acquire().is_ok());
     /// assert_eq!(limiter.try_acquire().unwrap_err().retry_after, Duration::from_secs(1));
     /// # }
@@ -222,7 +277,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::{RateLimiter, limit::TryAcquireError};
     ///
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt)?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5)).build(rt)?;
     /// assert!(matches!(limiter.try_acquire_many(6), Err(TryAcquireError::InsufficientCapacity(_))));
     /// assert!(limiter.try_acquire_many(0).is_ok()); // a probe
     /// assert!(limiter.try_acquire_many(5).is_ok());
@@ -267,7 +322,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(4, Duration::from_secs(1)).pacing().build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(4, Duration::from_secs(1)).pacing()).build(rt.clone())?;
     /// rt.block_on(async {
     ///     limiter.acquire().await;
     ///     limiter.acquire().await;
@@ -307,7 +362,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// use weir_core::test_util::VirtualRuntime;
     ///
     /// let rt = VirtualRuntime::new();
-    /// let limiter = RateLimiter::builder().rate(10, Duration::from_secs(1)).burst(5).build(rt.clone())?;
+    /// let limiter = RateLimiter::builder().quota(weir_core::Quota::new(10, Duration::from_secs(1)).burst(5)).build(rt.clone())?;
     /// rt.block_on(async {
     ///     limiter.acquire_many(5).await.unwrap();
     ///     limiter.acquire_many(3).await.unwrap();
@@ -327,7 +382,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(7, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(7, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(l.burst(), 7);
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())
@@ -342,7 +397,7 @@ impl<R: Runtime, C: Clock> RateLimiter<R, C> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(3, Duration::from_secs(1)).build(rt)?;
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(3, Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(l.interval(), Duration::from_nanos(333_333_334)); // rounded up
     /// # }
     /// # Ok::<(), weir_core::ConfigError>(())

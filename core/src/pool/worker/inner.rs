@@ -6,16 +6,19 @@
 //! push, a fence and one load of the control word.
 
 use core::cell::Cell;
+// std's Arc, not the shim's: the queue holds `Arc<dyn Job>`, a coercion
+// loom's Arc cannot make. The protocols under it (the control word, the job
+// cell) have loom models of their own.
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
-use event_listener::Event;
-use parking_lot::{Condvar, Mutex};
 
+use crate::loom::event::Event;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::sync::{Condvar, Mutex};
 use crate::obs::worker_pool::WorkerPoolObs;
 use crate::rt::deadline_after;
 

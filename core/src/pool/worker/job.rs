@@ -13,18 +13,24 @@
 //!   back.
 //! * `TAKEN`, `ABANDONED`, `WITHDRAWN`: nothing left in the cell.
 
+#![allow(unsafe_code)]
+
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::thread::{self, Thread};
+// std's Arc: a cell is queued as `Arc<dyn Job>`, which loom's Arc cannot be.
+use std::sync::Arc;
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use crate::loom::thread::{self, Thread};
 
 use super::WorkerError;
+
+#[cfg(all(test, weir_loom))]
+mod loom_tests;
 
 const QUEUED: usize = 0;
 const RUNNING: usize = 1;
@@ -82,6 +88,8 @@ enum Waiter {
 /// A job whose caller waits for its output.
 pub(crate) struct RunCell<F, R> {
     state: AtomicUsize,
+    /// The submitter's, set again around the closure on the worker.
+    ctx: crate::context::Context,
     func: UnsafeCell<Option<F>>,
     out: UnsafeCell<Option<thread::Result<R>>>,
     waiter: Mutex<Waiter>,
@@ -91,7 +99,8 @@ pub(crate) struct RunCell<F, R> {
 // the state protocol in the module docs (a CAS out of QUEUED, or the
 // release store of DONE / CANCELLED read with acquire by the handle), so the
 // cell never gives two threads access to the same value at once; what moves
-// between threads is `F` and `R`, which are `Send`.
+// between threads is `F` and `R`, which are `Send` (`ctx` is `Send + Sync`
+// by its own type).
 unsafe impl<F: Send, R: Send> Sync for RunCell<F, R> {}
 // SAFETY: as above; the cell owns an `F` and an `R`, both `Send`.
 unsafe impl<F: Send, R: Send> Send for RunCell<F, R> {}
@@ -103,6 +112,7 @@ where
     pub(crate) fn new(f: F) -> Self {
         RunCell {
             state: AtomicUsize::new(QUEUED),
+            ctx: crate::context::Context::current(),
             func: UnsafeCell::new(Some(f)),
             out: UnsafeCell::new(None),
             waiter: Mutex::new(Waiter::None),
@@ -188,7 +198,7 @@ where
             return claimed(state);
         }
         let f = self.take_func().expect("QUEUED holds the job");
-        let out = catch_unwind(AssertUnwindSafe(f));
+        let out = catch_unwind(AssertUnwindSafe(|| self.ctx.enter(f)));
         let ran = if out.is_ok() {
             Ran::Completed
         } else {
@@ -267,11 +277,13 @@ impl<F, R> Drop for Handle<F, R> {
 /// A fire-and-forget job: nobody waits for it, so it has no output slot.
 pub(crate) struct ExecCell<F> {
     state: AtomicUsize,
+    /// The submitter's, set again around the closure on the worker.
+    ctx: crate::context::Context,
     func: UnsafeCell<Option<F>>,
 }
 
 // SAFETY: `func` is touched only by the party whose CAS moved the state out
-// of QUEUED; `F` is `Send`.
+// of QUEUED; `F` is `Send` (`ctx` is `Send + Sync` by its own type).
 unsafe impl<F: Send> Sync for ExecCell<F> {}
 // SAFETY: as above.
 unsafe impl<F: Send> Send for ExecCell<F> {}
@@ -280,6 +292,7 @@ impl<F: FnOnce()> ExecCell<F> {
     pub(crate) fn new(f: F) -> Self {
         ExecCell {
             state: AtomicUsize::new(QUEUED),
+            ctx: crate::context::Context::current(),
             func: UnsafeCell::new(Some(f)),
         }
     }
@@ -298,7 +311,7 @@ impl<F: FnOnce() + Send> Job for ExecCell<F> {
         let Some(f) = self.claim(RUNNING) else {
             return claimed(self.state.load(Ordering::Acquire));
         };
-        let out = catch_unwind(AssertUnwindSafe(f));
+        let out = catch_unwind(AssertUnwindSafe(|| self.ctx.enter(f)));
         finished(out.is_err());
         match out {
             Ok(()) => Ran::Completed,

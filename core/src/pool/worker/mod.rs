@@ -11,7 +11,8 @@ mod stats;
 use core::fmt;
 use std::sync::Arc;
 
-use event_listener::{Listener, listener};
+use crate::loom::event::Listener;
+use crate::loom::listen;
 
 pub use builder::{RejectionPolicy, WorkerPoolBuilder};
 pub use error::WorkerError;
@@ -142,7 +143,7 @@ impl WorkerPool {
                 Enqueue::Full => match self.inner.config.rejection {
                     RejectionPolicy::Reject => return Err(self.rejected(&*cell)),
                     RejectionPolicy::Wait => {
-                        listener!(self.inner.space => space);
+                        listen!(self.inner.space => space);
                         match self.inner.enqueue(cell.clone()) {
                             Enqueue::Full => space.await,
                             Enqueue::Accepted => break,
@@ -232,7 +233,7 @@ impl WorkerPool {
                     if !may_wait || self.inner.config.rejection == RejectionPolicy::Reject {
                         return Err(self.rejected(&**cell));
                     }
-                    listener!(self.inner.space => space);
+                    listen!(self.inner.space => space);
                     match self.inner.enqueue(cell.clone()) {
                         Enqueue::Full => space.wait(),
                         Enqueue::Accepted => return Ok(()),
@@ -368,7 +369,7 @@ impl WorkerPool {
             if self.inner.is_terminated() {
                 return;
             }
-            listener!(self.inner.exited => exited);
+            listen!(self.inner.exited => exited);
             // Checked again after registering, so a thread that finished in
             // between is not missed.
             if self.inner.is_terminated() {

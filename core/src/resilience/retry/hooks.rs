@@ -160,30 +160,128 @@ impl<E, F: Fn(&E) -> Option<Duration>> HintSource<E> for F {
     }
 }
 
+/// Why an attempt is being retried, as a [`RetryHook`] sees it: the
+/// operation's own error, a value the retry was told to retry, or one of
+/// weir's own outcomes from a layer inside the retry of a
+/// [`Policy`](crate::policy::Policy).
+///
+/// A hook can thus tell a retry after a per-attempt timeout from one after
+/// an open breaker or a rate limit, which a log or a metric usually wants
+/// to say. [`Retry::run`](super::Retry::run) alone only ever reports
+/// [`Error`](Self::Error) and [`Value`](Self::Value).
+///
+/// ```
+/// use std::time::Duration;
+/// use weir_core::resilience::RetryCause;
+/// let cause: RetryCause<'_, std::io::Error> = RetryCause::RateLimited { retry_after: Duration::from_millis(40) };
+/// assert_eq!(cause.kind(), "rate_limited");
+/// assert!(cause.error().is_none());
+/// let e = "boom";
+/// assert_eq!(RetryCause::Error(&e).error(), Some(&"boom"));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RetryCause<'a, E> {
+    /// The operation failed with this error (the caller's own, untouched).
+    Error(&'a E),
+    /// The operation succeeded with a value that `retry_on_value` asked to
+    /// retry.
+    Value,
+    /// A timeout layer inside the retry ended the attempt.
+    Timeout,
+    /// A rate limiter inside the retry refused the attempt; it would
+    /// conform after `retry_after`.
+    RateLimited {
+        /// How long until an attempt would conform.
+        retry_after: Duration,
+    },
+    /// A circuit breaker inside the retry was open.
+    CircuitOpen {
+        /// How long until it lets a probe through.
+        remaining: Duration,
+    },
+    /// A bulkhead inside the retry refused the attempt (its queue was full,
+    /// or the attempt waited its longest).
+    Rejected,
+}
+
+impl<'a, E> RetryCause<'a, E> {
+    /// The operation's error, when that is the cause.
+    ///
+    /// ```
+    /// use weir_core::resilience::RetryCause;
+    /// assert_eq!(RetryCause::<u8>::Timeout.error(), None);
+    /// assert_eq!(RetryCause::Error(&7u8).error(), Some(&7));
+    /// ```
+    pub fn error(&self) -> Option<&'a E> {
+        match self {
+            RetryCause::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// A short name for the cause, as the `reason` of weir's own retry
+    /// events and metrics spells it: `"error"`, `"value"`, `"timeout"`,
+    /// `"rate_limited"`, `"circuit_open"` or `"rejected"`.
+    ///
+    /// ```
+    /// use weir_core::resilience::RetryCause;
+    /// assert_eq!(RetryCause::<()>::Value.kind(), "value");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RetryCause::Error(_) => "error",
+            RetryCause::Value => "value",
+            RetryCause::Timeout => "timeout",
+            RetryCause::RateLimited { .. } => "rate_limited",
+            RetryCause::CircuitOpen { .. } => "circuit_open",
+            RetryCause::Rejected => "rejected",
+        }
+    }
+}
+
+// By hand: a derive would ask `E: Clone`, which a reference does not need.
+impl<E> Clone for RetryCause<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for RetryCause<'_, E> {}
+
 /// One retry about to happen, as seen by a [`RetryHook`].
 ///
 /// ```
 /// use std::time::Duration;
-/// use weir_core::resilience::RetryEvent;
-/// let ev = RetryEvent { attempt: 1, delay: Duration::ZERO, error: Some(&"boom") };
+/// use weir_core::resilience::{RetryCause, RetryEvent};
+/// let ev = RetryEvent { attempt: 1, delay: Duration::ZERO, cause: RetryCause::Error(&"boom") };
 /// assert_eq!(ev.attempt, 1);
+/// assert_eq!(ev.cause.error(), Some(&"boom"));
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct RetryEvent<'a, E> {
     /// The attempt that just failed (1 = the first call).
     pub attempt: u32,
     /// The sleep before the next attempt.
     pub delay: Duration,
-    /// The error, or `None` when a value was retried.
-    pub error: Option<&'a E>,
+    /// Why the attempt is retried.
+    pub cause: RetryCause<'a, E>,
 }
+
+impl<E> Clone for RetryEvent<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for RetryEvent<'_, E> {}
 
 /// Hears about every retry. Implemented by `Fn(&RetryEvent<E>)` and
 /// [`NoHook`].
 ///
 /// ```
-/// use weir_core::resilience::{NoHook, RetryEvent, RetryHook};
-/// NoHook.on_retry(&RetryEvent::<()> { attempt: 1, delay: Default::default(), error: None });
+/// use weir_core::resilience::{NoHook, RetryCause, RetryEvent, RetryHook};
+/// NoHook.on_retry(&RetryEvent::<()> { attempt: 1, delay: Default::default(), cause: RetryCause::Value });
 /// ```
 pub trait RetryHook<E> {
     /// Called before the sleep of each retry.
@@ -193,8 +291,8 @@ pub trait RetryHook<E> {
 /// No hook (the default).
 ///
 /// ```
-/// use weir_core::resilience::{NoHook, RetryEvent, RetryHook};
-/// NoHook.on_retry(&RetryEvent::<u8> { attempt: 2, delay: Default::default(), error: None });
+/// use weir_core::resilience::{NoHook, RetryCause, RetryEvent, RetryHook};
+/// NoHook.on_retry(&RetryEvent::<u8> { attempt: 2, delay: Default::default(), cause: RetryCause::Timeout });
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHook;

@@ -16,7 +16,7 @@ use backoff::{Backoff, Schedule};
 pub use budget::{RetryBudget, RetryBudgetBuilder};
 pub use hooks::{
     AnyError, ErrorFilter, FromRetryAfter, HintSource, NoHint, NoHook, NoValue, RetryAfter,
-    RetryEvent, RetryHook, ValueFilter,
+    RetryCause, RetryEvent, RetryHook, ValueFilter,
 };
 
 use crate::obs::Name;
@@ -504,7 +504,8 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     }
 
     /// Calls `f` before each retry's sleep with the attempt that failed,
-    /// the delay and the error.
+    /// the delay and the [cause](RetryCause): the error, or, inside a
+    /// [`Policy`](crate::policy::Policy), which of weir's outcomes.
     ///
     /// ```
     /// use weir_core::resilience::RetryEvent;
@@ -730,7 +731,10 @@ impl<P, V, H, N> Retry<P, V, H, N> {
                     self.hook.on_retry(&RetryEvent {
                         attempt,
                         delay,
-                        error: result.as_ref().err(),
+                        cause: match &result {
+                            Ok(_) => RetryCause::Value,
+                            Err(e) => RetryCause::Error(e),
+                        },
                     });
                     // The failed result is dropped before the sleep, so what
                     // it holds is released while we wait.

@@ -2,6 +2,8 @@
 //! Each embeds its waiter node, so waiting allocates nothing; that makes
 //! them `!Unpin` (pin them with `pin!` or `Box::pin` to poll them by hand).
 
+#![allow(unsafe_code)]
+
 use core::fmt;
 use core::future::Future;
 use core::ops::Deref;

@@ -200,7 +200,7 @@ fn loom_try_acquire_races_release_and_waiter() {
         let s2 = s.clone();
         let waiter = thread::spawn(move || drop(block_on(s2.acquire()).unwrap()));
         let s3 = s.clone();
-        let trier = thread::spawn(move || s3.try_acquire().map(|p| drop(p)).is_ok());
+        let trier = thread::spawn(move || s3.try_acquire().map(drop).is_ok());
         s.raw.release(p);
         trier.join().unwrap();
         waiter.join().unwrap();

@@ -28,6 +28,8 @@
 //! request from taking the head of the queue (and, in fair mode, every
 //! permit as a partial grant) for good.
 
+#![allow(unsafe_code)]
+
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
@@ -50,17 +52,13 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> SHIFT;
 /// before it stores its waker and returns `Pending`. A holder that releases
 /// within that window hands over without a wake-up (no thread park and
 /// unpark), which is what makes contended hand-off fast. Bounded, so a
-/// single-threaded executor loses at most this much time per wait; no
-/// spinning under loom, where it would only multiply the schedules.
-#[cfg(not(weir_loom))]
+/// single-threaded executor loses at most this much time per wait.
 const SPIN_LIMIT: u32 = 64;
-#[cfg(weir_loom)]
-const SPIN_LIMIT: u32 = 0;
+/// No spinning under loom, where it would only multiply the schedules (a
+/// flag rather than a zero `SPIN_LIMIT`, whose empty loop clippy rejects).
+const SPINS: bool = cfg!(not(weir_loom));
 
-#[cfg(not(weir_loom))]
-type Guard<'a> = parking_lot::MutexGuard<'a, Waitlist>;
-#[cfg(weir_loom)]
-type Guard<'a> = loom::sync::MutexGuard<'a, Waitlist>;
+type Guard<'a> = crate::loom::sync::MutexGuard<'a, Waitlist>;
 
 /// Why a non-waiting take failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -481,7 +479,7 @@ impl RawSemaphore {
         let more = self.grant_locked(&mut list, &mut wakers);
         // SAFETY: our node is linked or was just finished; valid either way.
         let rem = unsafe { list.remaining(ptr) };
-        let spin = rem != 0 && self.spin && SPIN_LIMIT > 0 && list.front() == Some(ptr);
+        let spin = rem != 0 && self.spin && SPINS && list.front() == Some(ptr);
         if rem != 0 && !spin {
             // SAFETY: our own node, valid.
             unsafe { list.set_waker(ptr, cx.waker()) };

@@ -6,6 +6,8 @@
 //! is held: every access to a node's links and waker goes through a method
 //! taking `&mut self`, so they are only ever touched under that lock.
 
+#![allow(unsafe_code)]
+
 use core::marker::PhantomPinned;
 use core::ptr::NonNull;
 use core::task::Waker;

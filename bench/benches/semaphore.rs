@@ -8,7 +8,7 @@
 //!   `block_on`; the time is per acquire+release pair of both threads.
 //!
 //! ```text
-//! cargo bench --all-features --bench semaphore
+//! cargo bench -p weir-bench --bench semaphore
 //! ```
 
 use std::future::Future;

@@ -3,7 +3,7 @@
 //! each runtime in one group.
 //!
 //! ```text
-//! cargo bench --all-features --bench runtime
+//! cargo bench -p weir-bench --bench runtime
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -12,7 +12,6 @@ use weir::Runtime;
 fn spawn_join(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_join_ready");
 
-    #[cfg(feature = "smol")]
     {
         g.bench_function("weir_smol", |b| {
             b.iter(|| smol::block_on(async { weir::Smol.spawn(async { 1u64 }).await.unwrap() }))
@@ -22,7 +21,6 @@ fn spawn_join(c: &mut Criterion) {
         });
     }
 
-    #[cfg(feature = "tokio")]
     {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -36,7 +34,6 @@ fn spawn_join(c: &mut Criterion) {
         });
     }
 
-    #[cfg(feature = "async-std")]
     {
         g.bench_function("weir_async_std", |b| {
             b.iter(|| {

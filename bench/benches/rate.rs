@@ -36,14 +36,12 @@ fn huge_quota() -> Quota {
 fn direct_check_allowed(c: &mut Criterion) {
     let mut g = c.benchmark_group("direct_check_allowed");
     let weir = RateLimiter::builder()
-        .rate(1_000_000_000, Duration::from_secs(1))
-        .burst(u32::MAX)
+        .quota(weir::Quota::new(1_000_000_000, Duration::from_secs(1)).burst(u32::MAX))
         .build_with_clock(weir::Smol, StdClock)
         .unwrap();
     g.bench_function("weir", |b| b.iter(|| black_box(weir.try_acquire()).is_ok()));
     let coarse = RateLimiter::builder()
-        .rate(1_000_000_000, Duration::from_secs(1))
-        .burst(u32::MAX)
+        .quota(weir::Quota::new(1_000_000_000, Duration::from_secs(1)).burst(u32::MAX))
         .build_with_clock(weir::Smol, CoarseClock::new().unwrap())
         .unwrap();
     g.bench_function("weir_coarse_clock", |b| {
@@ -106,8 +104,7 @@ fn keyed_map_candidates(c: &mut Criterion) {
 fn keyed_check_10k_keys(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed_check_10k_keys");
     let weir = KeyedRateLimiter::builder()
-        .rate(1_000_000_000, Duration::from_secs(1))
-        .burst(u32::MAX)
+        .quota(weir::Quota::new(1_000_000_000, Duration::from_secs(1)).burst(u32::MAX))
         .build_with_clock(weir::Smol, StdClock)
         .unwrap();
     (0..KEYS).for_each(|k| weir.try_acquire(&k).unwrap());
@@ -119,8 +116,7 @@ fn keyed_check_10k_keys(c: &mut Criterion) {
         })
     });
     let coarse = KeyedRateLimiter::builder()
-        .rate(1_000_000_000, Duration::from_secs(1))
-        .burst(u32::MAX)
+        .quota(weir::Quota::new(1_000_000_000, Duration::from_secs(1)).burst(u32::MAX))
         .build_with_clock(weir::Smol, CoarseClock::new().unwrap())
         .unwrap();
     (0..KEYS).for_each(|k| coarse.try_acquire(&k).unwrap());
@@ -150,8 +146,7 @@ fn leaky_bucket_acquire(c: &mut Criterion) {
         .build()
         .unwrap();
     let weir = RateLimiter::builder()
-        .rate(1_000_000_000, Duration::from_secs(1))
-        .burst(u32::MAX)
+        .quota(weir::Quota::new(1_000_000_000, Duration::from_secs(1)).burst(u32::MAX))
         .build_with_clock(weir::Tokio, StdClock)
         .unwrap();
     g.bench_function("weir", |b| {

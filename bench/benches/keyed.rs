@@ -12,7 +12,7 @@
 //!
 //! Short runs (10 samples, flat sampling, 2 s): the point is the shape
 //! across N, not the last nanosecond. The keyed check beside governor at
-//! 10k keys is in `benches/rate.rs`.
+//! 10k keys is in `bench/benches/rate.rs`.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
@@ -33,7 +33,7 @@ type Weir = KeyedRateLimiter<u64, weir::Smol, StdClock>;
 /// One unit per hour per key: every stored key stays charged.
 fn one_per_hour(max_keys: usize) -> Weir {
     KeyedRateLimiter::builder()
-        .rate(1, HOUR)
+        .quota(weir::Quota::new(1, HOUR))
         .max_keys(max_keys)
         .build_with_clock(weir::Smol, StdClock)
         .unwrap()
@@ -83,7 +83,7 @@ fn check_existing_keys(c: &mut Criterion) {
         // loop measures insertion instead.) A run charges far less than
         // the half hour left.
         let weir = KeyedRateLimiter::builder()
-            .rate(1_000_000, HOUR)
+            .quota(weir::Quota::new(1_000_000, HOUR))
             .build_with_clock(weir::Smol, StdClock)
             .unwrap();
         (0..n).for_each(|k| weir.try_acquire_many(&k, 500_000).unwrap());

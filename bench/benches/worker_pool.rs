@@ -12,7 +12,7 @@
 //! as a program would.
 //!
 //! ```text
-//! cargo bench --all-features --bench worker_pool
+//! cargo bench -p weir-bench --bench worker_pool
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};

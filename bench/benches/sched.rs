@@ -4,12 +4,11 @@
 //! same tokio runtime, in one group.
 //!
 //! ```text
-//! cargo bench --all-features --bench sched
+//! cargo bench -p weir-bench --bench sched
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[cfg(feature = "tokio")]
 fn submit_run_tiny_jobs(c: &mut Criterion) {
     use std::hint::black_box;
     use std::sync::Arc;
@@ -78,9 +77,6 @@ fn submit_run_tiny_jobs(c: &mut Criterion) {
     }
     g.finish();
 }
-
-#[cfg(not(feature = "tokio"))]
-fn submit_run_tiny_jobs(_: &mut Criterion) {}
 
 criterion_group!(benches, submit_run_tiny_jobs);
 criterion_main!(benches);

@@ -7,11 +7,12 @@
 //! default) and on the coarse monotonic clock.
 //!
 //! ```text
-//! cargo bench --all-features --bench policy
+//! cargo bench -p weir-bench --bench policy
 //! ```
 
 use std::future::{Ready, ready};
 use std::time::{Duration, Instant};
+use weir::Quota;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -51,8 +52,7 @@ async fn weir_calls<C: Clock>(
 ) -> Duration {
     let rate = limiter(
         RateLimiter::builder()
-            .rate(1_000_000_000, Duration::from_secs(1))
-            .burst(1_000_000_000),
+            .quota(Quota::new(1_000_000_000, Duration::from_secs(1)).burst(1_000_000_000)),
     );
     let bulkhead = Bulkhead::builder()
         .max_concurrent(64)

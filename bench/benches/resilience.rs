@@ -9,7 +9,7 @@
 //!   jittered backoff iterator as the peer (it has no budget).
 //!
 //! ```text
-//! cargo bench --all-features --bench resilience
+//! cargo bench -p weir-bench --bench resilience
 //! ```
 
 use std::future::Future;

@@ -4,12 +4,11 @@
 //! iteration is 1,000 get+put pairs.
 //!
 //! ```text
-//! cargo bench --all-features --bench resource_pool
+//! cargo bench -p weir-bench --bench resource_pool
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[cfg(feature = "tokio")]
 fn get_put(c: &mut Criterion) {
     use std::convert::Infallible;
     use std::hint::black_box;
@@ -115,9 +114,6 @@ fn get_put(c: &mut Criterion) {
     });
     g.finish();
 }
-
-#[cfg(not(feature = "tokio"))]
-fn get_put(_: &mut Criterion) {}
 
 criterion_group!(benches, get_put);
 criterion_main!(benches);
