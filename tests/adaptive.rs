@@ -291,7 +291,7 @@ fn vegas_settles_near_the_knee_and_keeps_latency_near_unloaded() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(10_000)
+        .queue_capacity(10_000)
         .build(rt.clone())
         .unwrap();
     let vegas = Vegas::builder()
@@ -377,7 +377,7 @@ fn aimd_swings_around_the_timeout_point_within_bounds() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(10_000)
+        .queue_capacity(10_000)
         .build(rt.clone())
         .unwrap();
     let aimd = Aimd::builder()

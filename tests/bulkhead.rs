@@ -37,8 +37,8 @@ fn bulkhead(
 ) -> Bulkhead<VirtualRuntime> {
     Bulkhead::builder()
         .max_concurrent(limit)
-        .max_queued(queued)
-        .max_wait(wait)
+        .queue_capacity(queued)
+        .acquire_timeout(wait)
         .queue_order(order)
         .build(VirtualRuntime::new())
         .unwrap()
@@ -96,7 +96,7 @@ fn queue_is_counted_in_permits_and_fifo_refuses_the_newcomer() {
         refused(&mut Box::pin(b.acquire_many(2))),
         Some(BulkheadError::QueueFull {
             max_concurrent: 2,
-            max_queued: 3
+            queue_capacity: 3
         })
     );
     let mut one = Box::pin(b.acquire());
@@ -105,7 +105,7 @@ fn queue_is_counted_in_permits_and_fifo_refuses_the_newcomer() {
         refused(&mut Box::pin(b.acquire())),
         Some(BulkheadError::QueueFull {
             max_concurrent: 2,
-            max_queued: 3
+            queue_capacity: 3
         })
     );
     let s = b.stats();
@@ -130,7 +130,7 @@ fn lifo_full_queue_pushes_out_the_oldest() {
         refused(&mut a),
         Some(BulkheadError::QueueFull {
             max_concurrent: 3,
-            max_queued: 2
+            queue_capacity: 2
         })
     );
     assert_eq!(b.stats().rejected_queue_full, 1);
@@ -139,7 +139,7 @@ fn lifo_full_queue_pushes_out_the_oldest() {
         refused(&mut Box::pin(b.acquire_many(3))),
         Some(BulkheadError::QueueFull {
             max_concurrent: 3,
-            max_queued: 2
+            queue_capacity: 2
         })
     );
     assert_eq!(b.stats().queued_waiters, 2);
@@ -181,7 +181,7 @@ fn head_of_line_blocks_smaller_waiters_under_fifo() {
 }
 
 #[test]
-fn wait_times_out_at_exactly_max_wait() {
+fn wait_times_out_at_exactly_acquire_timeout() {
     let b = bulkhead(1, 5, Duration::from_millis(250), QueueOrder::Fifo);
     let rt = b.runtime().clone();
     rt.block_on(async {
@@ -223,7 +223,7 @@ fn a_permit_freed_before_the_deadline_is_granted_at_that_instant() {
 }
 
 #[test]
-fn max_wait_zero_never_waits_nor_yields() {
+fn acquire_timeout_zero_never_waits_nor_yields() {
     let b = bulkhead(1, 10, Duration::ZERO, QueueOrder::Fifo);
     let rt = b.runtime().clone();
     let _held = b.try_acquire().unwrap();
@@ -232,7 +232,7 @@ fn max_wait_zero_never_waits_nor_yields() {
         refused(&mut Box::pin(b.acquire())),
         Some(BulkheadError::QueueFull {
             max_concurrent: 1,
-            max_queued: 10
+            queue_capacity: 10
         })
     );
     assert_eq!(rt.pending_timers(), 0);
@@ -281,7 +281,7 @@ fn cancelled_waiter_gives_its_place_back() {
         refused(&mut Box::pin(b.acquire())),
         Some(BulkheadError::QueueFull {
             max_concurrent: 1,
-            max_queued: 1
+            queue_capacity: 1
         })
     );
     drop(first);

@@ -24,7 +24,7 @@ fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 fn bulkhead(order: QueueOrder) -> Bulkhead<VirtualRuntime> {
     Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(8)
+        .queue_capacity(8)
         .queue_order(order)
         .build(VirtualRuntime::new())
         .unwrap()
@@ -41,7 +41,7 @@ fn try_acquire_and_release_allocate_nothing() {
                 b.try_acquire(),
                 Err(BulkheadError::QueueFull {
                     max_concurrent: 1,
-                    max_queued: 8
+                    queue_capacity: 8
                 })
             ));
             drop(p);
@@ -121,8 +121,8 @@ fn a_timed_wait_allocates_nothing_of_the_bulkhead_s_own() {
     // map entry, so this compares against a bare sleep of the same length.
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(8)
-        .max_wait(Duration::from_millis(5))
+        .queue_capacity(8)
+        .acquire_timeout(Duration::from_millis(5))
         .build(VirtualRuntime::new())
         .unwrap();
     let rt = b.runtime().clone();

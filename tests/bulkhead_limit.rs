@@ -1,7 +1,7 @@
 //! Lowering a bulkhead's limit below what a queued caller asked for: that
 //! caller can never fit, so it is refused at once with `Oversized` (never
 //! left to wait, never holding back the callers behind it), in both queue
-//! orders and whatever `max_wait` says; callers that still fit are served
+//! orders and whatever `acquire_timeout` says; callers that still fit are served
 //! as capacity comes back (issue 10, finding 2).
 
 mod common;
@@ -34,7 +34,7 @@ async fn lowered_limit_refuses_the_waiter_that_no_longer_fits<R: Runtime>(rt: R)
         let b: &'static Bulkhead<R> = Box::leak(Box::new(
             Bulkhead::builder()
                 .max_concurrent(4)
-                .max_queued(10)
+                .queue_capacity(10)
                 .queue_order(order)
                 .build(rt.clone())
                 .unwrap(),
@@ -95,17 +95,17 @@ async fn lowered_limit_refuses_the_waiter_that_no_longer_fits<R: Runtime>(rt: R)
 
 on_every_runtime!(lowered_limit_refuses_the_waiter_that_no_longer_fits);
 
-/// With `max_wait` set, the refusal comes at the instant the limit drops,
-/// as `Oversized`, not as a `WaitTimeout` when `max_wait` runs out; the
+/// With `acquire_timeout` set, the refusal comes at the instant the limit drops,
+/// as `Oversized`, not as a `WaitTimeout` when `acquire_timeout` runs out; the
 /// small waiter behind it is served the instant a permit comes back.
 #[test]
-fn lowered_limit_refuses_at_that_instant_not_at_max_wait() {
+fn lowered_limit_refuses_at_that_instant_not_at_acquire_timeout() {
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
         let rt = VirtualRuntime::new();
         let b = Bulkhead::builder()
             .max_concurrent(4)
-            .max_queued(10)
-            .max_wait(Duration::from_secs(10))
+            .queue_capacity(10)
+            .acquire_timeout(Duration::from_secs(10))
             .queue_order(order)
             .build(rt.clone())
             .unwrap();
@@ -155,7 +155,7 @@ fn lowered_limit_refuses_at_that_instant_not_at_max_wait() {
 }
 
 /// A request above the limit in force is refused at once, without
-/// waiting, in every mode: queue order, `max_wait` zero or not, queue
+/// waiting, in every mode: queue order, `acquire_timeout` zero or not, queue
 /// empty or not, and `try_acquire_many`.
 #[test]
 fn request_above_the_limit_is_refused_at_once_in_every_mode() {
@@ -164,12 +164,12 @@ fn request_above_the_limit_is_refused_at_once_in_every_mode() {
             let rt = VirtualRuntime::new();
             let b = Bulkhead::builder()
                 .max_concurrent(2)
-                .max_queued(10)
-                .max_wait(wait)
+                .queue_capacity(10)
+                .acquire_timeout(wait)
                 .queue_order(order)
                 .build(rt.clone())
                 .unwrap();
-            let case = format!("{order:?}, max_wait {wait:?}");
+            let case = format!("{order:?}, acquire_timeout {wait:?}");
             rt.block_on(async {
                 let over = || async {
                     poll_once(Box::pin(b.acquire_many(3)))
@@ -210,7 +210,7 @@ fn lowering_refuses_every_caller_over_the_limit_however_many() {
         let rt = VirtualRuntime::new();
         let b = Bulkhead::builder()
             .max_concurrent(3)
-            .max_queued(200)
+            .queue_capacity(200)
             .queue_order(order)
             .build(rt.clone())
             .unwrap();

@@ -52,9 +52,9 @@ struct Model {
     limit: u32,
     in_flight: u32,
     lifo: bool,
-    max_queued: u32,
+    queue_capacity: u32,
     /// `None`: wait forever.
-    max_wait_ms: Option<u64>,
+    acquire_timeout_ms: Option<u64>,
     now_ms: u64,
     closed: bool,
     /// Waiting ids, oldest first.
@@ -72,7 +72,7 @@ impl Model {
     fn queue_full(&self) -> BulkheadError {
         BulkheadError::QueueFull {
             max_concurrent: self.limit,
-            max_queued: self.max_queued,
+            queue_capacity: self.queue_capacity,
         }
     }
 
@@ -99,15 +99,18 @@ impl Model {
         if n > self.limit {
             return self.refuse(BulkheadError::Oversized).map(|_| None);
         }
-        if !may_wait || n > self.max_queued || (!self.lifo && self.queued() + n > self.max_queued) {
+        if !may_wait
+            || n > self.queue_capacity
+            || (!self.lifo && self.queued() + n > self.queue_capacity)
+        {
             return self.refuse(self.queue_full()).map(|_| None);
         }
-        while self.queued() + n > self.max_queued {
+        while self.queued() + n > self.queue_capacity {
             let oldest = self.line.pop_front().unwrap();
             self.waiters[oldest].2 = Fate::Refused(self.queue_full());
             self.stats.rejected_queue_full += 1;
         }
-        let deadline = self.max_wait_ms.map(|w| self.now_ms + w);
+        let deadline = self.acquire_timeout_ms.map(|w| self.now_ms + w);
         assert_eq!(self.waiters.len(), id);
         self.waiters.push((n, deadline, Fate::Waiting));
         self.line.push_back(id);
@@ -191,17 +194,17 @@ fn poll<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 fn run(
     ops: Vec<Op>,
     limit: u32,
-    max_queued: u32,
+    queue_capacity: u32,
     wait_ms: Option<u64>,
     lifo: bool,
 ) -> Result<(), TestCaseError> {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
-    let max_wait = wait_ms.map_or(Duration::MAX, Duration::from_millis);
+    let acquire_timeout = wait_ms.map_or(Duration::MAX, Duration::from_millis);
     let b = Bulkhead::builder()
         .max_concurrent(limit)
-        .max_queued(max_queued)
-        .max_wait(max_wait)
+        .queue_capacity(queue_capacity)
+        .acquire_timeout(acquire_timeout)
         .queue_order(if lifo {
             QueueOrder::Lifo
         } else {
@@ -212,8 +215,8 @@ fn run(
     let mut m = Model {
         limit,
         lifo,
-        max_queued,
-        max_wait_ms: wait_ms,
+        queue_capacity,
+        acquire_timeout_ms: wait_ms,
         ..Model::default()
     };
     let mut held: Vec<(BulkheadPermit<'_>, u32)> = Vec::new();
@@ -237,7 +240,7 @@ fn run(
             Op::Acquire(n) => {
                 let mut fut = Box::pin(b.acquire_many(n));
                 let got = poll(&mut fut);
-                match m.enter(n, !max_wait.is_zero(), next_id) {
+                match m.enter(n, !acquire_timeout.is_zero(), next_id) {
                     Ok(Some(id)) => {
                         prop_assert!(got.is_pending(), "acquire_many({}) should wait", n);
                         pending.push((id, fut));
@@ -319,10 +322,10 @@ proptest! {
     fn bulkhead_matches_the_model(
         ops in proptest::collection::vec(op(), 1..80),
         limit in 1u32..4,
-        max_queued in 0u32..6,
+        queue_capacity in 0u32..6,
         wait in prop_oneof![Just(None), Just(Some(0u64)), (1u64..200).prop_map(Some)],
         lifo in any::<bool>(),
     ) {
-        run(ops, limit, max_queued, wait, lifo)?;
+        run(ops, limit, queue_capacity, wait, lifo)?;
     }
 }

@@ -30,8 +30,8 @@ async fn many_tasks_never_exceed_the_limit<R: Runtime>(rt: R) {
     for order in [QueueOrder::Fifo, QueueOrder::Lifo] {
         let b = Bulkhead::builder()
             .max_concurrent(LIMIT)
-            .max_queued(24)
-            .max_wait(Duration::from_millis(40))
+            .queue_capacity(24)
+            .acquire_timeout(Duration::from_millis(40))
             .queue_order(order)
             .build(rt.clone())
             .unwrap();

@@ -16,9 +16,9 @@ use weir::{CancellationToken, cancel::CancelledError};
 async fn cancel_from_another_task_ends_a_cancellable_recv<R: Runtime>(rt: R) {
     let (tx, rx) = queue::bounded::<u32>(1).unwrap();
     let root = CancellationToken::new();
-    let mut leaf = root.child();
+    let mut leaf = root.child_token();
     for _ in 0..1_000 {
-        leaf = leaf.child();
+        leaf = leaf.child_token();
     }
     let waiting = rt.spawn({
         let rx = rx.clone();
@@ -52,8 +52,8 @@ async fn cancellable_passes_the_output_through<R: Runtime>(rt: R) {
 /// scope's own token is dropped (the timer holds a handle).
 async fn a_deadline_reaches_the_children_of_a_dropped_scope<R: Runtime>(rt: R) {
     let root = CancellationToken::new();
-    let scope = root.child();
-    let call = scope.child();
+    let scope = root.child_token();
+    let call = scope.child_token();
     let start = rt.now();
     scope.cancel_at(&rt, start + Duration::from_millis(20));
     drop(scope);
@@ -74,7 +74,7 @@ on_every_runtime!(
 fn a_dropped_scope_deadline_fires_at_its_exact_instant() {
     let rt = weir::test_util::VirtualRuntime::new();
     let scope = CancellationToken::new();
-    let call = scope.child();
+    let call = scope.child_token();
     scope.cancel_at(&rt, rt.now() + Duration::from_secs(30));
     drop(scope);
     rt.block_on(call.cancelled());

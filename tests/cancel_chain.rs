@@ -1,6 +1,6 @@
 //! Deep token chains (issue 10, finding 5): a chain built as
-//! `t = t.child()` holds memory independent of its depth, and cancelling or
-//! dropping a deep chain uses no stack in proportion to its depth.
+//! `t = t.child_token()` holds memory independent of its depth, and
+//! cancelling or dropping a deep chain uses no stack in proportion to its depth.
 
 use weir::CancellationToken;
 use weir::test_util::alloc_count::{self, CountingAllocator};
@@ -13,9 +13,9 @@ static A: CountingAllocator = CountingAllocator::system();
 /// with the last token.
 fn chain_under(root: &CancellationToken, depth: usize) -> (i64, CancellationToken) {
     let (n, leaf) = alloc_count::count(|| {
-        let mut t = root.child();
+        let mut t = root.child_token();
         for _ in 0..depth {
-            t = t.child();
+            t = t.child_token();
         }
         t
     });
@@ -26,7 +26,7 @@ fn chain_under(root: &CancellationToken, depth: usize) -> (i64, CancellationToke
 fn a_million_level_chain_under_a_live_root_holds_constant_memory_and_cancels() {
     let root = CancellationToken::new();
     // Warm-up: the root's list of children is allocated on first use.
-    drop(root.child());
+    drop(root.child_token());
     let (small, leaf_small) = chain_under(&root, 1_000);
     drop(leaf_small);
     let (big, leaf) = chain_under(&root, 1_000_000);
@@ -46,7 +46,7 @@ fn a_million_level_chain_of_dropped_roots_holds_constant_memory_and_cancels() {
         let (n, t) = alloc_count::count(|| {
             let mut t = CancellationToken::new();
             for _ in 0..depth {
-                t = t.child();
+                t = t.child_token();
             }
             t
         });
@@ -55,7 +55,7 @@ fn a_million_level_chain_of_dropped_roots_holds_constant_memory_and_cancels() {
     let (small, _) = live(1_000);
     let (big, leaf) = live(1_000_000);
     assert_eq!(small, big, "{small} live at 1k levels, {big} at 1M");
-    let below = leaf.child();
+    let below = leaf.child_token();
     leaf.cancel();
     assert!(below.is_cancelled());
 }
@@ -65,9 +65,9 @@ fn a_deep_chain_with_every_level_alive_cancels_from_the_root() {
     // The recursive cancel overflowed a test thread's stack between 10k and
     // 20k levels; ten times that, every level held.
     let root = CancellationToken::new();
-    let mut levels = vec![root.child()];
+    let mut levels = vec![root.child_token()];
     for _ in 0..150_000 {
-        let next = levels.last().expect("non-empty").child();
+        let next = levels.last().expect("non-empty").child_token();
         levels.push(next);
     }
     let waiter = levels.last().expect("non-empty").cancelled();
@@ -80,19 +80,19 @@ fn a_deep_chain_with_every_level_alive_cancels_from_the_root() {
 #[test]
 fn a_deep_uncancelled_chain_drops_without_recursion() {
     let root = CancellationToken::new();
-    let mut levels = vec![root.child()];
+    let mut levels = vec![root.child_token()];
     for _ in 0..150_000 {
-        let next = levels.last().expect("non-empty").child();
+        let next = levels.last().expect("non-empty").child_token();
         levels.push(next);
     }
     // Leaf first: each drop is a leaf leaving its parent.
     levels.reverse();
     drop(levels);
     // Root first, then the rest: each drop re-parents one level.
-    let mut t = root.child();
+    let mut t = root.child_token();
     let mut levels = Vec::new();
     for _ in 0..150_000 {
-        let next = t.child();
+        let next = t.child_token();
         levels.push(t);
         t = next;
     }

@@ -110,7 +110,7 @@ fn bulkhead_metrics_match_its_stats() {
             bulkhead.try_acquire().unwrap_err(),
             BulkheadError::QueueFull {
                 max_concurrent: 2,
-                max_queued: weir::limit::BulkheadBuilder::DEFAULT_MAX_QUEUED,
+                queue_capacity: weir::limit::BulkheadBuilder::DEFAULT_MAX_QUEUED,
             }
         );
     }

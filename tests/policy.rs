@@ -142,7 +142,7 @@ fn bulkhead_rejection_names_its_reason_and_fallback_replaces_it() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(0)
+        .queue_capacity(0)
         .build(rt.clone())
         .unwrap();
     let held = bulkhead.try_acquire().unwrap();
@@ -194,7 +194,7 @@ async fn full_pipeline_on_every_runtime<R: Runtime>(rt: R) {
         .unwrap();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(4)
-        .max_queued(100)
+        .queue_capacity(100)
         .build(rt.clone())
         .unwrap();
     let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();

@@ -23,7 +23,7 @@ fn successful_call_through_every_layer_allocates_nothing() {
         .unwrap();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(8)
-        .max_queued(8)
+        .queue_capacity(8)
         .build(rt.clone())
         .unwrap();
     let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();

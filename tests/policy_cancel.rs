@@ -80,8 +80,8 @@ fn cancelled_in_a_bulkhead_queue_leaves_it() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(8)
-        .max_wait(HOUR)
+        .queue_capacity(8)
+        .acquire_timeout(HOUR)
         .build(rt.clone())
         .unwrap();
     let held = bulkhead.try_acquire().unwrap();

@@ -299,11 +299,11 @@ fn detach_frees_the_slot_and_calls_the_hook() {
 }
 
 #[test]
-fn idle_resources_leave_at_max_idle_time_exactly() {
+fn idle_resources_leave_at_idle_timeout_exactly() {
     run(|rt| async move {
         let m = Conns::new(&rt);
         let pool = ResourcePool::builder(m.clone())
-            .max_idle_time(secs(60))
+            .idle_timeout(secs(60))
             .build(rt.clone())
             .unwrap();
         let a = pool.get().await.unwrap();
@@ -461,8 +461,8 @@ fn bad_configuration_names_the_field() {
     );
     for (name, b) in [
         (
-            "max_idle_time",
-            ResourcePool::builder(m()).max_idle_time(Duration::ZERO),
+            "idle_timeout",
+            ResourcePool::builder(m()).idle_timeout(Duration::ZERO),
         ),
         (
             "max_lifetime",

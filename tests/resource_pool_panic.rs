@@ -264,7 +264,7 @@ fn a_resource_panicking_in_drop_does_not_end_maintenance() {
         let pool = ResourcePool::builder(Bombs(tx, AtomicUsize::new(0)))
             .max_size(1)
             .min_idle(1)
-            .max_idle_time(Duration::from_secs(10))
+            .idle_timeout(Duration::from_secs(10))
             .build(rt.clone())
             .unwrap();
         let mut at = Vec::new();

@@ -155,7 +155,7 @@ fn a_bulkhead_refusal_is_told_as_rejected() {
     let log = Mutex::new(Vec::new());
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(0)
+        .queue_capacity(0)
         .build(rt.clone())
         .unwrap();
     let retry = Retry::constant(MS(10))

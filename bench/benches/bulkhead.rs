@@ -7,7 +7,7 @@
 //! drop) and as an `acquire().await` that resolves at once, driven by
 //! `futures_lite::future::block_on` for both.
 //!
-//! The weir bulkhead runs on the virtual runtime: with no `max_wait` it
+//! The weir bulkhead runs on the virtual runtime: with no `acquire_timeout` it
 //! never touches its runtime, so the runtime does not matter here.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
@@ -19,7 +19,7 @@ fn uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("bulkhead_admission_uncontended");
     let bulkhead = Bulkhead::builder()
         .max_concurrent(64)
-        .max_queued(64)
+        .queue_capacity(64)
         .build(VirtualRuntime::new())
         .unwrap();
     let semaphore = tokio::sync::Semaphore::new(64);

@@ -56,7 +56,7 @@ async fn weir_calls<C: Clock>(
     );
     let bulkhead = Bulkhead::builder()
         .max_concurrent(64)
-        .max_queued(64)
+        .queue_capacity(64)
         .build(Tokio)
         .unwrap();
     let breaker = CircuitBreaker::builder().build(Tokio).unwrap();

@@ -28,8 +28,7 @@ use weir::{ConfigError, Runtime};
 use weir::{
     Error, Policy,
     policy::{
-        BreakerLayer, BulkheadLayer, Identity, Layer, RateLimitLayer, RetryLayer, Stack,
-        TimeoutLayer,
+        Bare, BreakerStage, BulkheadStage, Chain, RateLimitStage, RetryStage, Stage, TimeoutStage,
     },
 };
 
@@ -78,19 +77,16 @@ fn classify(result: &Result<Box<RawValue>, McpError>) -> Outcome {
 }
 
 /// The layers inside the client, outermost first: each wraps one attempt.
-pub type Layers<R> = Stack<
-    Stack<
-        Stack<Stack<Identity, BreakerLayer<R, Classifier>>, BulkheadLayer<R>>,
-        RateLimitLayer<R, R>,
-    >,
-    TimeoutLayer,
+pub type Layers<R> = Chain<
+    Chain<Chain<Chain<Bare, BreakerStage<R, Classifier>>, BulkheadStage<R>>, RateLimitStage<R, R>>,
+    TimeoutStage,
 >;
 
 /// The retry around the client: retryable errors only, server and breaker
 /// hints honoured, every retry counted.
 pub type RetryPipeline<R> = Policy<
     R,
-    Stack<Identity, RetryLayer<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>>,
+    Chain<Bare, RetryStage<fn(&CallError) -> bool, NoValue, FromRetryAfter, RetryCounter>>,
 >;
 
 /// The policy for one server.
@@ -123,7 +119,7 @@ pub async fn tool_call<R, L>(
 ) -> Result<(), CallError>
 where
     R: Runtime,
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     let mut events = client.call_tool_with_progress(call.tool, call.arguments.clone());
     while let Some(event) = events.next().await {
@@ -184,7 +180,7 @@ impl<R: Runtime> ServerPolicy<R> {
             .build(rt.clone())?;
         let bulkhead = Bulkhead::builder()
             .max_concurrent(16)
-            .max_queued(u32::MAX / 2)
+            .queue_capacity(u32::MAX / 2)
             .build(rt.clone())?;
         let rate = RateLimiter::builder()
             .quota(

@@ -10,7 +10,7 @@ use weir_core::{Bulkhead, RateLimiter};
 use weir_core::{CircuitBreaker, Retry};
 use weir_core::{
     Policy,
-    policy::{BreakerLayer, BulkheadLayer, Identity, RateLimitLayer, Stack},
+    policy::{Bare, BreakerStage, BulkheadStage, Chain, RateLimitStage},
 };
 
 use crate::client::{Client, DynConnect, IdempotentRule, ProtocolMode};
@@ -99,7 +99,7 @@ impl Default for Config {
     }
 }
 
-/// Builds a [`Client`]. Policy layers are added in the order written, the
+/// Builds a [`Client`]. Policy stages are added in the order written, the
 /// first outermost, as with [`Policy`]; they wrap each attempt of a call.
 /// Retries are the client's own (see [`retry`](Self::retry)), so that a
 /// tool call that is not idempotent is never repeated.
@@ -127,7 +127,7 @@ impl Default for Config {
 /// # }
 /// ```
 #[must_use = "a builder does nothing itself: call .build() or .connect()"]
-pub struct ClientBuilder<R: Runtime, L = Identity> {
+pub struct ClientBuilder<R: Runtime, L = Bare> {
     rt: R,
     policy: Policy<R, L>,
     retry: Option<Retry>,
@@ -147,7 +147,7 @@ impl<R: Runtime, L: fmt::Debug> fmt::Debug for ClientBuilder<R, L> {
 }
 
 impl<R: Runtime> Client<R> {
-    /// A builder on `rt`, with the defaults: no policy layers, no retries,
+    /// A builder on `rt`, with the defaults: no policy stages, no retries,
     /// the deadlines above, era by probe, sampling and elicitation refused.
     ///
     /// ```
@@ -180,7 +180,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
         }
     }
 
-    /// Replaces the policy layers with `policy` (it must run on the same
+    /// Replaces the policy stages with `policy` (it must run on the same
     /// runtime). Put retries in [`retry`](Self::retry), not in the policy:
     /// a policy's retry layer would repeat tool calls that are not
     /// idempotent.
@@ -221,7 +221,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     pub fn rate_limit<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> ClientBuilder<R, Stack<L, RateLimitLayer<R, C>>> {
+    ) -> ClientBuilder<R, Chain<L, RateLimitStage<R, C>>> {
         self.map_policy(|p| p.rate_limit(limiter))
     }
 
@@ -241,7 +241,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     pub fn breaker<C>(
         self,
         breaker: CircuitBreaker<R, C>,
-    ) -> ClientBuilder<R, Stack<L, BreakerLayer<R, C>>> {
+    ) -> ClientBuilder<R, Chain<L, BreakerStage<R, C>>> {
         self.map_policy(|p| p.breaker(breaker))
     }
 
@@ -250,12 +250,12 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).max_queued(64).build(rt.clone()).unwrap();
+    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).queue_capacity(64).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::builder(rt).bulkhead(bh);
     /// # drop(b);
     /// # }
     /// ```
-    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> ClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> ClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         self.map_policy(|p| p.bulkhead(bulkhead))
     }
 
@@ -269,26 +269,26 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn one_at_a_time(self) -> ClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    pub fn one_at_a_time(self) -> ClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         let bulkhead = Bulkhead::builder()
             .max_concurrent(1)
-            .max_queued(1 << 20)
+            .queue_capacity(1 << 20)
             .build(self.rt.clone())
             .expect("one permit and a bounded queue are valid");
         self.bulkhead(bulkhead)
     }
 
-    /// Adds any policy layer (a hedge, a fallback, your own).
+    /// Adds any policy stage (a hedge, a fallback, your own).
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::policy::Identity;
-    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).layer(Identity);
+    /// use weir_core::policy::Bare;
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).stage(Bare);
     /// # drop(b);
     /// # }
     /// ```
-    pub fn layer<N>(self, layer: N) -> ClientBuilder<R, Stack<L, N>> {
-        self.map_policy(|p| p.layer(layer))
+    pub fn stage<N>(self, stage: N) -> ClientBuilder<R, Chain<L, N>> {
+        self.map_policy(|p| p.stage(stage))
     }
 
     /// Retries transient failures (transport errors, timeouts, overload,
@@ -454,7 +454,7 @@ impl<R: Runtime, L> ClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let shutdown = weir_core::CancellationToken::new();
-    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).cancellation(shutdown.child());
+    /// let b = weir_mcp::Client::builder(weir_core::test_util::VirtualRuntime::new()).cancellation(shutdown.child_token());
     /// # drop(b);
     /// # }
     /// ```

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use parking_lot::Mutex;
 use serde_json::Value;
 use weir_core::Runtime;
-use weir_core::policy::{Identity, Layer};
+use weir_core::policy::{Bare, Stage};
 
 use crate::builder::ClientBuilder;
 use crate::client::{Client, DynConnect};
@@ -181,7 +181,7 @@ where
 /// assert_eq!(m.names().collect::<Vec<_>>(), ["local"]);
 /// # }
 /// ```
-pub struct Manager<R: Runtime, L = Identity> {
+pub struct Manager<R: Runtime, L = Bare> {
     clients: BTreeMap<String, Client<R, L>>,
     /// Tool name → server, from the last listing. A name offered by
     /// several servers goes to the first by server name.
@@ -342,7 +342,7 @@ impl<R: Runtime, L> Manager<R, L> {
 
 impl<R: Runtime, L> Manager<R, L>
 where
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     /// Lists every server's tools at once, refreshes the routes, and
     /// returns each server's list (or why it failed): one server down does

@@ -210,7 +210,7 @@ fn a_client_token_ends_every_call() {
     shutdown.cancel_at(&rt, rt.now() + S(2));
     let client = Client::builder(rt.clone())
         .protocol(ProtocolMode::Legacy)
-        .cancellation(shutdown.child())
+        .cancellation(shutdown.child_token())
         .build(connector(vec![t]));
     let server = Server::new(peer);
     let srv = server.clone();

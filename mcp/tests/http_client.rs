@@ -57,7 +57,7 @@ async fn a_dropped_call_is_cancelled_past_a_full_bulkhead<R: NetRuntime>(rt: R) 
     };
     let bulkhead = Bulkhead::builder()
         .max_concurrent(2)
-        .max_queued(8)
+        .queue_capacity(8)
         .build(rt.clone())
         .unwrap();
     let client = Client::builder(rt)

@@ -23,7 +23,7 @@ async fn connect_starts_the_server_and_the_settings_hold<E: Env>(rt: E) {
     // through this client's policy is turned away at once.
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(0)
+        .queue_capacity(0)
         .build(rt)
         .unwrap();
     let script = server_script("plain.py");

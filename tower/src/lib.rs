@@ -15,7 +15,7 @@
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(4).build()?;
 //! let breaker = CircuitBreaker::builder().build(rt.clone())?;
 //! let rate = RateLimiter::builder().quota(weir_core::Quota::new(50, Duration::from_secs(1))).build(rt.clone())?;
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(64).build(rt.clone())?;
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(64).build(rt.clone())?;
 //! let policy = Policy::new(rt.clone())
 //!     .timeout(Duration::from_secs(10)) // the whole call, retries included
 //!     .retry(retry)

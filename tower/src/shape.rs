@@ -17,7 +17,7 @@
 //! use weir_tower::{BulkheadLayer, PolicyLayer};
 //! # let rt = weir_core::test_util::VirtualRuntime::new();
 //!
-//! let bulkhead = Bulkhead::builder().max_concurrent(4).max_queued(16).build(rt.clone())?;
+//! let bulkhead = Bulkhead::builder().max_concurrent(4).queue_capacity(16).build(rt.clone())?;
 //! let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(5));
 //! let mut svc = ServiceBuilder::new()
 //!     .layer(BulkheadLayer::new(bulkhead).flat()) // honest readiness outside...

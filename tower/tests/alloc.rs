@@ -75,7 +75,7 @@ fn a_repeated_wait_in_the_bulkhead_reuses_its_box() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(4)
+        .queue_capacity(4)
         .build(rt.clone())
         .unwrap();
     let mut holder = BulkheadService::new(echo(), bulkhead);

@@ -240,7 +240,7 @@ async fn bulkhead_bounds_requests_in_flight() {
 
     let bulkhead = Bulkhead::builder()
         .max_concurrent(2)
-        .max_queued(16)
+        .queue_capacity(16)
         .build(Tokio)
         .unwrap();
     let layer = BulkheadLayer::new(bulkhead);

@@ -178,7 +178,7 @@ fn a_bulkhead_in_the_policy_bounds_attempts_in_flight() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(2)
-        .max_queued(8)
+        .queue_capacity(8)
         .build(rt.clone())
         .unwrap();
     let policy = Policy::new(rt.clone()).bulkhead(bulkhead.clone());
@@ -207,7 +207,7 @@ fn a_flat_bulkhead_outside_the_policy_gives_readiness_and_one_error() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(1)
+        .queue_capacity(1)
         .build(rt.clone())
         .unwrap();
     let policy = Policy::new(rt.clone()).timeout(Duration::from_secs(5));

@@ -55,7 +55,7 @@ fn full_bulkhead_is_pending_and_woken_when_a_permit_returns() {
     let rt = VirtualRuntime::new();
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(4)
+        .queue_capacity(4)
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);
@@ -89,7 +89,7 @@ fn dropping_a_readied_service_or_its_response_returns_the_permit() {
     let rt = VirtualRuntime::new();
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(4)
+        .queue_capacity(4)
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);
@@ -118,7 +118,7 @@ fn bulkhead_without_room_to_wait_is_ready_and_fails_fast() {
     let rt = VirtualRuntime::new();
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(0)
+        .queue_capacity(0)
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);
@@ -126,7 +126,10 @@ fn bulkhead_without_room_to_wait_is_ready_and_fails_fast() {
     let (mut second, mut h2) = mock::spawn_layer::<&str, &str, _>(layer.clone());
 
     assert!(ready(first.poll_ready()));
-    assert!(ready(second.poll_ready()), "max_queued = 0: nobody waits");
+    assert!(
+        ready(second.poll_ready()),
+        "queue_capacity = 0: nobody waits"
+    );
     let out = now(second.call("b"));
     assert!(
         matches!(out, Err(Error::Rejected(Rejection::QueueFull))),
@@ -139,13 +142,13 @@ fn bulkhead_without_room_to_wait_is_ready_and_fails_fast() {
 }
 
 #[test]
-fn bulkhead_waiter_is_refused_exactly_at_max_wait() {
+fn bulkhead_waiter_is_refused_exactly_at_acquire_timeout() {
     let rt = VirtualRuntime::new();
     rt.set_auto_advance(false);
     let b = Bulkhead::builder()
         .max_concurrent(1)
-        .max_queued(1)
-        .max_wait(secs(2))
+        .queue_capacity(1)
+        .acquire_timeout(secs(2))
         .build(rt.clone())
         .unwrap();
     let layer = BulkheadLayer::new(b);
@@ -157,7 +160,7 @@ fn bulkhead_waiter_is_refused_exactly_at_max_wait() {
     rt.block_on(rt.advance(Duration::from_millis(1999)));
     assert!(!second.is_woken());
     rt.block_on(rt.advance(Duration::from_millis(1)));
-    assert!(second.is_woken(), "woken at max_wait");
+    assert!(second.is_woken(), "woken at acquire_timeout");
     assert!(
         ready(second.poll_ready()),
         "Ready, so that the call reports the refusal"
@@ -401,7 +404,7 @@ fn adaptive_limit_takes_its_permit_at_readiness_and_learns_from_results() {
     let rt = VirtualRuntime::new();
     let bulkhead = Bulkhead::builder()
         .max_concurrent(100)
-        .max_queued(8)
+        .queue_capacity(8)
         .build(rt.clone())
         .unwrap();
     let aimd = Aimd::builder().min(1).initial(1).build().unwrap();

@@ -143,7 +143,7 @@ fn bulkhead_bounds_an_async_io_service_on_smol() {
         };
         let bulkhead = Bulkhead::builder()
             .max_concurrent(2)
-            .max_queued(8)
+            .queue_capacity(8)
             .build(Smol)
             .unwrap();
         let layer = BulkheadLayer::new(bulkhead);

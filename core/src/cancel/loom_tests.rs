@@ -14,7 +14,7 @@ fn loom_child_registration_races_cancel() {
         let root = CancellationToken::new();
         let r2 = root.clone();
         let t = thread::spawn(move || r2.cancel());
-        let child = root.child();
+        let child = root.child_token();
         t.join().unwrap();
         assert!(child.is_cancelled());
     });
@@ -27,8 +27,8 @@ fn loom_child_registration_races_cancel() {
 fn loom_middle_drop_races_cancel() {
     loom::model(|| {
         let root = CancellationToken::new();
-        let middle = root.child();
-        let leaf = middle.child();
+        let middle = root.child_token();
+        let leaf = middle.child_token();
         let r2 = root.clone();
         let t = thread::spawn(move || r2.cancel());
         drop(middle);
@@ -46,12 +46,12 @@ fn loom_middle_drop_races_cancel() {
 fn loom_concurrent_middle_drops_keep_the_leaf_reachable() {
     loom::model(|| {
         let root = CancellationToken::new();
-        let a = root.child();
-        let b = a.child();
-        let leaf = b.child();
+        let a = root.child_token();
+        let b = a.child_token();
+        let leaf = b.child_token();
         let t1 = thread::spawn(move || drop(a));
         let t2 = thread::spawn(move || drop(b));
-        let grandchild = leaf.child();
+        let grandchild = leaf.child_token();
         t1.join().unwrap();
         t2.join().unwrap();
         assert_eq!(root.node.children_len(), 1);
@@ -66,7 +66,7 @@ fn loom_concurrent_middle_drops_keep_the_leaf_reachable() {
 fn loom_waiter_is_woken_across_a_drop() {
     loom::model(|| {
         let root = CancellationToken::new();
-        let leaf = root.child();
+        let leaf = root.child_token();
         let wait = leaf.cancelled();
         let r2 = root.clone();
         let w = thread::spawn(move || block_on(wait));

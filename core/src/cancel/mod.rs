@@ -2,7 +2,7 @@
 //!
 //! A [`CancellationToken`] is a cheap, cloneable flag with a waitable
 //! future. Cancelling a token cancels every token derived from it with
-//! [`child`](CancellationToken::child), and never its parent: a request
+//! [`child_token`](CancellationToken::child_token), and never its parent: a request
 //! scope can cancel its sub-calls without touching its siblings, and a
 //! server shutdown cancels every scope at once.
 //!
@@ -10,8 +10,8 @@
 //! use weir_core::CancellationToken;
 //!
 //! let shutdown = CancellationToken::new();
-//! let request = shutdown.child();
-//! let call = request.child();
+//! let request = shutdown.child_token();
+//! let call = request.child_token();
 //!
 //! request.cancel();
 //! assert!(call.is_cancelled());      // reaches down the tree
@@ -51,7 +51,7 @@
 //! tree keeps only tokens that someone still holds and that are not
 //! cancelled: a token whose last handle is dropped leaves the tree and its
 //! children move up to its parent, and a cancelled subtree leaves at once.
-//! So a chain built as `t = t.child()` holds one node however long it gets,
+//! So a chain built as `t = t.child_token()` holds one node however long it gets,
 //! and neither cancelling nor dropping walks the tree recursively.
 //! Creating a child allocates once; cancelling allocates only when the
 //! token has descendants; waiting in [`cancelled`](CancellationToken::cancelled)

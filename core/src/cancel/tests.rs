@@ -4,10 +4,10 @@ use futures_lite::future::{block_on, poll_once};
 #[test]
 fn cancel_reaches_every_descendant_and_no_ancestor() {
     let root = CancellationToken::new();
-    let a = root.child();
-    let a1 = a.child();
-    let a2 = a.child();
-    let b = root.child();
+    let a = root.child_token();
+    let a1 = a.child_token();
+    let a2 = a.child_token();
+    let b = root.child_token();
     a.cancel();
     assert!(a.is_cancelled() && a1.is_cancelled() && a2.is_cancelled());
     assert!(!root.is_cancelled() && !b.is_cancelled());
@@ -19,13 +19,13 @@ fn cancel_reaches_every_descendant_and_no_ancestor() {
 fn child_of_a_cancelled_token_is_born_cancelled() {
     let root = CancellationToken::new();
     root.cancel();
-    assert!(root.child().child().is_cancelled());
+    assert!(root.child_token().child_token().is_cancelled());
 }
 
 #[test]
 fn waiter_is_woken_by_cancel_of_an_ancestor() {
     let root = CancellationToken::new();
-    let leaf = root.child().child();
+    let leaf = root.child_token().child_token();
     let mut wait = Box::pin(leaf.cancelled());
     assert!(block_on(poll_once(&mut wait)).is_none());
     root.cancel();
@@ -35,7 +35,7 @@ fn waiter_is_woken_by_cancel_of_an_ancestor() {
 #[test]
 fn a_waiting_future_outlives_its_token_and_is_still_cancelled() {
     let root = CancellationToken::new();
-    let leaf = root.child().child();
+    let leaf = root.child_token().child_token();
     let mut wait = Box::pin(leaf.cancelled());
     drop(leaf);
     assert!(block_on(poll_once(&mut wait)).is_none());
@@ -79,10 +79,10 @@ fn cancellable_ends_with_a_typed_error() {
 fn dropped_children_leave_the_tree() {
     let root = CancellationToken::new();
     for _ in 0..10_000 {
-        drop(root.child());
+        drop(root.child_token());
     }
     assert_eq!(root.node.children_len(), 0);
-    let kept = root.child();
+    let kept = root.child_token();
     let _clone = kept.clone();
     drop(kept);
     // A clone is still a handle: the child stays.
@@ -92,9 +92,9 @@ fn dropped_children_leave_the_tree() {
 #[test]
 fn a_dropped_middle_token_hands_its_children_to_its_parent() {
     let root = CancellationToken::new();
-    let middle = root.child();
-    let leaves: Vec<_> = (0..3).map(|_| middle.child()).collect();
-    let sibling = root.child();
+    let middle = root.child_token();
+    let leaves: Vec<_> = (0..3).map(|_| middle.child_token()).collect();
+    let sibling = root.child_token();
     assert_eq!(root.node.children_len(), 2);
     drop(middle);
     // root now links the three leaves and the sibling directly.
@@ -108,8 +108,8 @@ fn a_dropped_middle_token_hands_its_children_to_its_parent() {
 #[test]
 fn a_dropped_root_makes_its_children_roots() {
     let root = CancellationToken::new();
-    let child = root.child();
-    let grandchild = child.child();
+    let child = root.child_token();
+    let grandchild = child.child_token();
     drop(root);
     assert!(!child.node.has_parent());
     child.cancel();
@@ -119,9 +119,9 @@ fn a_dropped_root_makes_its_children_roots() {
 #[test]
 fn a_cancelled_token_forgets_its_links() {
     let root = CancellationToken::new();
-    let a = root.child();
-    let b = a.child();
-    let c = b.child();
+    let a = root.child_token();
+    let b = a.child_token();
+    let c = b.child_token();
     a.cancel();
     assert_eq!(root.node.children_len(), 0);
     for t in [&a, &b, &c] {
@@ -137,9 +137,9 @@ fn a_deep_chain_with_every_level_alive_cancels_and_drops_without_recursion() {
     // a test thread's 2 MiB stack.
     let root = CancellationToken::new();
     let mut chain = Vec::with_capacity(200_000);
-    let mut t = root.child();
+    let mut t = root.child_token();
     for _ in 0..200_000 {
-        let next = t.child();
+        let next = t.child_token();
         chain.push(t);
         t = next;
     }
@@ -150,9 +150,9 @@ fn a_deep_chain_with_every_level_alive_cancels_and_drops_without_recursion() {
     // An uncancelled deep chain dropped leaf-last and leaf-first.
     for leaf_first in [false, true] {
         let root = CancellationToken::new();
-        let mut chain = vec![root.child()];
+        let mut chain = vec![root.child_token()];
         for _ in 0..200_000 {
-            let next = chain.last().expect("non-empty").child();
+            let next = chain.last().expect("non-empty").child_token();
             chain.push(next);
         }
         if leaf_first {
@@ -238,7 +238,7 @@ mod model {
                     1 => {
                         let cancelled = model[id].cancelled;
                         model.push(ModelNode { parent: Some(id), cancelled, handles: 1 });
-                        let child = live[i].1.child();
+                        let child = live[i].1.child_token();
                         live.push((model.len() - 1, child));
                     }
                     2 => {

@@ -42,17 +42,17 @@ impl CancellationToken {
     ///
     /// ```
     /// let root = weir_core::CancellationToken::new();
-    /// let parent = root.child();
-    /// let child = parent.child();
+    /// let parent = root.child_token();
+    /// let child = parent.child_token();
     /// child.cancel();
     /// assert!(!parent.is_cancelled());
     ///
-    /// let other = parent.child();
+    /// let other = parent.child_token();
     /// drop(parent);
     /// root.cancel();
     /// assert!(other.is_cancelled());
     /// ```
-    pub fn child(&self) -> CancellationToken {
+    pub fn child_token(&self) -> CancellationToken {
         CancellationToken {
             node: Node::child(&self.node),
         }

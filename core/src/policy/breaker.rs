@@ -1,4 +1,4 @@
-//! The circuit-breaker layer.
+//! The circuit-breaker stage.
 
 use core::future::Future;
 use std::time::Duration;
@@ -8,13 +8,13 @@ use crate::{
     CircuitBreaker,
     resilience::{Classify, Outcome},
 };
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
 /// Asks a [`CircuitBreaker`] before each attempt and records how it went.
 ///
 /// What counts, inside a pipeline: the caller's results go through the
-/// breaker's own classifier; a [`Error::Timeout`] from a layer inside the
-/// breaker is a failure (the backend was too slow); rejections by layers
+/// breaker's own classifier; a [`Error::Timeout`] from a stage inside the
+/// breaker is a failure (the backend was too slow); rejections by stages
 /// inside it (rate limit, bulkhead) and cancellation are ignored, since they
 /// say nothing about the backend's health.
 ///
@@ -36,11 +36,11 @@ use crate::{Error, policy::Layer};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BreakerLayer<R: Runtime, C> {
+pub struct BreakerStage<R: Runtime, C> {
     pub(crate) breaker: CircuitBreaker<R, C>,
 }
 
-impl<R, T, E, C> Layer<R, T, E> for BreakerLayer<R, C>
+impl<R, T, E, C> Stage<R, T, E> for BreakerStage<R, C>
 where
     R: Runtime,
     C: Classify<T, E> + Send + Sync,

@@ -1,4 +1,4 @@
-//! The bulkhead layer.
+//! The bulkhead stage.
 
 use core::future::Future;
 
@@ -6,7 +6,7 @@ use crate::Runtime;
 use crate::{Bulkhead, limit::BulkheadError};
 use crate::{
     Error,
-    policy::{Layer, Rejection},
+    policy::{Rejection, Stage},
 };
 
 /// Holds a [`Bulkhead`] permit while everything inside it runs; a refusal
@@ -25,11 +25,11 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct BulkheadLayer<R> {
+pub struct BulkheadStage<R> {
     pub(crate) bulkhead: Bulkhead<R>,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for BulkheadLayer<R> {
+impl<R: Runtime, T, E> Stage<R, T, E> for BulkheadStage<R> {
     fn run<'a, Op, Fut>(
         &'a self,
         _rt: &'a R,

@@ -1,4 +1,4 @@
-//! The cancellation layer: a [`CancellationToken`] ends what runs inside
+//! The cancellation stage: a [`CancellationToken`] ends what runs inside
 //! it with [`Error::Cancelled`], at once, whatever it is waiting on.
 
 use core::fmt;
@@ -10,16 +10,16 @@ use pin_project_lite::pin_project;
 
 use crate::Runtime;
 use crate::{CancellationToken, cancel::Cancelled};
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
 /// Ends everything inside it with [`Error::Cancelled`] as soon as its token
 /// is cancelled: an attempt, a back-off sleep, a rate-limit wait, a place
 /// in a bulkhead queue. What was inside is dropped then and there, which is
-/// how each layer gives back what it held (a bulkhead slot, a breaker
+/// how each stage gives back what it held (a bulkhead slot, a breaker
 /// permit, counted as ignored, a reserved rate-limit slot).
 ///
 /// Written first ([`Policy::cancel_on`](crate::Policy::cancel_on) before
-/// the other layers), it covers the whole call, retries and their sleeps
+/// the other stages), it covers the whole call, retries and their sleeps
 /// included. Written after a retry, it cancels each attempt, and the retry
 /// returns the `Cancelled` at once: cancellation is never retried, whatever
 /// the retry's filter says. A token cancelled before the call starts means
@@ -49,11 +49,11 @@ use crate::{Error, policy::Layer};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct CancelLayer {
+pub struct CancelStage {
     pub(crate) token: CancellationToken,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for CancelLayer {
+impl<R: Runtime, T, E> Stage<R, T, E> for CancelStage {
     fn run<'a, Op, Fut>(
         &'a self,
         _rt: &'a R,

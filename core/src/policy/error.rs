@@ -39,7 +39,7 @@ pub enum Error<E> {
     Rejected(Rejection),
     /// The call was cancelled before it finished, by the token of
     /// [`Policy::call_with_cancel`](crate::Policy::call_with_cancel) or of a
-    /// [`cancel_on`](crate::Policy::cancel_on) layer. Never retried.
+    /// [`cancel_on`](crate::Policy::cancel_on) stage. Never retried.
     Cancelled,
     /// A component the call needed was closed.
     Closed,
@@ -51,7 +51,7 @@ pub enum Error<E> {
 pub enum Rejection {
     /// Every slot was busy and the wait queue was full.
     QueueFull,
-    /// The call waited `max_wait` without getting a slot.
+    /// The call waited `acquire_timeout` without getting a slot.
     WaitTimeout,
 }
 
@@ -95,7 +95,7 @@ impl<E> Error<E> {
         !matches!(self, Error::Cancelled | Error::Closed)
     }
 
-    /// Whether a retry layer retries this outcome when no filter says
+    /// Whether a retry stage retries this outcome when no filter says
     /// otherwise: the caller's errors (as the default
     /// [`AnyError`](crate::resilience::AnyError) does), a timeout, a
     /// rate-limit refusal, a breaker that will admit a probe (not one forced

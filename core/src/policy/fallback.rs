@@ -1,9 +1,9 @@
-//! The fallback layer.
+//! The fallback stage.
 
 use core::future::Future;
 
 use crate::Runtime;
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
 /// Turns a failure into a value: `f` gets the error and returns the
 /// result to give instead (which may still be an error, e.g. to keep
@@ -21,11 +21,11 @@ use crate::{Error, policy::Layer};
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct FallbackLayer<F> {
+pub struct FallbackStage<F> {
     pub(crate) f: F,
 }
 
-impl<R, T, E, F> Layer<R, T, E> for FallbackLayer<F>
+impl<R, T, E, F> Stage<R, T, E> for FallbackStage<F>
 where
     R: Runtime,
     F: Fn(Error<E>) -> Result<T, Error<E>> + Sync,

@@ -1,10 +1,10 @@
-//! The hedging layer.
+//! The hedging stage.
 
 use core::future::Future;
 
 use crate::Hedge;
 use crate::Runtime;
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
 /// Starts another run of what is inside when the running ones are slow and
 /// keeps the first success; see [`Hedge`] for the rules. Written before a
@@ -24,11 +24,11 @@ use crate::{Error, policy::Layer};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct HedgeLayer {
+pub struct HedgeStage {
     pub(crate) hedge: Hedge,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for HedgeLayer {
+impl<R: Runtime, T, E> Stage<R, T, E> for HedgeStage {
     fn run<'a, Op, Fut>(
         &'a self,
         rt: &'a R,

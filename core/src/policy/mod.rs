@@ -2,19 +2,19 @@
 //! bulkhead, hedge, fallback and cancellation, composed in the order
 //! written.
 //!
-//! The layer written first is the outermost: in
+//! The stage written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
 //! whole call with its retries, and every attempt asks the breaker. Written
 //! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
-//! layer is also usable alone, through its own type in `limit` or
+//! stage is also usable alone, through its own type in `limit` or
 //! `resilience`.
 //!
 //! A call ends with [`Error::Cancelled`](crate::Error::Cancelled) when a [`CancellationToken`](crate::CancellationToken)
 //! fires: one per call with [`Policy::call_with_cancel`](crate::Policy::call_with_cancel), one per policy
-//! with [`Policy::cancel_on`](crate::Policy::cancel_on) (see [`CancelLayer`]). Dropping a call's
+//! with [`Policy::cancel_on`](crate::Policy::cancel_on) (see [`CancelStage`]). Dropping a call's
 //! future also cancels it, silently.
 //!
-//! A `Policy` is fully static: its type spells the layers, a call allocates
+//! A `Policy` is fully static: its type spells the stages, a call allocates
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`](crate::Error) that keeps
 //! the caller's `E` intact and names weir's own outcomes.
 //!
@@ -28,7 +28,7 @@
 //!
 //! let rt = VirtualRuntime::new();
 //! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
-//! let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(100).build(rt.clone()).unwrap();
+//! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt.clone()).unwrap();
 //! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();
 //!
@@ -43,7 +43,7 @@
 //! # }
 //! ```
 
-// Layer impls spell out `impl Future + Send + 'a` so that every layer's
+// Stage impls spell out `impl Future + Send + 'a` so that every stage's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
 #![forbid(unsafe_code)]
@@ -55,21 +55,22 @@ mod cancel;
 pub(crate) mod error;
 mod fallback;
 mod hedge;
-mod layer;
 mod outcome;
 pub(crate) mod pipeline;
 mod rate;
 mod retry;
+mod stage;
 mod timeout;
 
-pub use breaker::BreakerLayer;
-pub use bulkhead::BulkheadLayer;
-pub use cancel::CancelLayer;
+pub use breaker::BreakerStage;
+pub use bulkhead::BulkheadStage;
+pub use cancel::CancelStage;
 pub use error::Rejection;
-pub use fallback::FallbackLayer;
-pub use hedge::HedgeLayer;
-pub use layer::{Identity, Layer, Stack};
+pub use fallback::FallbackStage;
+pub use hedge::HedgeStage;
 pub use outcome::{OnOutcome, OutcomeFilter};
-pub use rate::{RateLimitLayer, RateMode};
-pub use retry::RetryLayer;
-pub use timeout::TimeoutLayer;
+pub use pipeline::BoxPolicy;
+pub use rate::{RateLimitStage, RateMode};
+pub use retry::RetryStage;
+pub use stage::{Bare, Chain, Stage};
+pub use timeout::TimeoutStage;

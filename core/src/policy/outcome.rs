@@ -1,4 +1,4 @@
-//! Which outcomes the retry layer retries: the caller's errors and weir's
+//! Which outcomes the retry stage retries: the caller's errors and weir's
 //! own, decided by one filter with one default.
 
 use crate::Error;

@@ -2,28 +2,28 @@
 //! bulkhead, hedge, fallback and cancellation, composed in the order
 //! written.
 //!
-//! The layer written first is the outermost: in
+//! The stage written first is the outermost: in
 //! `Policy::new(rt).timeout(t).retry(r).breaker(b)`, the timeout bounds the
 //! whole call with its retries, and every attempt asks the breaker. Written
 //! `.retry(r).timeout(t)`, the timeout bounds each attempt instead. Each
-//! layer is also usable alone, through its own type in `limit` or
+//! stage is also usable alone, through its own type in `limit` or
 //! `resilience`.
 //!
 //! A call ends with [`Error::Cancelled`] when a [`CancellationToken`]
 //! fires: one per call with [`Policy::call_with_cancel`], one per policy
-//! with [`Policy::cancel_on`] (see [`CancelLayer`]). Dropping a call's
+//! with [`Policy::cancel_on`] (see [`CancelStage`]). Dropping a call's
 //! future also cancels it, silently.
 //!
-//! A `Policy` is fully static: its type spells the layers, a call allocates
+//! A `Policy` is fully static: its type spells the stages, a call allocates
 //! nothing and boxes nothing. Errors come out as one [`Error<E>`] that keeps
 //! the caller's `E` intact and names weir's own outcomes.
 //!
-//! # In which order to stack the layers
+//! # In which order to stack the stages
 //!
 //! The order is the behaviour, so it is worth writing on purpose. For a
 //! client of a rate-limited, sometimes failing service, outermost first:
 //!
-//! | layer | why there |
+//! | stage | why there |
 //! |---|---|
 //! | 1. [`timeout`](Policy::timeout) (overall) | bounds the whole call: every attempt, every back-off and every wait below. Size it for the longest wait you accept, queueing included. |
 //! | 2. [`retry`](Policy::retry) | runs everything below again; each retry is a new attempt through the breaker, the limiter and the bulkhead, so retries are counted against the quota and cannot pile onto a service that is down. |
@@ -76,18 +76,18 @@
 //!
 //! The retry hook ([`RetryBuilder::on_retry`](crate::resilience::RetryBuilder::on_retry))
 //! is told why each attempt is retried ([`RetryCause`](crate::resilience::RetryCause)):
-//! the caller's error, or which layer below refused or cut it off.
+//! the caller's error, or which stage below refused or cut it off.
 //!
 //! # Which outcomes a retry retries
 //!
-//! One rule, for the [`RetryLayer`] (written with [`Policy::retry`]); the
+//! One rule, for the [`RetryStage`] (written with [`Policy::retry`]); the
 //! retry's `retry_if` is the one place to change it.
 //!
 //! | outcome of an attempt | retried by default | waited for before the retry |
 //! |---|---|---|
 //! | `Ok(v)` | only if `retry_on_value` accepts `v` | the backoff delay |
 //! | [`Error::Inner`] (the caller's error) | yes (`AnyError`) | its hint, if the retry has a hint source (`honor_retry_after`, `retry_after_with`), else the backoff delay |
-//! | [`Error::Timeout`] (a timeout layer inside the retry) | yes | the backoff delay |
+//! | [`Error::Timeout`] (a timeout stage inside the retry) | yes | the backoff delay |
 //! | [`Error::RateLimited`] | yes | its `retry_after` |
 //! | [`Error::CircuitOpen`] | yes, unless forced open (`remaining == Duration::MAX`) | its `remaining` |
 //! | [`Error::Rejected`] (bulkhead) | yes | the backoff delay |
@@ -109,10 +109,14 @@
 //! probes are all out (half-open timeout 60 s) is therefore returned as
 //! [`Error::CircuitOpen`] at once, while its last 30 s are waited out.
 
-// Layer impls spell out `impl Future + Send + 'a` so that every layer's
+// Stage impls spell out `impl Future + Send + 'a` so that every stage's
 // signature matches the trait's word for word; `async fn` would hide the
 // Send promise the trait makes.
 #![allow(clippy::manual_async_fn)]
+
+mod boxed;
+
+pub use boxed::BoxPolicy;
 
 use core::fmt;
 use core::future::Future;
@@ -120,8 +124,8 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::{
-    BreakerLayer, BulkheadLayer, CancelLayer, FallbackLayer, HedgeLayer, Identity, Layer,
-    RateLimitLayer, RateMode, RetryLayer, Stack, TimeoutLayer,
+    Bare, BreakerStage, BulkheadStage, CancelStage, Chain, FallbackStage, HedgeStage,
+    RateLimitStage, RateMode, RetryStage, Stage, TimeoutStage,
 };
 use crate::CancellationToken;
 use crate::Error;
@@ -133,15 +137,15 @@ use crate::obs::timeout::TimeoutObs;
 use crate::{Bulkhead, RateLimiter};
 use crate::{CircuitBreaker, Hedge, Retry};
 
-/// A pipeline of layers around a call; see the [module docs](crate::policy).
+/// A pipeline of stages around a call; see the [module docs](crate::policy).
 ///
 /// Cheap to share by reference across tasks (`&Policy` is all `call`
 /// needs); the components inside are themselves shareable handles, so the
 /// same breaker or limiter may serve several policies.
 #[derive(Clone)]
-pub struct Policy<R: Runtime, L = Identity> {
+pub struct Policy<R: Runtime, L = Bare> {
     rt: R,
-    layers: L,
+    stages: L,
     obs: PolicyObs,
 }
 
@@ -158,7 +162,7 @@ impl<R: Runtime> Policy<R> {
     pub fn new(rt: R) -> Self {
         Policy {
             rt,
-            layers: Identity,
+            stages: Bare,
             obs: PolicyObs::new(Name::default()),
         }
     }
@@ -167,8 +171,8 @@ impl<R: Runtime> Policy<R> {
 impl<R: Runtime, L> Policy<R, L> {
     /// Names the pipeline in its tracing span (`weir.policy`) and its
     /// metric labels (the `name` label; see [`obs`](crate::obs)). Default:
-    /// `"default"`. Name it first: a [`timeout`](Self::timeout) layer takes
-    /// the name the policy has when it is added, and a policy with no layer
+    /// `"default"`. Name it first: a [`timeout`](Self::timeout) stage takes
+    /// the name the policy has when it is added, and a policy with no stage
     /// reports no metrics.
     ///
     /// ```
@@ -183,29 +187,29 @@ impl<R: Runtime, L> Policy<R, L> {
         self
     }
 
-    /// Adds `layer` inside the layers written so far.
+    /// Adds `stage` inside the stages written so far.
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::{Policy, policy::TimeoutLayer};
+    /// use weir_core::{Policy, policy::TimeoutStage};
     /// let rt = weir_core::test_util::VirtualRuntime::new();
     /// let p = Policy::new(rt).timeout(std::time::Duration::from_secs(1));
     /// # drop(p);
     /// # }
     /// ```
-    pub fn layer<N>(self, layer: N) -> Policy<R, Stack<L, N>> {
+    pub fn stage<N>(self, stage: N) -> Policy<R, Chain<L, N>> {
         Policy {
             rt: self.rt,
             obs: self.obs.registered(),
-            layers: Stack {
-                outer: self.layers,
-                inner: layer,
+            stages: Chain {
+                outer: self.stages,
+                inner: stage,
             },
         }
     }
 
     /// Ends what runs inside with [`Error::Cancelled`] as soon as `token`
-    /// is cancelled, whatever it waits on; see [`CancelLayer`]. Written
+    /// is cancelled, whatever it waits on; see [`CancelStage`]. Written
     /// first, it covers the whole call (a shutdown token for every call of
     /// this policy); for a token per call, see
     /// [`call_with_cancel`](Self::call_with_cancel).
@@ -221,8 +225,8 @@ impl<R: Runtime, L> Policy<R, L> {
     /// assert_eq!(rt.block_on(p.call(|| async { Ok::<_, ()>(1) })), Err(Error::Cancelled));
     /// # }
     /// ```
-    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Stack<L, CancelLayer>> {
-        self.layer(CancelLayer { token })
+    pub fn cancel_on(self, token: CancellationToken) -> Policy<R, Chain<L, CancelStage>> {
+        self.stage(CancelStage { token })
     }
 
     /// Drops what runs inside after `duration` with [`Error::Timeout`].
@@ -234,9 +238,9 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn timeout(self, duration: Duration) -> Policy<R, Stack<L, TimeoutLayer>> {
+    pub fn timeout(self, duration: Duration) -> Policy<R, Chain<L, TimeoutStage>> {
         let obs = TimeoutObs::new(self.obs.name().clone());
-        self.layer(TimeoutLayer { duration, obs })
+        self.stage(TimeoutStage { duration, obs })
     }
 
     /// Runs what is inside again while `retry` allows; which outcomes it
@@ -250,15 +254,15 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    #[allow(clippy::type_complexity)] // the type names the layers, by design
+    #[allow(clippy::type_complexity)] // the type names the stages, by design
     pub fn retry<P, V, H, N>(
         self,
         retry: Retry<P, V, H, N>,
-    ) -> Policy<R, Stack<L, RetryLayer<P, V, H, N>>> {
-        self.layer(RetryLayer { retry })
+    ) -> Policy<R, Chain<L, RetryStage<P, V, H, N>>> {
+        self.stage(RetryStage { retry })
     }
 
-    /// Asks `breaker` before each call reaching it; see [`BreakerLayer`].
+    /// Asks `breaker` before each call reaching it; see [`BreakerStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -271,8 +275,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn breaker<C>(
         self,
         breaker: CircuitBreaker<R, C>,
-    ) -> Policy<R, Stack<L, BreakerLayer<R, C>>> {
-        self.layer(BreakerLayer { breaker })
+    ) -> Policy<R, Chain<L, BreakerStage<R, C>>> {
+        self.stage(BreakerStage { breaker })
     }
 
     /// Waits for `limiter`'s slot before each call reaching it.
@@ -289,8 +293,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn rate_limit<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
-        self.layer(RateLimitLayer {
+    ) -> Policy<R, Chain<L, RateLimitStage<R, C>>> {
+        self.stage(RateLimitStage {
             limiter,
             mode: RateMode::Wait,
         })
@@ -311,8 +315,8 @@ impl<R: Runtime, L> Policy<R, L> {
     pub fn rate_limit_or_reject<C: Clock>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> Policy<R, Stack<L, RateLimitLayer<R, C>>> {
-        self.layer(RateLimitLayer {
+    ) -> Policy<R, Chain<L, RateLimitStage<R, C>>> {
+        self.stage(RateLimitStage {
             limiter,
             mode: RateMode::Reject,
         })
@@ -328,12 +332,12 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Stack<L, BulkheadLayer<R>>> {
-        self.layer(BulkheadLayer { bulkhead })
+    pub fn bulkhead(self, bulkhead: Bulkhead<R>) -> Policy<R, Chain<L, BulkheadStage<R>>> {
+        self.stage(BulkheadStage { bulkhead })
     }
 
     /// Starts another run of what is inside when it is slow and keeps the
-    /// first success; see [`HedgeLayer`].
+    /// first success; see [`HedgeStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -343,11 +347,11 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn hedge(self, hedge: Hedge) -> Policy<R, Stack<L, HedgeLayer>> {
-        self.layer(HedgeLayer { hedge })
+    pub fn hedge(self, hedge: Hedge) -> Policy<R, Chain<L, HedgeStage>> {
+        self.stage(HedgeStage { hedge })
     }
 
-    /// Replaces a failure by what `f` makes of it; see [`FallbackLayer`].
+    /// Replaces a failure by what `f` makes of it; see [`FallbackStage`].
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
@@ -357,12 +361,12 @@ impl<R: Runtime, L> Policy<R, L> {
     /// # drop(p);
     /// # }
     /// ```
-    pub fn fallback<F>(self, f: F) -> Policy<R, Stack<L, FallbackLayer<F>>> {
-        self.layer(FallbackLayer { f })
+    pub fn fallback<F>(self, f: F) -> Policy<R, Chain<L, FallbackStage<F>>> {
+        self.stage(FallbackStage { f })
     }
 
     /// Runs `op` through the pipeline. `op` makes one attempt each time it
-    /// is called; a layer that retries calls it again.
+    /// is called; a stage that retries calls it again.
     ///
     /// # Errors
     ///
@@ -382,7 +386,7 @@ impl<R: Runtime, L> Policy<R, L> {
         op: F,
     ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
     where
-        L: Layer<R, T, E> + Sync,
+        L: Stage<R, T, E> + Sync,
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = Result<T, E>> + Send + 'a,
         T: Send + 'a,
@@ -390,17 +394,17 @@ impl<R: Runtime, L> Policy<R, L> {
     {
         self.obs.call(async move {
             let attempt = || async { op().await.map_err(Error::Inner) };
-            self.layers.run(&self.rt, &attempt).await
+            self.stages.run(&self.rt, &attempt).await
         })
     }
 
     /// [`call`](Self::call), ended with [`Error::Cancelled`] the moment
     /// `token` is cancelled: the whole pipeline is dropped then, wherever
     /// it waits (an attempt, a back-off sleep, a rate-limit wait, a bulkhead
-    /// queue), and every layer gives back what it held. A token already
+    /// queue), and every stage gives back what it held. A token already
     /// cancelled makes no attempt. Cancellation is never retried.
     ///
-    /// The rule is the [`CancelLayer`]'s, written outermost for this call
+    /// The rule is the [`CancelStage`]'s, written outermost for this call
     /// only. (Dropping a policy call's future cancels it too, without a
     /// token, but then nobody sees an outcome.)
     ///
@@ -434,7 +438,7 @@ impl<R: Runtime, L> Policy<R, L> {
         op: F,
     ) -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
     where
-        L: Layer<R, T, E> + Sync,
+        L: Stage<R, T, E> + Sync,
         F: Fn() -> Fut + Send + Sync + 'a,
         Fut: Future<Output = Result<T, E>> + Send + 'a,
         T: Send + 'a,
@@ -461,7 +465,7 @@ impl<R: Runtime, L: fmt::Debug> fmt::Debug for Policy<R, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Policy")
             .field("runtime", &self.rt)
-            .field("layers", &self.layers)
+            .field("stages", &self.stages)
             .finish()
     }
 }

@@ -1,4 +1,4 @@
-//! The rate-limit layer.
+//! The rate-limit stage.
 
 use core::future::Future;
 
@@ -6,9 +6,9 @@ use crate::RateLimiter;
 use crate::Runtime;
 use crate::limit::Clock;
 use crate::obs;
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
-/// What the rate-limit layer does with a call that does not conform now.
+/// What the rate-limit stage does with a call that does not conform now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateMode {
     /// Wait for the call's slot (FIFO, cancel-safe): the usual choice in
@@ -37,12 +37,12 @@ pub enum RateMode {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RateLimitLayer<R: Runtime, C: Clock> {
+pub struct RateLimitStage<R: Runtime, C: Clock> {
     pub(crate) limiter: RateLimiter<R, C>,
     pub(crate) mode: RateMode,
 }
 
-impl<R, T, E, C> Layer<R, T, E> for RateLimitLayer<R, C>
+impl<R, T, E, C> Stage<R, T, E> for RateLimitStage<R, C>
 where
     R: Runtime,
     C: Clock,

@@ -1,11 +1,11 @@
-//! The retry layer.
+//! The retry stage.
 
 use core::future::Future;
 
 use crate::obs;
 use crate::{
     Error,
-    policy::{Layer, OutcomeFilter},
+    policy::{OutcomeFilter, Stage},
 };
 use crate::{
     Retry, Runtime,
@@ -44,11 +44,11 @@ use crate::{
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct RetryLayer<P, V, H, N> {
+pub struct RetryStage<P, V, H, N> {
     pub(crate) retry: Retry<P, V, H, N>,
 }
 
-impl<R, T, E, P, V, H, N> Layer<R, T, E> for RetryLayer<P, V, H, N>
+impl<R, T, E, P, V, H, N> Stage<R, T, E> for RetryStage<P, V, H, N>
 where
     R: Runtime,
     P: OutcomeFilter<E> + Sync,

@@ -1,4 +1,4 @@
-//! The timeout layer.
+//! The timeout stage.
 
 use core::future::Future;
 use core::pin::Pin;
@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 
 use crate::Runtime;
 use crate::obs::timeout::TimeoutObs;
-use crate::{Error, policy::Layer};
+use crate::{Error, policy::Stage};
 
 /// Drops whatever runs inside it once `duration` has passed and reports
 /// [`Error::Timeout`]. Written before a retry, it bounds the whole call;
@@ -37,12 +37,12 @@ use crate::{Error, policy::Layer};
 /// # }
 /// ```
 #[derive(Debug, Clone)]
-pub struct TimeoutLayer {
+pub struct TimeoutStage {
     pub(crate) duration: Duration,
     pub(crate) obs: TimeoutObs,
 }
 
-impl<R: Runtime, T, E> Layer<R, T, E> for TimeoutLayer {
+impl<R: Runtime, T, E> Stage<R, T, E> for TimeoutStage {
     fn run<'a, Op, Fut>(
         &'a self,
         rt: &'a R,

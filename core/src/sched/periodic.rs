@@ -285,7 +285,7 @@ impl<R: Runtime> Scheduler<R> {
         if interval.is_zero() {
             return Err(ConfigError::new("Scheduler", "interval", crate::Rule::Zero).into());
         }
-        let stop = self.closing().child();
+        let stop = self.closing().child_token();
         if stop.is_cancelled() {
             return Err(PeriodicError::Shutdown);
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use weir_core::Runtime;
-use weir_core::policy::Layer;
+use weir_core::policy::Stage;
 
 use super::{Call, CallOptions, Client, ProgressCall, ToolMeta};
 use crate::error::McpError;
@@ -18,7 +18,7 @@ use crate::protocol::{
 
 impl<R: Runtime, L> Client<R, L>
 where
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     async fn list_all<T: DeserializeOwned>(
         &self,

@@ -16,7 +16,7 @@ use weir_core::Retry;
 use weir_core::Semaphore;
 use weir_core::{
     Policy,
-    policy::{Identity, Layer},
+    policy::{Bare, Stage},
 };
 use weir_core::{Runtime, rt::deadline_after};
 
@@ -141,7 +141,7 @@ pub(crate) struct Inner<R: Runtime, L> {
 /// assert_eq!(reply.text(), "hi");
 /// # }
 /// ```
-pub struct Client<R: Runtime, L = Identity> {
+pub struct Client<R: Runtime, L = Bare> {
     pub(crate) inner: Arc<Inner<R, L>>,
 }
 
@@ -634,7 +634,7 @@ impl<R: Runtime, L> Client<R, L> {
 
 impl<R: Runtime, L> Client<R, L>
 where
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     /// Runs a logical call; the call's token ends every wait in it (a
     /// rate-limit slot, a bulkhead queue, a connection, a back-off, the

@@ -347,7 +347,7 @@ impl<R: NetRuntime> HttpClient<R> {
         let pool = ResourcePool::builder(manager)
             .max_size(cfg.max_connections_per_origin)
             .acquire_timeout(cfg.acquire_timeout)
-            .max_idle_time(cfg.idle_timeout)
+            .idle_timeout(cfg.idle_timeout)
             .build(self.inner.rt.clone())
             .expect("validated by HttpClientBuilder::build");
         pools.insert(origin.clone(), pool.clone());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use weir_core::io::{Command, ProcessRuntime};
 use weir_core::limit::Clock;
-use weir_core::policy::{BreakerLayer, BulkheadLayer, Identity, Layer, RateLimitLayer, Stack};
+use weir_core::policy::{Bare, BreakerStage, BulkheadStage, Chain, RateLimitStage, Stage};
 use weir_core::{Bulkhead, CircuitBreaker, RateLimiter, Retry, Runtime};
 
 use super::{Stdio, StdioHandle};
@@ -29,7 +29,7 @@ type Deferred<R, L> = Box<dyn FnOnce(ClientBuilder<R>) -> ClientBuilder<R, L> + 
 /// method of the same name; [`configure`](Self::configure) reaches the
 /// rest.
 #[must_use = "nothing starts until .connect(rt).await"]
-pub struct StdioClientBuilder<R: Runtime, L = Identity> {
+pub struct StdioClientBuilder<R: Runtime, L = Bare> {
     command: Command,
     deferred: Deferred<R, L>,
 }
@@ -130,7 +130,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     pub fn rate_limit<C: Clock + Send + Sync + 'static>(
         self,
         limiter: RateLimiter<R, C>,
-    ) -> StdioClientBuilder<R, Stack<L, RateLimitLayer<R, C>>> {
+    ) -> StdioClientBuilder<R, Chain<L, RateLimitStage<R, C>>> {
         self.configure(move |b| b.rate_limit(limiter))
     }
 
@@ -147,7 +147,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     pub fn breaker<C: Send + Sync + 'static>(
         self,
         breaker: CircuitBreaker<R, C>,
-    ) -> StdioClientBuilder<R, Stack<L, BreakerLayer<R, C>>> {
+    ) -> StdioClientBuilder<R, Chain<L, BreakerStage<R, C>>> {
         self.configure(move |b| b.breaker(breaker))
     }
 
@@ -156,7 +156,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// ```
     /// # #[cfg(feature = "test-util")] {
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).max_queued(64).build(rt.clone()).unwrap();
+    /// let bh = weir_core::Bulkhead::builder().max_concurrent(4).queue_capacity(64).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::stdio("my-server", [""; 0]).bulkhead(bh);
     /// # drop(b);
     /// # }
@@ -164,7 +164,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     pub fn bulkhead(
         self,
         bulkhead: Bulkhead<R>,
-    ) -> StdioClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    ) -> StdioClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         self.configure(move |b| b.bulkhead(bulkhead))
     }
 
@@ -176,7 +176,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// # drop(b);
     /// # }
     /// ```
-    pub fn one_at_a_time(self) -> StdioClientBuilder<R, Stack<L, BulkheadLayer<R>>> {
+    pub fn one_at_a_time(self) -> StdioClientBuilder<R, Chain<L, BulkheadStage<R>>> {
         self.configure(ClientBuilder::one_at_a_time)
     }
 
@@ -255,7 +255,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
 
 impl<R: ProcessRuntime, L> StdioClientBuilder<R, L>
 where
-    L: Layer<R, Box<RawValue>, McpError> + Send + Sync + 'static,
+    L: Stage<R, Box<RawValue>, McpError> + Send + Sync + 'static,
 {
     /// Starts the server with `rt`'s process spawner and connects (the
     /// handshake included), so a server that cannot start or does not

@@ -19,7 +19,7 @@ use crate::shape::{Flat, Wrap};
 /// use weir_tower::AdaptiveLayer;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let bulkhead = Bulkhead::builder().max_concurrent(100).max_queued(100).build(rt)?;
+/// let bulkhead = Bulkhead::builder().max_concurrent(100).queue_capacity(100).build(rt)?;
 /// let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().build()?);
 /// let svc = ServiceBuilder::new()
 ///     .layer(AdaptiveLayer::new(limiter))

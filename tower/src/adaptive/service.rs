@@ -123,7 +123,7 @@ impl<S, R: Runtime, L: Limit + 'static, C, M> AdaptiveService<S, R, L, C, M> {
 
     fn poll_permit(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Slot::Empty = self.slot {
-            self.slot = if self.limiter.bulkhead().max_queued() == 0 {
+            self.slot = if self.limiter.bulkhead().queue_capacity() == 0 {
                 match self.try_now() {
                     Ok(permit) => Slot::Reserved(permit),
                     Err(e) => Slot::Refused(e),

@@ -19,7 +19,7 @@ use crate::shape::{Flat, Wrap};
 /// use weir_tower::BulkheadLayer;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let bulkhead = Bulkhead::builder().max_concurrent(8).max_queued(32).build(rt.clone())?;
+/// let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(32).build(rt.clone())?;
 /// let svc = ServiceBuilder::new()
 ///     .layer(BulkheadLayer::new(bulkhead))
 ///     .service_fn(|x: u32| async move { Ok::<_, std::io::Error>(x * 2) });

@@ -46,7 +46,7 @@ enum Slot<R> {
 /// use weir_tower::BulkheadService;
 /// # let rt = weir_core::test_util::VirtualRuntime::new();
 ///
-/// let b = Bulkhead::builder().max_concurrent(1).max_queued(0).build(rt.clone()).unwrap();
+/// let b = Bulkhead::builder().max_concurrent(1).queue_capacity(0).build(rt.clone()).unwrap();
 /// let inner = tower::service_fn(|x: u8| async move { Ok::<_, ()>(x) });
 /// let mut first = BulkheadService::new(inner, b);
 /// let mut second = first.clone();
@@ -115,7 +115,7 @@ impl<S, R: Runtime, M> BulkheadService<S, R, M> {
             return Poll::Ready(());
         }
         if !self.in_line {
-            if self.bulkhead.max_queued() == 0 {
+            if self.bulkhead.queue_capacity() == 0 {
                 // No queue to wait in: take a free permit or be refused.
                 // SAFETY: the permit is stored in the returned `Owned` only.
                 let tried = unsafe { Owned::new(&self.bulkhead, |b| b.try_acquire()) };

@@ -6,7 +6,7 @@ use weir_core::Runtime;
 use weir_core::{Hedge, Retry};
 use weir_core::{
     Policy,
-    policy::{self, Identity, Stack},
+    policy::{self, Bare, Chain},
 };
 
 use crate::PolicyService;
@@ -43,7 +43,7 @@ pub struct PolicyLayer<R: Runtime, L> {
 ///     weir_tower::PolicyLayer::timeout(rt, std::time::Duration::from_secs(1));
 /// # let _ = layer;
 /// ```
-pub type TimeoutLayer<R> = PolicyLayer<R, Stack<Identity, policy::TimeoutLayer>>;
+pub type TimeoutLayer<R> = PolicyLayer<R, Chain<Bare, policy::TimeoutStage>>;
 
 /// A lone retry as a layer: see [`PolicyLayer::retry`].
 ///
@@ -56,8 +56,7 @@ pub type TimeoutLayer<R> = PolicyLayer<R, Stack<Identity, policy::TimeoutLayer>>
 /// # let _ = layer;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub type RetryLayer<R, P, V, H, N> =
-    PolicyLayer<R, Stack<Identity, policy::RetryLayer<P, V, H, N>>>;
+pub type RetryLayer<R, P, V, H, N> = PolicyLayer<R, Chain<Bare, policy::RetryStage<P, V, H, N>>>;
 
 /// A lone hedge as a layer: see [`PolicyLayer::hedge`].
 ///
@@ -68,7 +67,7 @@ pub type RetryLayer<R, P, V, H, N> =
 /// # let _ = layer;
 /// # Ok::<(), weir_core::ConfigError>(())
 /// ```
-pub type HedgeLayer<R> = PolicyLayer<R, Stack<Identity, policy::HedgeLayer>>;
+pub type HedgeLayer<R> = PolicyLayer<R, Chain<Bare, policy::HedgeStage>>;
 
 impl<R: Runtime, L> PolicyLayer<R, L> {
     /// A layer running each call through `policy`.

@@ -7,7 +7,7 @@
 //! first attempt uses the very service instance that `poll_ready` readied.
 //!
 //! Readiness is the inner service's. The policy's limiters act inside the
-//! call within their own bounds (the bulkhead's queue and `max_wait`, the
+//! call within their own bounds (the bulkhead's queue and `acquire_timeout`, the
 //! rate limiter's line) and refuse with weir's error past them; put a
 //! [`BulkheadLayer`](crate::BulkheadLayer) or
 //! [`RateLimitLayer`](crate::RateLimitLayer) outside when `poll_ready`

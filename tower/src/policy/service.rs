@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tower_service::Service;
 use weir_core::Runtime;
-use weir_core::{Error, Policy, policy::Layer};
+use weir_core::{Error, Policy, policy::Stage};
 
 use super::ResponseFuture;
 
@@ -104,7 +104,7 @@ where
     S::Error: Send + 'static,
     Req: Clone + Send + 'static,
     R: Runtime,
-    L: Layer<R, S::Response, S::Error> + Send + 'static,
+    L: Stage<R, S::Response, S::Error> + Send + 'static,
 {
     type Response = S::Response;
     type Error = Error<S::Error>;

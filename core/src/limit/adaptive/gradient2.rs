@@ -1,8 +1,8 @@
 //! Netflix's Gradient2: compare the latency of each call with a long-run
 //! average, and scale the limit by the ratio.
 
+use super::algorithm::{Limit, Sample};
 use super::bounds::{Bounds, check_fraction};
-use super::limit::{Limit, Sample};
 use crate::ConfigError;
 use crate::util::check::Check;
 

@@ -2,9 +2,9 @@
 //! and drops. The rules are documented on [`AdaptiveLimiter`].
 
 mod aimd;
+mod algorithm;
 mod bounds;
 mod gradient2;
-mod limit;
 mod vegas;
 
 use core::fmt;
@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use std::time::Instant;
 
 pub use aimd::{Aimd, AimdBuilder};
+pub use algorithm::{Limit, Sample};
 pub use gradient2::{Gradient2, Gradient2Builder};
-pub use limit::{Limit, Sample};
 pub use vegas::{Vegas, VegasBuilder};
 
 use super::bulkhead::{Bulkhead, BulkheadError, BulkheadPermit};
@@ -54,7 +54,7 @@ use crate::obs::{Name, adaptive::AdaptiveObs};
 /// use weir_core::test_util::VirtualRuntime;
 ///
 /// let rt = VirtualRuntime::new();
-/// let bulkhead = Bulkhead::builder().max_concurrent(1).max_queued(1000).build(rt.clone())?;
+/// let bulkhead = Bulkhead::builder().max_concurrent(1).queue_capacity(1000).build(rt.clone())?;
 /// let limiter = AdaptiveLimiter::new(bulkhead, Vegas::builder().initial(10).build()?);
 /// assert_eq!(limiter.bulkhead().max_concurrent(), 10);
 /// rt.block_on(async {

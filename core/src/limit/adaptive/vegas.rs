@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::algorithm::{Limit, Sample};
 use super::bounds::{Bounds, check_fraction};
-use super::limit::{Limit, Sample};
 use crate::ConfigError;
 
 const COMPONENT: &str = "Vegas";

@@ -47,7 +47,7 @@ pin_project! {
     /// # #[cfg(feature = "test-util")] {
     /// use weir_core::Bulkhead;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let b = Bulkhead::builder().max_concurrent(1).max_queued(1).build(rt.clone()).unwrap();
+    /// let b = Bulkhead::builder().max_concurrent(1).queue_capacity(1).build(rt.clone()).unwrap();
     /// rt.block_on(async {
     ///     let held = b.acquire().await.unwrap();
     ///     let mut waiting = Box::pin(b.acquire());
@@ -96,13 +96,13 @@ impl<'a, R: Runtime> Future for Acquire<'a, R> {
             Step::Done => panic!("bulkhead Acquire polled after it completed"),
             Step::Waiting => {}
             Step::Start => {
-                let may_wait = !bulkhead.max_wait.is_zero();
+                let may_wait = !bulkhead.acquire_timeout.is_zero();
                 match raw.try_fast(n) {
                     Fast::Admitted => {
                         *this.step = Step::Done;
                         return Poll::Ready(Ok(permit(())));
                     }
-                    Fast::Full if !may_wait || n > bulkhead.max_queued => {
+                    Fast::Full if !may_wait || n > bulkhead.queue_capacity => {
                         *this.step = Step::Done;
                         return Poll::Ready(Err(bulkhead.refuse_full(n)));
                     }
@@ -120,9 +120,9 @@ impl<'a, R: Runtime> Future for Acquire<'a, R> {
                     Entry::Queued(idx) => {
                         this.waiter.slot = Some(idx);
                         *this.step = Step::Waiting;
-                        if bulkhead.max_wait != Duration::MAX {
+                        if bulkhead.acquire_timeout != Duration::MAX {
                             let rt = &bulkhead.rt;
-                            let deadline = deadline_after(rt.now(), bulkhead.max_wait);
+                            let deadline = deadline_after(rt.now(), bulkhead.acquire_timeout);
                             this.timer.set(Some(rt.sleep_until(deadline)));
                         }
                     }

@@ -42,13 +42,13 @@ pub enum QueueOrder {
 /// Configures a [`Bulkhead`]: how many calls run at once, how many permits
 /// may wait, for how long, and in which order.
 ///
-/// `max_concurrent` is required. `max_queued` defaults to
+/// `max_concurrent` is required. `queue_capacity` defaults to
 /// [`DEFAULT_MAX_QUEUED`](Self::DEFAULT_MAX_QUEUED) (1024 permits: callers beyond the limit wait
-/// their turn; set 0 to refuse at once instead), `max_wait` to
+/// their turn; set 0 to refuse at once instead), `acquire_timeout` to
 /// [`Duration::MAX`] (a queued caller waits as long as it takes), the order
 /// to [`QueueOrder::Fifo`]. A refusal says which limits made it:
 /// [`QueueFull`](super::BulkheadError::QueueFull) carries `max_concurrent`
-/// and `max_queued`, and its message names them.
+/// and `queue_capacity`, and its message names them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -56,8 +56,8 @@ pub enum QueueOrder {
 /// # #[cfg(feature = "test-util")] {
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(8)
-///     .max_queued(100)
-///     .max_wait(Duration::from_secs(2))
+///     .queue_capacity(100)
+///     .acquire_timeout(Duration::from_secs(2))
 ///     .queue_order(QueueOrder::Lifo)
 ///     .build(weir_core::test_util::VirtualRuntime::new())?;
 /// assert_eq!(bulkhead.max_concurrent(), 8);
@@ -68,14 +68,14 @@ pub enum QueueOrder {
 #[must_use = "a builder does nothing itself: call .build(rt) to make the bulkhead"]
 pub struct BulkheadBuilder {
     max_concurrent: Option<u32>,
-    max_queued: u32,
-    max_wait: Duration,
+    queue_capacity: u32,
+    acquire_timeout: Duration,
     order: QueueOrder,
     name: Name,
 }
 
 impl BulkheadBuilder {
-    /// The queue's capacity unless `max_queued` says otherwise, in permits.
+    /// The queue's capacity unless `queue_capacity` says otherwise, in permits.
     ///
     /// A caller that finds every permit taken waits its turn, as it would at a
     /// semaphore, up to this many; past it the bulkhead sheds load. Resilience4j
@@ -89,7 +89,7 @@ impl BulkheadBuilder {
     /// # #[cfg(feature = "test-util")] {
     /// use weir_core::limit::{Bulkhead, BulkheadBuilder};
     /// let b = Bulkhead::builder().max_concurrent(8).build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_queued(), BulkheadBuilder::DEFAULT_MAX_QUEUED);
+    /// assert_eq!(b.queue_capacity(), BulkheadBuilder::DEFAULT_MAX_QUEUED);
     /// # }
     /// ```
     pub const DEFAULT_MAX_QUEUED: u32 = DEFAULT_MAX_QUEUED;
@@ -97,8 +97,8 @@ impl BulkheadBuilder {
     pub(super) fn new() -> Self {
         BulkheadBuilder {
             max_concurrent: None,
-            max_queued: DEFAULT_MAX_QUEUED,
-            max_wait: Duration::MAX,
+            queue_capacity: DEFAULT_MAX_QUEUED,
+            acquire_timeout: Duration::MAX,
             order: QueueOrder::Fifo,
             name: Name::default(),
         }
@@ -137,13 +137,13 @@ impl BulkheadBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// let b = weir_core::Bulkhead::builder().max_concurrent(1).max_queued(10)
+    /// let b = weir_core::Bulkhead::builder().max_concurrent(1).queue_capacity(10)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_queued(), 10);
+    /// assert_eq!(b.queue_capacity(), 10);
     /// # }
     /// ```
-    pub fn max_queued(mut self, permits: u32) -> Self {
-        self.max_queued = permits;
+    pub fn queue_capacity(mut self, permits: u32) -> Self {
+        self.queue_capacity = permits;
         self
     }
 
@@ -157,13 +157,13 @@ impl BulkheadBuilder {
     /// use std::time::Duration;
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::Bulkhead::builder().max_concurrent(1)
-    ///     .max_wait(Duration::from_millis(250))
+    ///     .acquire_timeout(Duration::from_millis(250))
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_wait(), Duration::from_millis(250));
+    /// assert_eq!(b.acquire_timeout(), Duration::from_millis(250));
     /// # }
     /// ```
-    pub fn max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait = max_wait;
+    pub fn acquire_timeout(mut self, acquire_timeout: Duration) -> Self {
+        self.acquire_timeout = acquire_timeout;
         self
     }
 
@@ -198,18 +198,18 @@ impl BulkheadBuilder {
     pub fn build<R: Runtime>(self, rt: R) -> Result<Bulkhead<R>, ConfigError> {
         let c = Check::new(COMPONENT);
         let limit = check_limit(c.set("max_concurrent", self.max_concurrent)?)?;
-        let slots = self.max_queued.min(PREALLOCATED_SLOTS) as usize;
+        let slots = self.queue_capacity.min(PREALLOCATED_SLOTS) as usize;
         Ok(Bulkhead {
             raw: Arc::new(Raw::new(
                 limit,
-                u64::from(self.max_queued),
+                u64::from(self.queue_capacity),
                 self.order,
                 slots,
                 BulkheadObs::new(self.name, limit),
             )),
             rt,
-            max_wait: self.max_wait,
-            max_queued: self.max_queued,
+            acquire_timeout: self.acquire_timeout,
+            queue_capacity: self.queue_capacity,
             order: self.order,
         })
     }

@@ -14,10 +14,10 @@ use core::fmt;
 /// assert_eq!(e.to_string(), "bulkhead: waited the longest allowed for a permit");
 /// assert!(e.is_overload());
 ///
-/// let full = BulkheadError::QueueFull { max_concurrent: 8, max_queued: 0 };
+/// let full = BulkheadError::QueueFull { max_concurrent: 8, queue_capacity: 0 };
 /// assert_eq!(
 ///     full.to_string(),
-///     "bulkhead full: all 8 permits in use and the queue is at its capacity of 0 permits (max_queued)"
+///     "bulkhead full: all 8 permits in use and the queue is at its capacity of 0 permits (queue_capacity)"
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,18 +25,18 @@ use core::fmt;
 pub enum BulkheadError {
     /// No permit was free and the caller could not take a place in the
     /// queue: the queue was full (counted in permits), the caller does not
-    /// wait (`try_acquire`, or `max_wait` of zero), or, under
+    /// wait (`try_acquire`, or `acquire_timeout` of zero), or, under
     /// [`QueueOrder::Lifo`](super::QueueOrder::Lifo), a newer caller
     /// pushed this one out of a full queue. Carries the two limits that
     /// made it so, which its message names.
     QueueFull {
         /// The permits that may be held at once (all of them were).
         max_concurrent: u32,
-        /// The permits that may wait at once (`max_queued`; 0 means nobody
+        /// The permits that may wait at once (`queue_capacity`; 0 means nobody
         /// waits).
-        max_queued: u32,
+        queue_capacity: u32,
     },
-    /// The caller waited in the queue for `max_wait` without getting a
+    /// The caller waited in the queue for `acquire_timeout` without getting a
     /// permit.
     WaitTimeout,
     /// The bulkhead was [closed](super::Bulkhead::close), before or while the
@@ -59,7 +59,7 @@ impl BulkheadError {
     ///
     /// ```
     /// use weir_core::limit::BulkheadError;
-    /// assert!(BulkheadError::QueueFull { max_concurrent: 1, max_queued: 0 }.is_overload());
+    /// assert!(BulkheadError::QueueFull { max_concurrent: 1, queue_capacity: 0 }.is_overload());
     /// assert!(!BulkheadError::Closed.is_overload());
     /// ```
     pub fn is_overload(&self) -> bool {
@@ -75,12 +75,12 @@ impl fmt::Display for BulkheadError {
         f.write_str(match self {
             BulkheadError::QueueFull {
                 max_concurrent,
-                max_queued,
+                queue_capacity,
             } => {
                 return write!(
                     f,
                     "bulkhead full: all {max_concurrent} permits in use and the queue is at its \
-                     capacity of {max_queued} permits (max_queued)"
+                     capacity of {queue_capacity} permits (queue_capacity)"
                 );
             }
             BulkheadError::WaitTimeout => "bulkhead: waited the longest allowed for a permit",

@@ -34,12 +34,12 @@ use raw::{Entry, Fast, Raw};
 /// panics and unwinds). What happens to a caller that finds no permit free
 /// is set by three knobs:
 ///
-/// * **`max_queued`**, counted in *permits*, not callers: a waiter for
+/// * **`queue_capacity`**, counted in *permits*, not callers: a waiter for
 ///   `acquire_many(3)` takes three places. A caller that does not fit is
 ///   refused with [`BulkheadError::QueueFull`].
-/// * **`max_wait`**: a waiter is refused with
-///   [`BulkheadError::WaitTimeout`] exactly `max_wait` after it joined the
-///   queue (on the runtime's clock). `max_wait = 0` means *never wait*: the
+/// * **`acquire_timeout`**: a waiter is refused with
+///   [`BulkheadError::WaitTimeout`] exactly `acquire_timeout` after it joined the
+///   queue (on the runtime's clock). `acquire_timeout = 0` means *never wait*: the
 ///   caller is refused at once with `QueueFull`, without yielding to the
 ///   executor, so `WaitTimeout` always means "waited and gave up".
 /// * **[`QueueOrder`]**: `Fifo` serves the oldest waiter first and lets no
@@ -61,9 +61,9 @@ use raw::{Entry, Fast, Raw};
 /// **No request waits for what it can never get.** A request for more
 /// permits than the limit in force is refused with
 /// [`BulkheadError::Oversized`]: at once when it is made (whatever the
-/// order, `max_wait` or the queue), and, when the limit is lowered below
+/// order, `acquire_timeout` or the queue), and, when the limit is lowered below
 /// what a queued caller asked for, at the moment of the lowering (not when
-/// its `max_wait` runs out). Such a caller could never be admitted, and at
+/// its `acquire_timeout` runs out). Such a caller could never be admitted, and at
 /// the head of the line it would hold back every caller behind it; once it
 /// is refused, the others are served as permits come back. A later raise
 /// does not bring a refused caller back: it asks again if it wants to.
@@ -84,8 +84,8 @@ use raw::{Entry, Fast, Raw};
 /// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let bulkhead = Bulkhead::builder()
 ///     .max_concurrent(2)
-///     .max_queued(1)
-///     .max_wait(Duration::from_secs(1))
+///     .queue_capacity(1)
+///     .acquire_timeout(Duration::from_secs(1))
 ///     .build(rt.clone())?;
 /// rt.block_on(async {
 ///     let _a = bulkhead.acquire().await?;
@@ -101,8 +101,8 @@ use raw::{Entry, Fast, Raw};
 pub struct Bulkhead<R> {
     raw: Arc<Raw>,
     rt: R,
-    max_wait: Duration,
-    max_queued: u32,
+    acquire_timeout: Duration,
+    queue_capacity: u32,
     order: QueueOrder,
 }
 
@@ -111,8 +111,8 @@ impl<R: Clone> Clone for Bulkhead<R> {
         Bulkhead {
             raw: self.raw.clone(),
             rt: self.rt.clone(),
-            max_wait: self.max_wait,
-            max_queued: self.max_queued,
+            acquire_timeout: self.acquire_timeout,
+            queue_capacity: self.queue_capacity,
             order: self.order,
         }
     }
@@ -123,8 +123,8 @@ impl<R> fmt::Debug for Bulkhead<R> {
         f.debug_struct("Bulkhead")
             .field("max_concurrent", &self.raw.limit())
             .field("in_flight", &self.raw.in_flight())
-            .field("max_queued", &self.max_queued)
-            .field("max_wait", &self.max_wait)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("acquire_timeout", &self.acquire_timeout)
             .field("order", &self.order)
             .field("closed", &self.raw.is_closed())
             .finish()
@@ -159,7 +159,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// let p = b.try_acquire().unwrap();
     /// assert_eq!(
     ///     b.try_acquire().unwrap_err(),
-    ///     weir_core::limit::BulkheadError::QueueFull { max_concurrent: 1, max_queued: 1024 }
+    ///     weir_core::limit::BulkheadError::QueueFull { max_concurrent: 1, queue_capacity: 1024 }
     /// );
     /// # drop(p);
     /// # }
@@ -206,7 +206,7 @@ impl<R: Runtime> Bulkhead<R> {
         } else {
             BulkheadError::QueueFull {
                 max_concurrent: limit,
-                max_queued: self.max_queued,
+                queue_capacity: self.queue_capacity,
             }
         };
         self.raw.reject(reason)
@@ -220,7 +220,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// # Errors
     ///
     /// [`BulkheadError::QueueFull`] (no room to wait, or pushed out under
-    /// `Lifo`), [`BulkheadError::WaitTimeout`] (waited `max_wait`),
+    /// `Lifo`), [`BulkheadError::WaitTimeout`] (waited `acquire_timeout`),
     /// [`BulkheadError::Closed`].
     ///
     /// ```
@@ -287,7 +287,7 @@ impl<R: Runtime> Bulkhead<R> {
     /// use futures_lite::future::{block_on, poll_once};
     /// use weir_core::{Bulkhead, limit::BulkheadError};
     ///
-    /// let b = Bulkhead::builder().max_concurrent(3).max_queued(4)
+    /// let b = Bulkhead::builder().max_concurrent(3).queue_capacity(4)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// let held = b.try_acquire_many(3).unwrap();
     /// let mut big = Box::pin(b.acquire_many(3));
@@ -324,11 +324,11 @@ impl<R: Runtime> Bulkhead<R> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_queued(), 1024); // the default
+    /// assert_eq!(b.queue_capacity(), 1024); // the default
     /// # }
     /// ```
-    pub fn max_queued(&self) -> u32 {
-        self.max_queued
+    pub fn queue_capacity(&self) -> u32 {
+        self.queue_capacity
     }
 
     /// The longest a caller waits in the queue.
@@ -337,11 +337,11 @@ impl<R: Runtime> Bulkhead<R> {
     /// # #[cfg(feature = "test-util")] {
     /// let b = weir_core::Bulkhead::builder().max_concurrent(3)
     ///     .build(weir_core::test_util::VirtualRuntime::new()).unwrap();
-    /// assert_eq!(b.max_wait(), std::time::Duration::MAX);
+    /// assert_eq!(b.acquire_timeout(), std::time::Duration::MAX);
     /// # }
     /// ```
-    pub fn max_wait(&self) -> Duration {
-        self.max_wait
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
     }
 
     /// Refuses every waiting caller and every later one with

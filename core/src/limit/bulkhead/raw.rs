@@ -150,7 +150,7 @@ impl Raw {
         BulkheadError::QueueFull {
             // Both fit: the limit has 31 bits, max_queued came from a u32.
             max_concurrent: limit(s) as u32,
-            max_queued: self.max_queued as u32,
+            queue_capacity: self.max_queued as u32,
         }
     }
 

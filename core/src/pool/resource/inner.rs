@@ -28,7 +28,7 @@ use crate::{Runtime, rt::deadline_after};
 pub(crate) struct Config {
     pub(crate) max_size: usize,
     pub(crate) min_idle: usize,
-    pub(crate) max_idle_time: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) acquire_timeout: Option<Duration>,
     pub(crate) test_on_acquire: bool,
@@ -140,14 +140,14 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
     }
 
     fn has_time_limits(&self) -> bool {
-        self.cfg.max_idle_time.is_some() || self.cfg.max_lifetime.is_some()
+        self.cfg.idle_timeout.is_some() || self.cfg.max_lifetime.is_some()
     }
 
     /// When `entry` must leave the idle list.
     fn expiry(&self, entry: &Entry<M::Resource>) -> Option<Instant> {
         let idle = entry
             .idle_since
-            .zip(self.cfg.max_idle_time)
+            .zip(self.cfg.idle_timeout)
             .map(|(t, d)| deadline_after(t, d));
         let life = entry
             .created_at
@@ -197,7 +197,7 @@ impl<M: Manager, R: Runtime> Inner<M, R> {
             let w = self.give_slot(st);
             return (Some(entry.res), w);
         }
-        if self.cfg.max_idle_time.is_some() {
+        if self.cfg.idle_timeout.is_some() {
             entry.idle_since = now;
         }
         if let Some(waiter) = st.waiters.pop_front() {

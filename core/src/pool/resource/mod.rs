@@ -54,7 +54,7 @@ const CREATE_RETRY_MAX: Duration = Duration::from_secs(32);
 /// * Before an idle resource is handed out again, the manager's
 ///   [`recycle`](Manager::recycle) checks it (unless `test_on_acquire` is
 ///   off); a failure discards it and a new one is made in its place.
-/// * An idle resource is dropped once idle for `max_idle_time`, and any
+/// * An idle resource is dropped once idle for `idle_timeout`, and any
 ///   resource once `max_lifetime` old (when idle, or when returned), at
 ///   that instant on the runtime's clock. A background task does it, and
 ///   keeps `min_idle` resources ready.
@@ -203,7 +203,7 @@ impl<M: Manager> ResourcePool<M, ()> {
             cfg: Config {
                 max_size: 16,
                 min_idle: 0,
-                max_idle_time: None,
+                idle_timeout: None,
                 max_lifetime: None,
                 acquire_timeout: None,
                 test_on_acquire: true,
@@ -279,11 +279,11 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     #[doc = ""]
     #[doc = "```"]
     #[doc = doc_manager!()]
-    #[doc = "let b = ResourcePool::builder(M).max_idle_time(std::time::Duration::from_secs(300));"]
+    #[doc = "let b = ResourcePool::builder(M).idle_timeout(std::time::Duration::from_secs(300));"]
     #[doc = "# drop(b);"]
     #[doc = "```"]
-    pub fn max_idle_time(mut self, d: Duration) -> Self {
-        self.cfg.max_idle_time = Some(d);
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.cfg.idle_timeout = Some(d);
         self
     }
 
@@ -327,12 +327,12 @@ impl<M: Manager> ResourcePoolBuilder<M> {
     }
 
     /// Builds the pool on runtime `rt`, and starts its background task if
-    /// `min_idle`, `max_idle_time` or `max_lifetime` is set.
+    /// `min_idle`, `idle_timeout` or `max_lifetime` is set.
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] naming the field: `max_size` zero, `min_idle`
-    /// above `max_size`, or a zero `max_idle_time`, `max_lifetime` or
+    /// above `max_size`, or a zero `idle_timeout`, `max_lifetime` or
     /// `acquire_timeout`.
     ///
     /// ```
@@ -355,11 +355,11 @@ impl<M: Manager> ResourcePoolBuilder<M> {
         let cfg = self.cfg;
         c.positive("max_size", cfg.max_size)?;
         c.not_above("min_idle", cfg.min_idle, "max_size", cfg.max_size)?;
-        c.positive_if_set("max_idle_time", cfg.max_idle_time)?;
+        c.positive_if_set("idle_timeout", cfg.idle_timeout)?;
         c.positive_if_set("max_lifetime", cfg.max_lifetime)?;
         c.positive_if_set("acquire_timeout", cfg.acquire_timeout)?;
         let background =
-            cfg.min_idle > 0 || cfg.max_idle_time.is_some() || cfg.max_lifetime.is_some();
+            cfg.min_idle > 0 || cfg.idle_timeout.is_some() || cfg.max_lifetime.is_some();
         let obs = ResourcePoolObs::new(self.name);
         let inner = Arc::new(Inner::new(self.manager, rt.clone(), cfg, obs));
         if background {

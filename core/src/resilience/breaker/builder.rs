@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::core::{CLOSED, Config, Core, Trip, probe_limit};
+use super::state_machine::{CLOSED, Config, Core, Trip, probe_limit};
 use super::window::{MAX_COUNT, Window};
 use super::{CircuitBreaker, ErrorIsFailure, Inner, State, Transition};
 use crate::Runtime;

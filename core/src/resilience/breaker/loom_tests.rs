@@ -4,7 +4,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::Transition;
-use super::core::{CLOSED, Config, Core, HALF_OPEN, OPEN, Trip, kind};
+use super::state_machine::{CLOSED, Config, Core, HALF_OPEN, OPEN, Trip, kind};
 use super::window::{COUNTED, FAILED, Window};
 
 fn core(window: Window, trip: Trip) -> Core {

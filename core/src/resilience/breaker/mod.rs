@@ -5,9 +5,9 @@
 //! reference libraries differ.
 
 mod builder;
-pub(crate) mod core;
 #[cfg(all(test, weir_loom))]
 mod loom_tests;
+pub(crate) mod state_machine;
 pub(crate) mod window;
 
 use ::core::fmt;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use builder::CircuitBreakerBuilder;
 
-use self::core::Core;
+use self::state_machine::Core;
 use self::window::{COUNTED, FAILED, SLOW};
 use crate::Runtime;
 use crate::obs::breaker::BreakerObs;
@@ -377,7 +377,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
         self.inner.slow_ns.is_some()
     }
 
-    /// How this breaker's classifier judges `result`; for layers that run
+    /// How this breaker's classifier judges `result`; for stages that run
     /// the call themselves and record it on a [`CallPermit`].
     ///
     /// ```
@@ -396,7 +396,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     }
 
     /// Asks for a permit to make one call; the lower-level half of
-    /// [`call`](Self::call), for layers that run the call themselves.
+    /// [`call`](Self::call), for stages that run the call themselves.
     ///
     /// # Errors
     ///
@@ -447,7 +447,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// # }
     /// ```
     pub fn state(&self) -> State {
-        self::core::state_of(self::core::kind(self.inner.core.word()))
+        self::state_machine::state_of(self::state_machine::kind(self.inner.core.word()))
     }
 
     /// How long until an open breaker admits a probe: `None` unless open,
@@ -485,13 +485,13 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     pub fn stats(&self) -> Stats {
         let s = self.inner.core.snapshot(self.inner.now_ns());
         Stats {
-            state: self::core::state_of(s.kind),
+            state: self::state_machine::state_of(s.kind),
             calls: s.tally.calls,
             failures: s.tally.failures,
             slow_calls: s.tally.slow,
-            opened: s.into[self::core::OPEN as usize],
-            half_opened: s.into[self::core::HALF_OPEN as usize],
-            closed: s.into[self::core::CLOSED as usize],
+            opened: s.into[self::state_machine::OPEN as usize],
+            half_opened: s.into[self::state_machine::HALF_OPEN as usize],
+            closed: s.into[self::state_machine::CLOSED as usize],
             rejected: s.rejected,
             late: s.late,
             listener_panics: s.listener_panics,
@@ -516,7 +516,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// # }
     /// ```
     pub fn force_open(&self) {
-        self.force(self::core::FORCED_OPEN);
+        self.force(self::state_machine::FORCED_OPEN);
     }
 
     /// Admits every call and records nothing, until a manual change.
@@ -530,7 +530,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// # }
     /// ```
     pub fn disable(&self) {
-        self.force(self::core::DISABLED);
+        self.force(self::state_machine::DISABLED);
     }
 
     /// Admits every call and records outcomes into a fresh window, but never
@@ -545,7 +545,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// # }
     /// ```
     pub fn metrics_only(&self) {
-        self.force(self::core::METRICS_ONLY);
+        self.force(self::state_machine::METRICS_ONLY);
     }
 
     /// Closes the breaker with an empty window and the open-duration growth
@@ -561,7 +561,7 @@ impl<R: Runtime, C> CircuitBreaker<R, C> {
     /// # }
     /// ```
     pub fn reset(&self) {
-        self.force(self::core::CLOSED);
+        self.force(self::state_machine::CLOSED);
     }
 }
 
@@ -591,7 +591,10 @@ pub struct CallPermit<'a, R: Runtime, C> {
 impl<R: Runtime, C> fmt::Debug for CallPermit<'_, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallPermit")
-            .field("state", &self::core::state_of(self::core::kind(self.word)))
+            .field(
+                "state",
+                &self::state_machine::state_of(self::state_machine::kind(self.word)),
+            )
             .finish()
     }
 }

@@ -470,7 +470,7 @@ impl<P, V, H, N> RetryBuilder<P, V, H, N> {
     /// hint at or below it is waited for, plus its
     /// [jitter](Self::retry_after_jitter).
     ///
-    /// This bounds the hints weir's own layers give too: a rate limiter's
+    /// This bounds the hints weir's own stages give too: a rate limiter's
     /// `retry_after` and an open breaker's remaining time (up to its open
     /// duration, or up to its half-open timeout while every probe is out).
     ///

@@ -1,4 +1,4 @@
-//! The layer contract and how two layers stack.
+//! The stage contract and how two stages stack.
 
 use core::future::Future;
 
@@ -9,21 +9,21 @@ use crate::Runtime;
 /// pipeline, or the caller's operation at the bottom) zero or more times
 /// and shapes the outcome.
 ///
-/// Implemented by weir's layers for every `T` and `E` their configuration
+/// Implemented by weir's stages for every `T` and `E` their configuration
 /// allows; the trait is public so that a user's own stage composes with
-/// them. `op` is `Fn` so that a layer may call it again (retry, hedge); each
-/// call starts a fresh attempt. Layers are `Sync` and their futures `Send`,
+/// them. `op` is `Fn` so that a stage may call it again (retry, hedge); each
+/// call starts a fresh attempt. Stages are `Sync` and their futures `Send`,
 /// so a policy call can run as a task on any multi-threaded executor.
 ///
 /// ```
 /// use core::future::Future;
-/// use weir_core::{Error, policy::Layer};
+/// use weir_core::{Error, policy::Stage};
 /// use weir_core::Runtime;
 ///
 /// /// Counts calls that reach it.
 /// struct Count(std::sync::atomic::AtomicU64);
 ///
-/// impl<R: Runtime, T, E> Layer<R, T, E> for Count {
+/// impl<R: Runtime, T, E> Stage<R, T, E> for Count {
 ///     fn run<'a, Op, Fut>(&'a self, _rt: &'a R, op: &'a Op)
 ///         -> impl Future<Output = Result<T, Error<E>>> + Send + 'a
 ///     where
@@ -37,8 +37,8 @@ use crate::Runtime;
 ///     }
 /// }
 /// ```
-pub trait Layer<R: Runtime, T, E>: Sync {
-    /// Runs the call through this layer.
+pub trait Stage<R: Runtime, T, E>: Sync {
+    /// Runs the call through this stage.
     fn run<'a, Op, Fut>(
         &'a self,
         rt: &'a R,
@@ -53,9 +53,9 @@ pub trait Layer<R: Runtime, T, E>: Sync {
 
 /// The empty pipeline: calls the operation once.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Identity;
+pub struct Bare;
 
-impl<R: Runtime, T, E> Layer<R, T, E> for Identity {
+impl<R: Runtime, T, E> Stage<R, T, E> for Bare {
     fn run<'a, Op, Fut>(
         &'a self,
         _rt: &'a R,
@@ -71,18 +71,18 @@ impl<R: Runtime, T, E> Layer<R, T, E> for Identity {
     }
 }
 
-/// `Outer` wrapped around `Inner`: the layer written first is the outermost.
+/// `Outer` wrapped around `Inner`: the stage written first is the outermost.
 #[derive(Debug, Clone)]
-pub struct Stack<Outer, Inner> {
+pub struct Chain<Outer, Inner> {
     pub(crate) outer: Outer,
     pub(crate) inner: Inner,
 }
 
-impl<R, T, E, O, I> Layer<R, T, E> for Stack<O, I>
+impl<R, T, E, O, I> Stage<R, T, E> for Chain<O, I>
 where
     R: Runtime,
-    O: Layer<R, T, E>,
-    I: Layer<R, T, E>,
+    O: Stage<R, T, E>,
+    I: Stage<R, T, E>,
 {
     fn run<'a, Op, Fut>(
         &'a self,
