@@ -11,6 +11,16 @@ use weir::queue::PriorityPushError;
 
 /// Pushes 3 onto a queue of 2, refused once full; a waiting push that gets
 /// its slot; 3 pops; the close and a push refused closed.
+/// Every test takes this first. tracing caches each callsite's interest: a
+/// test exercising the queue on another thread with no subscriber while the
+/// tracing test installs its thread-local one can leave the callsites cached
+/// as uninteresting, and the tracing test then sees no event (seen once in CI).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn exercise(q: &PriorityQueue<u32>) {
     q.try_push(0, 1).unwrap();
     q.try_push(1, 2).unwrap();
@@ -40,6 +50,7 @@ fn queue(name: &'static str) -> PriorityQueue<u32> {
 
 #[test]
 fn stats_count_pushes_pops_and_refusals_but_not_waits() {
+    let _serial = serial();
     let q = queue("jobs");
     exercise(&q);
     let s = q.stats();
@@ -52,6 +63,7 @@ fn stats_count_pushes_pops_and_refusals_but_not_waits() {
 #[cfg(feature = "metrics")]
 #[test]
 fn metrics_match_the_stats() {
+    let _serial = serial();
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let handle = recorder.handle();
     let q = metrics::with_local_recorder(&recorder, || queue("jobs"));
@@ -86,6 +98,7 @@ fn metrics_match_the_stats() {
 #[cfg(feature = "tracing")]
 #[test]
 fn refusals_and_the_close_are_events() {
+    let _serial = serial();
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
