@@ -27,7 +27,7 @@
 //! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();
-//! let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt.clone()).unwrap();
+//! let rate = RateLimiter::builder().quota(weir_core::Quota::per_second(50).burst(10)).build(rt.clone()).unwrap();
 //! let bulkhead = Bulkhead::builder().max_concurrent(8).queue_capacity(100).build(rt.clone()).unwrap();
 //! let breaker = CircuitBreaker::builder().build(rt.clone()).unwrap();
 //! let retry = Retry::exponential(Duration::from_millis(100)).max_attempts(5).jitter_full().build().unwrap();

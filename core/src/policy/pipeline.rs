@@ -45,9 +45,7 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::{Bulkhead, Quota, RateLimiter};
-//! use weir_core::Policy;
-//! use weir_core::resilience::{CircuitBreaker, Retry};
+//! use weir_core::{Bulkhead, CircuitBreaker, Policy, Quota, RateLimiter, Retry};
 //! use weir_core::test_util::VirtualRuntime;
 //!
 //! let rt = VirtualRuntime::new();

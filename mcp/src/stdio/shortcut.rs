@@ -54,7 +54,7 @@ impl<R: Runtime> Client<R> {
     ///
     /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
     /// let rt = weir_tokio::Tokio;
-    /// let rate = RateLimiter::builder().rate(50, Duration::from_secs(1)).burst(10).build(rt)?;
+    /// let rate = RateLimiter::builder().quota(weir_core::Quota::per_second(50).burst(10)).build(rt)?;
     /// let breaker = CircuitBreaker::builder().build(rt)?;
     /// let server = weir_mcp::Client::stdio("npx", ["-y", "@modelcontextprotocol/server-everything"])
     ///     .rate_limit(rate)
@@ -122,7 +122,7 @@ impl<R: Runtime, L: 'static> StdioClientBuilder<R, L> {
     /// # #[cfg(feature = "test-util")] {
     /// use std::time::Duration;
     /// let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::RateLimiter::builder().rate(5, Duration::from_secs(1)).build(rt.clone()).unwrap();
+    /// let l = weir_core::RateLimiter::builder().quota(weir_core::Quota::new(5, Duration::from_secs(1))).build(rt.clone()).unwrap();
     /// let b = weir_mcp::Client::stdio("my-server", [""; 0]).rate_limit(l);
     /// # drop(b);
     /// # }

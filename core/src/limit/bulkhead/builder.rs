@@ -87,7 +87,7 @@ impl BulkheadBuilder {
     ///
     /// ```
     /// # #[cfg(feature = "test-util")] {
-    /// use weir_core::limit::{Bulkhead, BulkheadBuilder};
+    /// use weir_core::{Bulkhead, limit::BulkheadBuilder};
     /// let b = Bulkhead::builder().max_concurrent(8).build(weir_core::test_util::VirtualRuntime::new()).unwrap();
     /// assert_eq!(b.queue_capacity(), BulkheadBuilder::DEFAULT_MAX_QUEUED);
     /// # }

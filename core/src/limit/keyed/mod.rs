@@ -78,7 +78,7 @@
 //! ```
 //! # #[cfg(feature = "test-util")] {
 //! use std::time::Duration;
-//! use weir_core::limit::{KeyedError, KeyedRateLimiter};
+//! use weir_core::{KeyedRateLimiter, limit::KeyedError};
 //!
 //! let rt = weir_core::test_util::VirtualRuntime::new();
 //! let per_user = KeyedRateLimiter::builder()
@@ -204,7 +204,7 @@ const SHRINK_FLOOR: usize = 1024;
 ///
 /// let rt = weir_core::test_util::VirtualRuntime::new();
 /// let per_user = KeyedRateLimiter::builder()
-///     .rate(2, Duration::from_secs(1))
+///     .quota(weir_core::Quota::new(2, Duration::from_secs(1)))
 ///     .build(rt)?;
 /// assert!(per_user.try_acquire(&"alice").is_ok());
 /// assert!(per_user.try_acquire(&"alice").is_ok());
