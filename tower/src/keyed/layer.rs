@@ -45,7 +45,7 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |req: &(u8, &str)| req.0);
     /// assert!(layer.limiter().is_empty());
@@ -65,7 +65,7 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k).flat();
     /// # let _ = layer;
@@ -83,7 +83,7 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let layer = weir_tower::KeyedRateLimitLayer::new(l, |k: &u8| *k);
     /// assert_eq!(layer.limiter().len(), 0);

@@ -53,7 +53,7 @@ where
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// let svc = weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k);
     /// assert_eq!(*svc.get_ref(), 7);
@@ -78,7 +78,7 @@ impl<S, K, R, F, C: Clock, M> KeyedRateLimitService<S, K, R, F, C, M> {
     ///
     /// ```
     /// # let rt = weir_core::test_util::VirtualRuntime::new();
-    /// let l = weir_core::limit::KeyedRateLimiter::<u8, _>::builder()
+    /// let l = weir_core::KeyedRateLimiter::<u8, _>::builder()
     ///     .quota(weir_core::Quota::new(5, std::time::Duration::from_secs(1))).build(rt)?;
     /// assert_eq!(*weir_tower::KeyedRateLimitService::new(7u8, l, |k: &u8| *k).get_ref(), 7);
     /// # Ok::<(), weir_core::ConfigError>(())
